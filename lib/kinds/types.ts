@@ -1,0 +1,184 @@
+/**
+ * TypeScript types of Cloudlet's kinds, written once and kept in step with
+ * the schemas in `crds/` by test/unit/kinds/types-match-crds.test.ts.
+ */
+import type { Condition, KubeObject } from '../store/types.js';
+
+/** Quantity is a Kubernetes quantity: a string such as `256Mi`, or a plain number of bytes. */
+export type Quantity = string | number;
+
+/** MemberRole is a role a member plays. */
+export type MemberRole = 'control-plane' | 'worker';
+/** MemberPhase is the membership phase of a member. */
+export type MemberPhase = 'Joining' | 'Ready' | 'NotReady' | 'Evacuating' | 'Evacuated' | 'Left';
+
+/** MemberSpec is the desired state of a Member. */
+export interface MemberSpec {
+  address?: string;
+  roles?: MemberRole[];
+  unschedulable?: boolean;
+  failureDomain?: string;
+}
+/** Resources is an amount of cpu (cores), memory and disk (quantities). */
+export interface Resources {
+  cpu?: number;
+  memory?: Quantity;
+  disk?: Quantity;
+}
+/** MemberStatus is the observed state of a Member. */
+export interface MemberStatus {
+  observedGeneration?: number;
+  phase?: MemberPhase;
+  heartbeat?: string;
+  capacity?: Resources;
+  allocated?: Resources;
+  etcdRole?: 'voter' | 'learner' | 'none';
+  fenced?: boolean;
+  version?: string;
+  message?: string;
+  conditions?: Condition[];
+}
+/** Member is one machine of the cluster. */
+export type Member = KubeObject<MemberSpec, MemberStatus>;
+
+/** StoragePoolSpec is the desired state of a StoragePool. */
+export interface StoragePoolSpec {
+  driver: 'dir' | 'btrfs' | 'ceph';
+  size?: Quantity;
+  source?: string;
+  members?: string[];
+  config?: Record<string, string>;
+}
+/** PoolMemberStatus is one member's view of a pool. */
+export interface PoolMemberStatus {
+  name: string;
+  ready?: boolean;
+  capacity?: Quantity;
+  used?: Quantity;
+  message?: string;
+}
+/** StoragePoolStatus is the observed state of a StoragePool. */
+export interface StoragePoolStatus {
+  observedGeneration?: number;
+  phase?: 'Pending' | 'Ready' | 'Degraded' | 'NotReady' | 'Deleting';
+  shared?: boolean;
+  message?: string;
+  members?: PoolMemberStatus[];
+  conditions?: Condition[];
+}
+/** StoragePool is storage on the members. */
+export type StoragePool = KubeObject<StoragePoolSpec, StoragePoolStatus>;
+
+/** VolumeSpec is the desired state of a Volume. */
+export interface VolumeSpec {
+  pool: string;
+  size: Quantity;
+  source?: { snapshot?: string; image?: string };
+  snapshots?: string[];
+}
+/** VolumeStatus is the observed state of a Volume. */
+export interface VolumeStatus {
+  observedGeneration?: number;
+  phase?: 'Pending' | 'Creating' | 'Ready' | 'Failed' | 'Deleting';
+  member?: string;
+  used?: Quantity;
+  attachedTo?: string;
+  replicas?: number;
+  snapshots?: string[];
+  message?: string;
+  conditions?: Condition[];
+}
+/** Volume is storage from a pool that instances mount. */
+export type Volume = KubeObject<VolumeSpec, VolumeStatus>;
+
+/** NetworkSpec is the desired state of a Network. */
+export interface NetworkSpec {
+  driver: 'bridge' | 'vxlan' | 'ovn';
+  subnet: string;
+  gateway?: string;
+  nat?: boolean;
+  dns?: boolean;
+  mtu?: number;
+  vni?: number;
+}
+/** NetworkStatus is the observed state of a Network. */
+export interface NetworkStatus {
+  observedGeneration?: number;
+  phase?: 'Pending' | 'Ready' | 'Degraded' | 'NotReady' | 'Deleting';
+  gateway?: string;
+  allocated?: number;
+  vni?: number;
+  message?: string;
+  members?: Array<{ name: string; ready?: boolean; message?: string }>;
+  conditions?: Condition[];
+}
+/** Network is a virtual network. */
+export type Network = KubeObject<NetworkSpec, NetworkStatus>;
+
+/** LabelSelectorRequirement is one matchExpressions entry. */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+/** LabelSelector is a Kubernetes label selector object. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+/** InstancePhase is the lifecycle phase of an instance. */
+export type InstancePhase =
+  | 'Pending'
+  | 'Scheduled'
+  | 'Creating'
+  | 'Starting'
+  | 'Running'
+  | 'Stopping'
+  | 'Stopped'
+  | 'Failed'
+  | 'Unknown'
+  | 'Deleting';
+/** InstanceSpec is the desired state of an Instance. */
+export interface InstanceSpec {
+  image: string;
+  cpu?: number;
+  memory?: Quantity;
+  state?: 'Running' | 'Stopped';
+  recovery?: 'failover' | 'restart' | 'none';
+  rootfs?: { pool?: string; size?: Quantity };
+  nics?: Array<{ network: string; address?: string }>;
+  volumes?: Array<{ name: string; path: string; readOnly?: boolean }>;
+  placement?: { member?: string; memberSelector?: LabelSelector; spreadGroup?: string };
+}
+/** InstanceStatus is the observed state of an Instance. */
+export interface InstanceStatus {
+  observedGeneration?: number;
+  phase?: InstancePhase;
+  member?: string;
+  placementEpoch?: number;
+  addresses?: string[];
+  startedAt?: string;
+  restartCount?: number;
+  recoverable?: boolean;
+  recoverableReason?: string;
+  message?: string;
+  containerName?: string;
+  imageProgress?: string;
+  conditions?: Condition[];
+}
+/** Instance is a system container. */
+export type Instance = KubeObject<InstanceSpec, InstanceStatus>;
+
+/** EventObject is a core v1 Event as Cloudlet writes it. */
+export interface EventObject extends KubeObject {
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string; resourceVersion?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source?: { component?: string; host?: string };
+  reportingComponent?: string;
+  reportingInstance?: string;
+}

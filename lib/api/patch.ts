@@ -1,0 +1,172 @@
+/**
+ * Patches as the API accepts them: RFC 7386 JSON merge patch and RFC 6902
+ * JSON patch. Server-side apply lives in apply.ts. Patches never change
+ * their inputs; they return new values.
+ */
+import { BadRequestError, ValidationError } from '../errors.js';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** deepClone copies a JSON value. */
+export function deepClone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/** deepEqual compares two JSON values. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => k in b && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** mergePatch applies an RFC 7386 merge patch: objects merge, `null` deletes, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return deepClone(patch);
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** JsonPatchOp is one RFC 6902 operation. */
+export interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  from?: string;
+  value?: unknown;
+}
+
+function parsePointer(ptr: string, what: string): string[] {
+  if (ptr === '') return [];
+  if (!ptr.startsWith('/')) throw new BadRequestError(`invalid JSON patch ${what} "${ptr}": a JSON pointer must start with "/"`);
+  return ptr
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function arrayIndex(arr: unknown[], seg: string, forAdd: boolean, ptr: string): number {
+  if (forAdd && seg === '-') return arr.length;
+  if (!/^(0|[1-9][0-9]*)$/.test(seg)) throw new ValidationError(`the JSON patch path "${ptr}" has a bad array index "${seg}"`);
+  const i = Number(seg);
+  if (i > arr.length || (!forAdd && i === arr.length)) throw new ValidationError(`the JSON patch path "${ptr}" is out of range`);
+  return i;
+}
+
+/** the container that holds the last segment of `path`, which must exist */
+function parentOf(doc: unknown, segs: string[], ptr: string): unknown {
+  let cur = doc;
+  for (const seg of segs.slice(0, -1)) {
+    if (Array.isArray(cur)) cur = cur[arrayIndex(cur, seg, false, ptr)];
+    else if (isObject(cur) && seg in cur) cur = cur[seg];
+    else throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+  }
+  return cur;
+}
+
+function getAt(doc: unknown, ptr: string): unknown {
+  const segs = parsePointer(ptr, 'path');
+  if (segs.length === 0) return doc;
+  const parent = parentOf(doc, segs, ptr);
+  const last = segs[segs.length - 1] as string;
+  if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false, ptr)];
+  if (isObject(parent) && last in parent) return parent[last];
+  throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+}
+
+function removeAt(doc: unknown, ptr: string): unknown {
+  const segs = parsePointer(ptr, 'path');
+  if (segs.length === 0) throw new ValidationError('a JSON patch cannot remove the whole document');
+  const parent = parentOf(doc, segs, ptr);
+  const last = segs[segs.length - 1] as string;
+  if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false, ptr), 1)[0];
+  if (isObject(parent) && last in parent) {
+    const v = parent[last];
+    delete parent[last];
+    return v;
+  }
+  throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+}
+
+function addAt(doc: unknown, ptr: string, value: unknown, replace: boolean): unknown {
+  const segs = parsePointer(ptr, 'path');
+  if (segs.length === 0) return value;
+  const parent = parentOf(doc, segs, ptr);
+  const last = segs[segs.length - 1] as string;
+  if (Array.isArray(parent)) {
+    const i = arrayIndex(parent, last, !replace, ptr);
+    parent.splice(i, replace ? 1 : 0, value);
+  } else if (isObject(parent)) {
+    if (replace && !(last in parent)) throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+    parent[last] = value;
+  } else {
+    throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+  }
+  return doc;
+}
+
+function checkOps(patch: unknown): JsonPatchOp[] {
+  if (!Array.isArray(patch)) throw new BadRequestError('a JSON patch must be an array of operations');
+  return patch.map((raw: unknown, i) => {
+    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
+      throw new BadRequestError(`JSON patch operation ${i} needs string "op" and "path"`);
+    }
+    if (!['add', 'remove', 'replace', 'move', 'copy', 'test'].includes(raw.op)) {
+      throw new BadRequestError(`JSON patch operation ${i} has an unknown op "${raw.op}"`);
+    }
+    if ((raw.op === 'move' || raw.op === 'copy') && typeof raw.from !== 'string') {
+      throw new BadRequestError(`JSON patch operation ${i} (${raw.op}) needs "from"`);
+    }
+    if ((raw.op === 'add' || raw.op === 'replace' || raw.op === 'test') && !('value' in raw)) {
+      throw new BadRequestError(`JSON patch operation ${i} (${raw.op}) needs "value"`);
+    }
+    return raw as unknown as JsonPatchOp;
+  });
+}
+
+/**
+ * jsonPatch applies an RFC 6902 patch to a copy of `doc`. A malformed patch is
+ * a BadRequestError; a path that does not exist or a failed `test` is a
+ * ValidationError (422, as Kubernetes answers).
+ */
+export function jsonPatch(doc: unknown, patch: unknown): unknown {
+  let out = deepClone(doc);
+  for (const op of checkOps(patch)) {
+    switch (op.op) {
+      case 'add':
+        out = addAt(out, op.path, deepClone(op.value), false);
+        break;
+      case 'replace':
+        out = addAt(out, op.path, deepClone(op.value), true);
+        break;
+      case 'remove':
+        removeAt(out, op.path);
+        break;
+      case 'move': {
+        const from = op.from as string;
+        if (op.path.startsWith(`${from}/`)) throw new ValidationError(`cannot move "${from}" into its own child "${op.path}"`);
+        const v = removeAt(out, from);
+        out = addAt(out, op.path, v, false);
+        break;
+      }
+      case 'copy':
+        out = addAt(out, op.path, deepClone(getAt(out, op.from as string)), false);
+        break;
+      case 'test':
+        if (!deepEqual(getAt(out, op.path), op.value)) {
+          throw new ValidationError(`the JSON patch test failed: the value at "${op.path}" is not ${JSON.stringify(op.value)}`);
+        }
+        break;
+    }
+  }
+  return out;
+}

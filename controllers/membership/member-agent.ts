@@ -1,0 +1,158 @@
+/**
+ * MemberAgent is the host side of membership: it registers this machine as a
+ * Member, keeps its heartbeat (a key bound to an etcd lease) alive, and
+ * reports capacity and version in status. It also knows the fencing deadline:
+ * the time by which this member must assume its lease may have expired.
+ */
+import type { Logger } from '../../lib/log/logger.js';
+import type { KindInfo } from '../../lib/kinds/registry.js';
+import type { Member, MemberRole } from '../../lib/kinds/types.js';
+import type { Lease, Store } from '../../lib/store/types.js';
+import type { Clock } from '../../lib/controller/clock.js';
+import { isCode, errorMessage } from '../../lib/errors.js';
+import { capacityFromFacts, readHostFacts } from './capacity.js';
+import { fenceDeadline } from './fencing.js';
+
+/** HEARTBEAT_PREFIX is where heartbeat keys live: `<prefix><member>`, bound to the member's lease. */
+export const HEARTBEAT_PREFIX = '/cloudlet/heartbeats/';
+
+/** MemberAgentOptions configure a MemberAgent. */
+export interface MemberAgentOptions {
+  store: Store;
+  memberKind: KindInfo;
+  name: string;
+  address: string;
+  roles: MemberRole[];
+  dataDir: string;
+  version: string;
+  logger: Logger;
+  clock: Clock;
+  /** lease TTL in seconds (default 5) */
+  ttlSeconds?: number;
+  /** keep-alive period in ms (default 1000) */
+  keepAliveMs?: number;
+  /** status refresh period in ms (default 10000) */
+  statusMs?: number;
+}
+
+/** MemberAgent registers the member and keeps its heartbeat; see the file comment. */
+export class MemberAgent {
+  private readonly o: Required<MemberAgentOptions>;
+  private lease: Lease | undefined;
+  private lastAckedSendAt = 0;
+  private stopped = false;
+  private beatTimer: unknown;
+  private statusTimer: unknown;
+
+  constructor(opts: MemberAgentOptions) {
+    this.o = { ttlSeconds: 5, keepAliveMs: 1000, statusMs: 10000, ...opts };
+  }
+
+  /** start registers the Member (creating it if absent), takes a lease, writes the heartbeat key and status. */
+  async start(): Promise<void> {
+    await this.register();
+    await this.renewLease();
+    await this.writeStatus();
+    this.scheduleBeat();
+    this.scheduleStatus();
+  }
+
+  /** stop ends heartbeats and revokes the lease, so the cluster sees this member gone at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.beatTimer as never);
+    this.o.clock.clearTimeout(this.statusTimer as never);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await lease.revoke().catch((err: unknown) => this.o.logger.warn('could not revoke the heartbeat lease', { error: errorMessage(err) }));
+  }
+
+  /** currentLease is the lease heartbeats and fencing locks are bound to, if one is held. */
+  currentLease(): Lease | undefined {
+    return this.lease;
+  }
+
+  /** fenceDeadline is the clock time after which this member's lease may have expired (0 if none held). */
+  fenceDeadline(): number {
+    return this.lease ? fenceDeadline({ lastAckedSendAt: this.lastAckedSendAt, ttlSeconds: this.o.ttlSeconds }) : 0;
+  }
+
+  private async register(): Promise<void> {
+    const { store, memberKind, name } = this.o;
+    try {
+      await store.get<Member>(memberKind, name);
+    } catch (err) {
+      if (!isCode(err, 'NotFound')) throw err;
+      const member: Member = {
+        apiVersion: memberKind.apiVersion,
+        kind: memberKind.kind,
+        metadata: { name, labels: { 'cloudlet.dev/member': name } },
+        spec: { address: this.o.address, roles: this.o.roles, unschedulable: false },
+      };
+      try {
+        await store.create(memberKind, member);
+        this.o.logger.info('registered member', { member: name });
+      } catch (createErr) {
+        if (!isCode(createErr, 'AlreadyExists')) throw createErr;
+      }
+    }
+  }
+
+  private async renewLease(): Promise<void> {
+    const sentAt = this.o.clock.now();
+    if (this.lease) {
+      try {
+        await this.lease.keepAliveOnce();
+        this.lastAckedSendAt = sentAt;
+        return;
+      } catch (err) {
+        if (!isCode(err, 'NotFound')) throw err;
+        this.o.logger.warn('heartbeat lease expired; taking a new one', { member: this.o.name });
+        this.lease = undefined;
+      }
+    }
+    const lease = await this.o.store.grantLease(this.o.ttlSeconds);
+    await this.o.store.raw.put(HEARTBEAT_PREFIX + this.o.name, JSON.stringify({ member: this.o.name, lease: lease.id }), { lease });
+    this.lease = lease;
+    this.lastAckedSendAt = sentAt;
+  }
+
+  private scheduleBeat(): void {
+    if (this.stopped) return;
+    this.beatTimer = this.o.clock.setTimeout(() => {
+      this.renewLease()
+        .catch((err: unknown) => this.o.logger.warn('heartbeat failed', { member: this.o.name, error: errorMessage(err) }))
+        .finally(() => this.scheduleBeat());
+    }, this.o.keepAliveMs);
+  }
+
+  private scheduleStatus(): void {
+    if (this.stopped) return;
+    this.statusTimer = this.o.clock.setTimeout(() => {
+      this.writeStatus()
+        .catch((err: unknown) => this.o.logger.warn('could not write member status', { member: this.o.name, error: errorMessage(err) }))
+        .finally(() => this.scheduleStatus());
+    }, this.o.statusMs);
+  }
+
+  /** writeStatus reports capacity, version and the heartbeat time (retrying on write conflicts). */
+  private async writeStatus(): Promise<void> {
+    const facts = await readHostFacts(this.o.dataDir);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const member = await this.o.store.get<Member>(this.o.memberKind, this.o.name);
+      const status = {
+        ...member.status,
+        capacity: capacityFromFacts(facts),
+        version: this.o.version,
+        heartbeat: new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        phase: member.status?.phase ?? 'Joining',
+      };
+      try {
+        await this.o.store.update(this.o.memberKind, { ...member, status }, { subresource: 'status' });
+        return;
+      } catch (err) {
+        if (!isCode(err, 'Conflict')) throw err;
+      }
+    }
+  }
+}

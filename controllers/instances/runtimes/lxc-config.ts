@@ -1,0 +1,87 @@
+/**
+ * Rendering an LXC container configuration from a ContainerSpec — a pure
+ * function, so what we ask of LXC is unit-tested without LXC.
+ */
+import type { CgroupLayout } from '../../../lib/host/cgroup.js';
+import type { ContainerSpec, Limits } from './types.js';
+
+/** CPU_PERIOD_US is the CFS period used for cpu limits (100 ms). */
+export const CPU_PERIOD_US = 100000;
+
+/** CgroupSetting is one cgroup file and value, e.g. ['memory.max', '268435456']. */
+export type CgroupSetting = [key: string, value: string];
+
+/**
+ * limitSettings turns limits into cgroup file settings for the layout: v2
+ * memory.max and cpu.max, or v1 memory.limit_in_bytes and cpu.cfs_*; an
+ * undefined limit becomes the "unlimited" value so updates can lift limits.
+ * Controllers missing from the layout are left out.
+ */
+export function limitSettings(limits: Limits, layout: CgroupLayout): CgroupSetting[] {
+  const out: CgroupSetting[] = [];
+  const mem = limits.memoryBytes === undefined ? undefined : String(Math.floor(limits.memoryBytes));
+  if (layout.memory === 2) out.push(['memory.max', mem ?? 'max']);
+  if (layout.memory === 1) out.push(['memory.limit_in_bytes', mem ?? '-1']);
+  const quota = limits.cpu === undefined ? undefined : Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US));
+  if (layout.cpu === 2) out.push(['cpu.max', `${quota ?? 'max'} ${CPU_PERIOD_US}`]);
+  if (layout.cpu === 1) {
+    out.push(['cpu.cfs_period_us', String(CPU_PERIOD_US)]);
+    out.push(['cpu.cfs_quota_us', String(quota ?? -1)]);
+  }
+  return out;
+}
+
+/** defaultHaltSignal is the signal that asks each distro's init for a clean shutdown. */
+export function defaultHaltSignal(spec: ContainerSpec): string {
+  if (spec.haltSignal) return spec.haltSignal;
+  if (spec.distro === 'busybox') return 'SIGUSR1';
+  if (spec.distro === 'debian') return 'SIGRTMIN+3';
+  return 'SIGPWR';
+}
+
+function fstabEscape(path: string): string {
+  return path.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011');
+}
+
+/** LxcConfigInput is what renderLxcConfig needs besides the spec. */
+export interface LxcConfigInput {
+  spec: ContainerSpec;
+  /** containerDir is <lxcpath>/<name> */
+  containerDir: string;
+  layout: CgroupLayout;
+  /** include is the distro common config to include, when present on the host */
+  include?: string;
+}
+
+/**
+ * renderLxcConfig writes the full config file text: rootfs, hostname,
+ * apparmor unconfined, console log and lxc log in the container dir, the halt
+ * signal, limits for this host's cgroup layout, bind mounts, and an empty
+ * network (networking plugs in through `spec.nics` later).
+ */
+export function renderLxcConfig(input: LxcConfigInput): string {
+  const { spec, containerDir } = input;
+  const lines: string[] = ['# Written by Cloudlet; changes here are overwritten.'];
+  if (input.include) lines.push(`lxc.include = ${input.include}`);
+  lines.push(
+    `lxc.rootfs.path = dir:${spec.rootfsPath}`,
+    `lxc.uts.name = ${spec.hostname}`,
+    'lxc.apparmor.profile = unconfined',
+    `lxc.console.logfile = ${containerDir}/console.log`,
+    `lxc.log.file = ${containerDir}/lxc.log`,
+    'lxc.log.level = WARN',
+    `lxc.signal.halt = ${defaultHaltSignal(spec)}`,
+    'lxc.autodev = 1',
+  );
+  for (const [key, value] of limitSettings({ cpu: spec.cpu, memoryBytes: spec.memoryBytes }, input.layout)) {
+    const version = key === 'memory.max' || key === 'cpu.max' ? '2' : '';
+    lines.push(`lxc.cgroup${version}.${key} = ${value}`);
+  }
+  // Networking is not wired yet: every container gets only a loopback.
+  lines.push('lxc.net.0.type = empty');
+  for (const m of input.spec.mounts) {
+    const target = m.path.replace(/^\/+/, '');
+    lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind,create=dir${m.readOnly ? ',ro' : ''} 0 0`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,124 @@
+/**
+ * The Runtime driver contract: what the instance host agent asks of a
+ * container runtime. The agent passes plain specs in and gets plain
+ * observations back; drivers never touch the store. Every verb is idempotent.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** RuntimeInfo is a runtime's capability object; callers branch on these flags, never on `name`. */
+export interface RuntimeInfo {
+  name: string;
+  /** liveResize: setLimits changes cpu and memory of a running container without a restart */
+  liveResize: boolean;
+  /** console: consoleLogPath points at a real file holding the container's console output */
+  console: boolean;
+  /** exec: exec runs commands inside a running container */
+  exec: boolean;
+  /** simulated: nothing real runs (benchmarks only) */
+  simulated: boolean;
+}
+
+/** NicSpec is a network interface to plumb (placeholder until networking lands; runtimes may ignore it). */
+export interface NicSpec {
+  name: string;
+  network: string;
+  hostInterface?: string;
+  mac?: string;
+  address?: string;
+}
+
+/** MountSpec bind-mounts a host path into the container. */
+export interface MountSpec {
+  source: string;
+  /** absolute path inside the container */
+  path: string;
+  readOnly?: boolean;
+}
+
+/** ContainerDistro chooses distro-specific defaults (include file, halt signal). */
+export type ContainerDistro = 'busybox' | 'debian' | 'generic';
+
+/** ContainerSpec is everything a runtime needs to define a container. */
+export interface ContainerSpec {
+  /** containerName is unique per kernel; make it with `containerNameFor` */
+  containerName: string;
+  hostname: string;
+  /** rootfsPath is a directory prepared by a RootfsProvider; the runtime never deletes it */
+  rootfsPath: string;
+  /** cpu in cores (fractions allowed); undefined = unlimited */
+  cpu?: number;
+  /** memoryBytes is the memory limit; undefined = unlimited */
+  memoryBytes?: number;
+  nics: NicSpec[];
+  mounts: MountSpec[];
+  distro?: ContainerDistro;
+  /** haltSignal asks init for a clean shutdown (busybox: SIGUSR1, systemd: SIGRTMIN+3) */
+  haltSignal?: string;
+}
+
+/** EnsureResult says what ensureCreated had to do. */
+export interface EnsureResult {
+  created: boolean;
+  /** configChanged: an existing definition was rewritten; a running container picks it up at its next start */
+  configChanged: boolean;
+}
+
+/** ContainerState is the runtime state of a container. */
+export type ContainerState = 'RUNNING' | 'STOPPED' | 'STARTING' | 'STOPPING' | 'FROZEN' | 'ABORTING' | 'UNKNOWN';
+
+/** Observation is what a runtime sees of one container. */
+export interface Observation {
+  exists: boolean;
+  state: ContainerState;
+  /** pid of the container's init on the host, when running */
+  pid?: number;
+  /** initStartedAt: when that init started (ISO); a change means the container restarted */
+  initStartedAt?: string;
+  addresses?: string[];
+}
+
+/** Limits are cpu (cores) and memory (bytes) limits; undefined means unlimited. */
+export interface Limits {
+  cpu?: number;
+  memoryBytes?: number;
+}
+
+/** ExecStdio connects exec to streams; defaults to this process's stdio. */
+export interface ExecStdio {
+  stdin?: Readable | 'inherit' | 'ignore';
+  stdout?: Writable | 'inherit';
+  stderr?: Writable | 'inherit';
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** StopOptions: a clean shutdown for `timeoutSeconds`, then a forced kill. */
+export interface StopOptions {
+  timeoutSeconds?: number;
+  /** force skips the clean shutdown */
+  force?: boolean;
+}
+
+/**
+ * Runtime is a container runtime driver. All verbs are idempotent:
+ * ensureCreated on an existing container updates its definition; start on a
+ * running one and stop on a stopped one succeed; delete of an absent one
+ * succeeds. Unsupported verbs throw NotSupportedError (see `info`).
+ */
+export interface Runtime {
+  readonly info: RuntimeInfo;
+  ensureCreated(spec: ContainerSpec): Promise<EnsureResult>;
+  start(name: string): Promise<void>;
+  stop(name: string, opts?: StopOptions): Promise<void>;
+  /** delete stops and removes the container definition and its logs (not the rootfs) */
+  delete(name: string): Promise<void>;
+  observe(name: string): Promise<Observation>;
+  /** list names every container this runtime owns (its name prefix), for adoption and orphan cleanup */
+  list(): Promise<string[]>;
+  /** setLimits changes limits now (running) and in the definition (next start) */
+  setLimits(name: string, limits: Limits): Promise<void>;
+  /** exec runs argv inside the running container and resolves with its exit code */
+  exec(name: string, argv: string[], stdio?: ExecStdio): Promise<number>;
+  /** consoleLogPath is the file holding the container's console output */
+  consoleLogPath(name: string): string;
+}

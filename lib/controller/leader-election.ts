@@ -188,8 +188,14 @@ export class LeaderElector {
           this.log.info('stopped leading', { reason });
           abort.abort();
           await this.callback('onStoppedLeading', () => this.opts.onStoppedLeading?.());
-          // revoking deletes the key at once; after a failed keep-alive it may fail too, then expiry does it
-          await lease.revoke().catch((err: unknown) => this.log.debug('lease revoke failed', { error: errorMessage(err) }));
+          // revoking deletes the key at once; after failed keep-alives it may fail or hang too,
+          // so wait at most one TTL: by then expiry has removed the key anyway
+          const bound = new AbortController();
+          await Promise.race([
+            lease.revoke().catch((err: unknown) => this.log.debug('lease revoke failed', { error: errorMessage(err) })),
+            sleep(this.clock, ttlMs, bound.signal),
+          ]);
+          bound.abort();
           resolve();
         })();
         return ended;

@@ -157,6 +157,7 @@ class FakeLease implements Lease {
     return this.ttlSeconds;
   }
   async revoke(): Promise<void> {
+    if (this.kv.hanging.has(this.id)) return new Promise<void>(() => undefined);
     if (this.kv.failing.has(this.id)) throw new UnavailableError('etcd unreachable');
     this.kv.expire(this);
   }
@@ -169,6 +170,8 @@ export class FakeRawKV implements RawKV {
   readonly leases = new Map<string, FakeLease>();
   /** failing: lease ids whose keep-alives and revokes fail as if etcd were unreachable from their holder */
   readonly failing = new Set<string>();
+  /** hanging: lease ids whose revoke never answers */
+  readonly hanging = new Set<string>();
   constructor(readonly store: FakeStore) {}
 
   grant(ttlSeconds: number): FakeLease {

@@ -120,6 +120,21 @@ describe('LeaderElector', () => {
     expect(store.raw.entries.get(KEY)?.lease).to.not.equal(leaseId);
   });
 
+  it('returns from stop within one TTL even when revoking the lease never answers', async () => {
+    const a = candidate(store, clock, 'm1');
+    a.elector.start();
+    await clock.advanceAsync(1000);
+    store.raw.hanging.add(store.raw.entries.get(KEY)?.lease ?? '');
+    let stopped = false;
+    const stopping = a.elector.stop().then(() => (stopped = true));
+    await clock.advanceAsync(4000);
+    expect(stopped).to.equal(false);
+    expect(a.elector.isLeader()).to.equal(false);
+    await clock.advanceAsync(1000);
+    await stopping;
+    expect(stopped).to.equal(true);
+  });
+
   it('does nothing on a second start and returns from stop when it never led', async () => {
     const a = candidate(store, clock, 'm1');
     const b = candidate(store, clock, 'm2');

@@ -1,0 +1,36 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EtcdStore } from '../../../lib/store/etcd-store.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { createMetrics } from '../../../lib/metrics/metrics.js';
+import { describeStoreContract } from '../../contract/store-contract.js';
+import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
+
+describe('EtcdStore against a real etcd', function () {
+  this.timeout(60_000);
+  let etcd: TestEtcd | undefined;
+  before(async () => {
+    etcd = await startTestEtcd();
+  });
+  after(async () => {
+    await etcd?.stop();
+  });
+
+  describeStoreContract('EtcdStore', async () => {
+    if (!etcd) throw new Error('etcd did not start');
+    const store = new EtcdStore({ endpoints: etcd.endpoints, logger: silentLogger(), metrics: createMetrics() });
+    return {
+      store,
+      compact: (revision) => store.compact(revision),
+      expireLease: async (lease) => {
+        // a lease that is not renewed lapses after its TTL (etcd rounds small TTLs up);
+        // ask etcd TimeToLive (which does not renew it) until it answers -1: revoked, keys gone
+        const deadline = Date.now() + 30_000;
+        while (Number((await store.etcd.client.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL) !== -1) {
+          if (Date.now() > deadline) throw new Error(`lease ${lease.id} did not expire`);
+          await sleep(250);
+        }
+      },
+      close: () => store.close(),
+    };
+  });
+});

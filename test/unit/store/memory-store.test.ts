@@ -1,0 +1,12 @@
+import { MemoryStore } from '../../../lib/store/memory-store.js';
+import { describeStoreContract } from '../../contract/store-contract.js';
+
+describeStoreContract('MemoryStore', async () => {
+  const store = new MemoryStore();
+  return {
+    store,
+    compact: (revision) => store.compact(revision),
+    expireLease: async (lease) => store.expireLease(lease.id),
+    close: () => store.close(),
+  };
+});

@@ -233,7 +233,8 @@ export class LxcRuntime extends BaseRuntime {
     const env = { PATH: PATH_VALUE, HOME: '/root', ...stdio.env };
     const vars = Object.entries(env).flatMap(([k, v]) => ['--set-var', `${k}=${v}`]);
     const args = this.lxc('lxc-attach', name, ['--clear-env', ...vars, '--', ...argv]);
-    return this.runner.spawnAttached(args, { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, timeoutMs: stdio.timeoutMs });
+    // lxc-attach tries to keep our working directory inside the container; / always exists there.
+    return this.runner.spawnAttached(args, { cwd: '/', stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, timeoutMs: stdio.timeoutMs });
   }
 
   /** consoleLogPath is `<lxcpath>/<name>/console.log`; it survives restarts and goes with delete. */

@@ -1,0 +1,88 @@
+/**
+ * ClusterControllers are the controllers that act on the whole cluster and
+ * run on one member at a time, the leader: membership health and the
+ * scheduler. start() is called when this member starts leading (with a signal
+ * that aborts when leadership ends); stop() when it stops.
+ */
+import type { Logger } from '../../lib/log/logger.js';
+import type { Metrics } from '../../lib/metrics/metrics.js';
+import type { KindRegistry } from '../../lib/kinds/registry.js';
+import type { Store } from '../../lib/store/types.js';
+import type { Clock } from '../../lib/controller/clock.js';
+import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
+import { Controller } from '../../lib/controller/controller.js';
+import { enqueueObject } from '../../lib/controller/handlers.js';
+import { EventRecorder } from '../../lib/controller/events.js';
+import type { Member } from '../../lib/kinds/types.js';
+import { errorMessage, isCode } from '../../lib/errors.js';
+import { MembershipReconciler } from '../../controllers/membership/membership-reconciler.js';
+import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
+import type { Subscription } from 'rxjs';
+
+/** ClusterControllersOptions wire the leader's controllers. */
+export interface ClusterControllersOptions {
+  store: Store;
+  kinds: KindRegistry;
+  informers: SharedInformerFactory;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  memberName: string;
+}
+
+/** ClusterControllers starts and stops the leader-only controllers together. */
+export class ClusterControllers {
+  private readonly o: ClusterControllersOptions;
+  private controllers: Controller[] = [];
+  private subscriptions: Subscription[] = [];
+
+  constructor(opts: ClusterControllersOptions) {
+    this.o = opts;
+  }
+
+  /** start builds and starts every cluster controller; they stop when `signal` aborts or stop() is called. */
+  async start(signal: AbortSignal): Promise<void> {
+    const { store, kinds, informers, logger, metrics, clock, memberName } = this.o;
+    const memberKind = kinds.resolve('members');
+    const members = informers.forKind<Member>(memberKind);
+    const membership = new Controller({
+      name: 'membership',
+      reconciler: new MembershipReconciler({
+        store,
+        memberKind,
+        members,
+        clock,
+        events: new EventRecorder({ store, logger, metrics, component: 'membership-controller', host: memberName, clock }),
+      }),
+      logger,
+      metrics,
+      clock,
+    }).watches(members, enqueueObject<Member>());
+    this.controllers.push(membership);
+    this.watchHeartbeats(membership);
+    signal.addEventListener('abort', () => void this.stop(), { once: true });
+    await Promise.all(this.controllers.map((c) => c.start()));
+  }
+
+  /** watchHeartbeats turns every heartbeat key change into a reconcile of that member. */
+  private watchHeartbeats(membership: Controller): void {
+    const subscribe = (fromRevision: string): void => {
+      const sub = this.o.store.raw.watch(HEARTBEAT_PREFIX, fromRevision).subscribe({
+        next: (ev) => membership.add({ name: ev.key.slice(HEARTBEAT_PREFIX.length) }),
+        error: (err: unknown) => {
+          if (!isCode(err, 'Gone')) this.o.logger.warn('heartbeat watch failed; resubscribing', { error: errorMessage(err) });
+          this.o.metrics.errors.inc({ component: 'membership' });
+          this.o.clock.setTimeout(() => void this.o.store.currentRevision().then(subscribe, () => subscribe(fromRevision)), 1000);
+        },
+      });
+      this.subscriptions.push(sub);
+    };
+    void this.o.store.currentRevision().then(subscribe, (err: unknown) => this.o.logger.warn('cannot read the store revision', { error: errorMessage(err) }));
+  }
+
+  /** stop stops every cluster controller; safe to call more than once. */
+  async stop(): Promise<void> {
+    for (const s of this.subscriptions.splice(0)) s.unsubscribe();
+    await Promise.all(this.controllers.splice(0).map((c) => c.stop()));
+  }
+}

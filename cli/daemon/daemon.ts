@@ -1,0 +1,152 @@
+/**
+ * Daemon assembles one Cloudlet member in one place (STYLE.md: wire
+ * everything explicitly at start-up): embedded etcd (or external endpoints),
+ * the store, the API server, the shared informers, the member agent, the host
+ * agents, and the cluster controllers that run only while this member leads.
+ */
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { ensureCertificate } from '../../lib/pki/pki.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { createMetrics, type Metrics } from '../../lib/metrics/metrics.js';
+import { KindRegistry } from '../../lib/kinds/registry.js';
+import { EtcdServer } from '../../lib/etcd/server.js';
+import { EtcdStore } from '../../lib/store/etcd-store.js';
+import type { Store } from '../../lib/store/types.js';
+import { ApiServer } from '../../lib/api/server.js';
+import { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
+import { LeaderElector } from '../../lib/controller/leader-election.js';
+import { realClock } from '../../lib/controller/clock.js';
+import { errorMessage } from '../../lib/errors.js';
+import { MemberAgent } from '../../controllers/membership/member-agent.js';
+import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile } from './cluster.js';
+import { ClusterControllers } from './cluster-controllers.js';
+import { HostAgents } from './host-agents.js';
+import { VERSION } from '../../lib/version.js';
+import type { DaemonOptions } from './index.js';
+
+/** Stoppable is anything the daemon stops on the way down, in reverse start order. */
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** Daemon is one running member; start() brings it up, stop() takes it down in reverse order. */
+export class Daemon {
+  private readonly opts: DaemonOptions & { logger: Logger };
+  private readonly log: Logger;
+  private readonly stack: Stoppable[] = [];
+  /** metrics of this daemon (exposed on /metrics) */
+  readonly metrics: Metrics;
+  private storeRef: Store | undefined;
+  /** apiPort is the port the API listens on, once started. */
+  apiPort = 0;
+
+  constructor(opts: DaemonOptions & { logger: Logger }) {
+    this.opts = opts;
+    this.log = opts.logger.child({ component: 'daemon' });
+    this.metrics = createMetrics({ defaults: true });
+  }
+
+  /** store is the daemon's store (after start). */
+  get store(): Store {
+    if (!this.storeRef) throw new Error('daemon not started');
+    return this.storeRef;
+  }
+
+  /** start brings every part up; on failure the caller calls stop() to undo what started. */
+  async start(): Promise<void> {
+    const { dataDir } = this.opts;
+    const { identity, token } = await ensureClusterIdentity(dataDir, this.opts.memberName);
+    const memberName = identity.memberName;
+    const kinds = KindRegistry.load();
+    const logger = this.opts.logger;
+
+    let endpoints = this.opts.etcdEndpoints;
+    if (!endpoints?.length) {
+      const etcd = new EtcdServer({ dataDir, logger, binary: this.opts.etcdBinary, name: memberName });
+      const info = await etcd.start();
+      this.stack.push({ name: 'etcd', stop: () => etcd.stop() });
+      endpoints = [info.clientUrl];
+    }
+    const store = new EtcdStore({ endpoints, logger, metrics: this.metrics });
+    this.storeRef = store;
+    this.stack.push({ name: 'store', stop: () => store.close() });
+
+    const { host, port } = parseListen(this.opts.listen);
+    const pkiDir = join(dataDir, 'pki');
+    const sans = ['127.0.0.1', 'localhost', hostname(), ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
+    const serving = await ensureCertificate(pkiDir, { name: 'apiserver', sans, usage: 'server' });
+    const caPem = await readFile(join(pkiDir, 'ca.crt'), 'utf8');
+    const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert) };
+    const api = new ApiServer({ store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls });
+    const bound = await api.listen(host, port);
+    this.apiPort = bound.port;
+    this.stack.push({ name: 'api', stop: () => api.close() });
+    const server = clientAddress(host, bound.port);
+    const kubeconfig = await writeKubeconfig(dataDir, { server, token, clusterName: identity.clusterName, caPem });
+    const lxcpath = join(dataDir, 'lxc');
+    await writeMemberFile(dataDir, { name: memberName, dataDir, lxcpath, apiServer: server });
+    this.log.info('API serving', { server, kubeconfig });
+
+    const clock = realClock;
+    const informers = new SharedInformerFactory({ store, logger, metrics: this.metrics, clock });
+    this.stack.push({ name: 'informers', stop: () => informers.stop() });
+
+    const memberKind = kinds.resolve('members');
+    const agent = new MemberAgent({
+      store,
+      memberKind,
+      name: memberName,
+      address: host === '0.0.0.0' ? '127.0.0.1' : host,
+      roles: ['control-plane', 'worker'],
+      dataDir,
+      version: VERSION,
+      logger,
+      clock,
+    });
+    await agent.start();
+    this.stack.push({ name: 'member agent', stop: () => agent.stop() });
+
+    const hostAgents = new HostAgents({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName, dataDir, lxcpath, runtime: this.opts.runtime ?? 'lxc', memberAgent: agent });
+    await hostAgents.start();
+    this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });
+
+    const cluster = new ClusterControllers({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName });
+    const elector = new LeaderElector({
+      store,
+      name: 'cluster-controllers',
+      identity: memberName,
+      logger,
+      metrics: this.metrics,
+      clock,
+      onStartedLeading: (signal) => {
+        this.log.info('leading: starting cluster controllers', { member: memberName });
+        cluster.start(signal).catch((err: unknown) => this.log.error('cluster controllers failed', { error: errorMessage(err) }));
+      },
+      onStoppedLeading: async () => {
+        this.log.info('no longer leading: stopping cluster controllers', { member: memberName });
+        await cluster.stop();
+      },
+    });
+    elector.start();
+    this.stack.push({ name: 'leader election', stop: () => elector.stop() });
+    this.stack.push({ name: 'cluster controllers', stop: () => cluster.stop() });
+
+    informers.start();
+    this.log.info('daemon ready', { member: memberName, version: VERSION });
+  }
+
+  /** stop stops everything started, newest first; errors are logged and the rest still stop. */
+  async stop(): Promise<void> {
+    for (const part of this.stack.splice(0).reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        this.metrics.errors.inc({ component: 'daemon' });
+        this.log.warn('stopping a part failed', { part: part.name, error: errorMessage(err) });
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The cluster's public key infrastructure: a cluster CA and certificates it
+ * signs (the API server's today; member and etcd peer certificates when
+ * members join). Keys are ECDSA P-256, made by the host's `openssl` through
+ * lib/host (Node can make keys but not X.509 certificates).
+ *
+ *   <dir>/ca.crt, ca.key           the cluster CA (10 years)
+ *   <dir>/<name>.crt, <name>.key   a certificate signed by it (about 2 years)
+ */
+import { readFile, writeFile, mkdtemp, rm, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, X509Certificate } from 'node:crypto';
+import { run } from '../host/exec.js';
+import { ensureDir } from '../host/fs.js';
+
+/** CertificatePaths locate one key pair on disk. */
+export interface CertificatePaths {
+  cert: string;
+  key: string;
+}
+
+/** CertificateRequest describes a certificate to issue. */
+export interface CertificateRequest {
+  /** name of the files (`<name>.crt`, `<name>.key`) and the subject CN */
+  name: string;
+  /** subject alternative names: IP addresses and DNS names */
+  sans: string[];
+  /** what the certificate may be used for */
+  usage: 'server' | 'client' | 'peer';
+}
+
+const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** ensureCa creates the cluster CA in `dir` unless it exists; returns its paths. */
+export async function ensureCa(dir: string): Promise<CertificatePaths> {
+  await ensureDir(dir, 0o700);
+  const paths = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
+  await run(
+    ['openssl', 'req', '-x509', ...CURVE, '-keyout', paths.key, '-out', paths.cert, '-days', '3650', '-subj', '/CN=cloudlet-cluster-ca',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    { timeoutMs: 30_000 },
+  );
+  await chmod(paths.key, 0o600);
+  return paths;
+}
+
+/** sanExtension renders SANs as an openssl subjectAltName value. */
+export function sanExtension(sans: string[]): string {
+  return [...new Set(sans)].map((s) => (isIP(s) ? `IP:${s}` : `DNS:${s}`)).join(',');
+}
+
+/**
+ * ensureCertificate issues `req` from the CA in `dir` unless a certificate
+ * with that name already exists and covers every requested SAN; returns its paths.
+ */
+export async function ensureCertificate(dir: string, req: CertificateRequest): Promise<CertificatePaths> {
+  const ca = await ensureCa(dir);
+  const paths = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
+  if (existsSync(paths.cert) && existsSync(paths.key) && (await coversSans(paths.cert, req.sans))) return paths;
+  const work = await mkdtemp(join(tmpdir(), 'cloudlet-pki-'));
+  try {
+    const csr = join(work, 'req.csr');
+    const ext = join(work, 'ext.cnf');
+    const eku = req.usage === 'server' ? 'serverAuth' : req.usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
+    const lines = [`extendedKeyUsage=${eku}`, 'keyUsage=critical,digitalSignature,keyEncipherment', 'basicConstraints=CA:FALSE'];
+    if (req.sans.length) lines.push(`subjectAltName=${sanExtension(req.sans)}`);
+    await writeFile(ext, `${lines.join('\n')}\n`);
+    await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', `/CN=${req.name}`], { timeoutMs: 30_000 });
+    await chmod(paths.key, 0o600);
+    await run(
+      ['openssl', 'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', paths.cert, '-days', '825', '-extfile', ext],
+      { timeoutMs: 30_000 },
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return paths;
+}
+
+async function coversSans(certPath: string, sans: string[]): Promise<boolean> {
+  const cert = new X509Certificate(await readFile(certPath));
+  const have = (cert.subjectAltName ?? '').split(',').map((s) => s.trim().replace(/^IP Address:/, 'IP:'));
+  return sans.every((s) => have.includes(isIP(s) ? `IP:${s}` : `DNS:${s}`));
+}
+
+/** caFingerprint is the SHA-256 fingerprint of a PEM certificate (hex, lowercase), as join tokens carry it. */
+export function caFingerprint(pem: string | Buffer): string {
+  const der = new X509Certificate(pem).raw;
+  return createHash('sha256').update(der).digest('hex');
+}

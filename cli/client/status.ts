@@ -60,7 +60,7 @@ const REASON_BY_CODE: Record<number, string> = {
  * parsed response (a Status, or anything else when the server sent no
  * Status); `what` describes the request for generic messages.
  */
-export function statusError(httpCode: number, body: unknown, what: string): CloudletError {
+export function statusError(httpCode: number, body: unknown, what = 'request'): CloudletError {
   const status: KubeStatus = isKubeStatus(body)
     ? body
     : { kind: 'Status', status: 'Failure', code: httpCode, reason: REASON_BY_CODE[httpCode] ?? 'Unknown', message: `the server responded with status ${httpCode} (${what})` };

@@ -44,11 +44,12 @@ export function statusOf(err: unknown, ctx: StatusContext = {}): Status {
   if (ctx.name) details.name = ctx.name;
   if (ctx.kind) {
     details.group = ctx.kind.group;
-    details.kind = ctx.kind.plural;
+    // Kubernetes names the Kind in Invalid errors and the resource everywhere else
+    details.kind = e.code === 'Invalid' ? ctx.kind.kind : ctx.kind.plural;
   }
   const causes = causesOf(e);
   if (causes.length > 0) {
-    details.causes = causes.map((c) => ({ reason: c.type ?? 'FieldValueInvalid', message: c.field && c.type !== 'FieldManagerConflict' ? `${c.field}: ${c.message}` : c.message, field: c.field }));
+    details.causes = causes.map((c) => ({ reason: c.type ?? 'FieldValueInvalid', message: c.message, field: c.field }));
   }
   const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: KUBE_REASON[e.code], code };
   if (Object.keys(details).length > 0) status.details = details;

@@ -1,0 +1,273 @@
+/**
+ * bench/api: the API against raw etcd, in one run (issue 2).
+ *
+ *   1. raw etcd3-client puts, gets and prefix ranges of 2 KB values at concurrency 1 and 64;
+ *   2. the same number of creates, gets and lists through Cloudlet's HTTP API
+ *      (EtcdStore + ApiServer in this process, plain HTTP like the raw client's
+ *      plain gRPC, keep-alive connections);
+ *   3. watch delivery latency (write acknowledged → event received) to an
+ *      in-process store watch and to an HTTP watch client at about 1,000 events/s;
+ *   4. idle RSS of a real `cloudlet up` daemon (etcd is a separate process, not counted).
+ *
+ * Prints a table and writes bench/results/api.json. Usage:
+ *   node dist/bench/api/run.js [--ops 2000] [--watch-events 3000]
+ */
+import { Etcd3 } from 'etcd3';
+import { Agent, request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtcdServer } from '../../lib/etcd/server.js';
+import { EtcdStore } from '../../lib/store/etcd-store.js';
+import { ApiServer } from '../../lib/api/server.js';
+import { KindRegistry, projectRoot } from '../../lib/kinds/registry.js';
+import { silentLogger } from '../../lib/log/logger.js';
+import { createMetrics } from '../../lib/metrics/metrics.js';
+import type { KubeObject } from '../../lib/store/types.js';
+import { percentile, pool, printTable, ratio, sleepMs } from '../common.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i] ?? '', process.argv[i + 1] ?? '');
+const OPS = Number(args.get('--ops') ?? 2000);
+const WATCH_EVENTS = Number(args.get('--watch-events') ?? 3000);
+const VALUE = 'x'.repeat(2048);
+const TOKEN = 'bench-token';
+
+interface Row {
+  op: string;
+  concurrency: number;
+  rawOpsPerSec: number;
+  apiOpsPerSec: number;
+  ratio: number;
+}
+
+async function timeOps(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await pool(n, concurrency, op);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return n / seconds;
+}
+
+function httpCall(agent: Agent, port: number, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request(
+      { host: '127.0.0.1', port, method, path, agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(data ? { 'content-length': data.length } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+function instance(name: string, ns: string): KubeObject {
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name, namespace: ns, annotations: { 'bench/payload': VALUE } },
+    spec: { image: 'busybox', state: 'Stopped' },
+  };
+}
+
+async function must(res: Promise<{ status: number; text: string }>, want: number): Promise<void> {
+  const r = await res;
+  if (r.status !== want) throw new Error(`API answered ${r.status}, expected ${want}: ${r.text.slice(0, 300)}`);
+}
+
+async function throughput(client: Etcd3, port: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const c of [1, 64]) {
+    const agent = new Agent({ keepAlive: true, maxSockets: c });
+    const ns = `bench-c${c}`;
+    const rawPut = await timeOps(OPS, c, (i) => client.put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).value(VALUE).exec());
+    const apiCreate = await timeOps(OPS, c, (i) => must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`i${i}`, ns)), 201));
+    rows.push({ op: 'put / create', concurrency: c, rawOpsPerSec: rawPut, apiOpsPerSec: apiCreate, ratio: ratio(apiCreate, rawPut) });
+    const rawGet = await timeOps(OPS, c, (i) => client.get(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).string());
+    const apiGet = await timeOps(OPS, c, (i) => must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances/i${i}`), 200));
+    rows.push({ op: 'get', concurrency: c, rawOpsPerSec: rawGet, apiOpsPerSec: apiGet, ratio: ratio(apiGet, rawGet) });
+    // ranges/lists of 100 objects: a prefix holding exactly 100 keys on both sides
+    const listOps = Math.max(50, Math.floor(OPS / 20));
+    const rawRange = await timeOps(listOps, c, () => client.getAll().prefix(`/bench/raw/c${c}/0000`).strings());
+    const apiList = await timeOps(listOps, c, () => must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}-list/instances`), 200));
+    rows.push({ op: 'range / list (100 items)', concurrency: c, rawOpsPerSec: rawRange, apiOpsPerSec: apiList, ratio: ratio(apiList, rawRange) });
+    agent.destroy();
+  }
+  return rows;
+}
+
+async function seedLists(port: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  for (const c of [1, 64]) {
+    const ns = `bench-c${c}-list`;
+    await pool(100, 16, (i) => must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`l${i}`, ns)), 201));
+  }
+  agent.destroy();
+}
+
+/** watchLatency writes paced creates through the store and measures ack → event delivery for both consumers. */
+async function watchLatency(store: EtcdStore, kinds: KindRegistry, port: number): Promise<{ inproc: number[]; http: number[]; rate: number }> {
+  const kind = kinds.resolve('instances');
+  const ns = 'bench-watch';
+  const acked = new Map<string, number>();
+  const inproc: number[] = [];
+  const http: number[] = [];
+  const record = (into: number[], name: string, at: number): void => {
+    const ack = acked.get(name);
+    // an event may arrive before the write's acknowledgement is processed: that is 0 ms of waiting
+    into.push(ack === undefined ? 0 : Math.max(0, at - ack));
+  };
+  const pendingEarly = { inproc: new Map<string, number>(), http: new Map<string, number>() };
+  const rev = await store.currentRevision();
+  const sub = store.watch(kind, { namespace: ns, fromRevision: rev }).subscribe((ev) => {
+    const now = performance.now();
+    if (acked.has(ev.object.metadata.name)) record(inproc, ev.object.metadata.name, now);
+    else pendingEarly.inproc.set(ev.object.metadata.name, now);
+  });
+  const httpReq = request({
+    host: '127.0.0.1',
+    port,
+    path: `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances?watch=true&resourceVersion=${rev}`,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  let buf = '';
+  httpReq.on('response', (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      const now = performance.now();
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        const ev = JSON.parse(line) as { object: KubeObject };
+        const name = ev.object.metadata.name;
+        if (acked.has(name)) record(http, name, now);
+        else pendingEarly.http.set(name, now);
+      }
+    });
+  });
+  httpReq.on('error', () => undefined);
+  httpReq.end();
+  await sleepMs(300);
+  const intervalMs = 1; // ~1000 writes/s
+  const start = performance.now();
+  for (let i = 0; i < WATCH_EVENTS; i++) {
+    const name = `w${i}`;
+    const target = start + i * intervalMs;
+    const wait = target - performance.now();
+    if (wait > 0) await sleepMs(wait);
+    void store.create(kind, instance(name, ns)).then(() => {
+      const now = performance.now();
+      acked.set(name, now);
+      for (const [which, into] of [['inproc', inproc], ['http', http]] as const) {
+        const early = pendingEarly[which].get(name);
+        if (early !== undefined) {
+          pendingEarly[which].delete(name);
+          into.push(0);
+        }
+      }
+    });
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const deadline = Date.now() + 15000;
+  while ((inproc.length < WATCH_EVENTS || http.length < WATCH_EVENTS) && Date.now() < deadline) await sleepMs(50);
+  sub.unsubscribe();
+  httpReq.destroy();
+  return { inproc, http, rate: WATCH_EVENTS / elapsed };
+}
+
+async function idleDaemonRss(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'cloudlet-bench-daemon-'));
+  const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'up', '--data-dir', dir, '--listen', '127.0.0.1:0'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 120 && !existsSync(join(dir, 'kubeconfig')); i++) await sleepMs(250);
+    await sleepMs(15000);
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+    return kb / 1024;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cloudlet-bench-api-'));
+  const logger = silentLogger();
+  const etcd = new EtcdServer({ dataDir, logger });
+  const info = await etcd.start();
+  const client = new Etcd3({ hosts: [info.clientUrl] });
+  const kinds = KindRegistry.load();
+  const store = new EtcdStore({ endpoints: [info.clientUrl], logger });
+  const api = new ApiServer({ store, kinds, logger, metrics: createMetrics(), auth: { tokens: [TOKEN] } });
+  const { port } = await api.listen('127.0.0.1', 0);
+  try {
+    await seedLists(port);
+    for (const c of [1, 64]) await pool(100, 16, (i) => client.put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).value(VALUE).exec());
+    const rows = await throughput(client, port);
+    const watch = await watchLatency(store, kinds, port);
+    await api.close();
+    await store.close();
+    client.close();
+    await etcd.stop();
+    const rss = await idleDaemonRss();
+
+    printTable(
+      ['operation', 'conc', 'raw etcd ops/s', 'API ops/s', 'API/raw'],
+      rows.map((r) => [r.op, String(r.concurrency), r.rawOpsPerSec.toFixed(0), r.apiOpsPerSec.toFixed(0), r.ratio.toFixed(2)]),
+    );
+    const w = {
+      inprocP50: percentile(watch.inproc, 50),
+      inprocP99: percentile(watch.inproc, 99),
+      httpP50: percentile(watch.http, 50),
+      httpP99: percentile(watch.http, 99),
+    };
+    printTable(
+      ['watch consumer', 'events', 'rate/s', 'p50 ms', 'p99 ms', 'goal p99'],
+      [
+        ['in-process store watch', String(watch.inproc.length), watch.rate.toFixed(0), w.inprocP50.toFixed(2), w.inprocP99.toFixed(2), '≤ 10 ms'],
+        ['HTTP watch client', String(watch.http.length), watch.rate.toFixed(0), w.httpP50.toFixed(2), w.httpP99.toFixed(2), '≤ 25 ms'],
+      ],
+    );
+    printTable(['idle daemon RSS (MB, etcd excluded)', 'goal'], [[rss.toFixed(1), '≤ 120 MB']]);
+    const create64 = rows.find((r) => r.op === 'put / create' && r.concurrency === 64);
+    const result = {
+      when: new Date().toISOString(),
+      ops: OPS,
+      rows,
+      watch: { ...w, events: WATCH_EVENTS, delivered: { inproc: watch.inproc.length, http: watch.http.length }, rate: watch.rate },
+      idleRssMb: rss,
+      goals: {
+        createRatioC64: { value: create64?.ratio, goal: 0.5, met: (create64?.ratio ?? 0) >= 0.5 },
+        inprocWatchP99: { value: w.inprocP99, goal: 10, met: w.inprocP99 <= 10 },
+        httpWatchP99: { value: w.httpP99, goal: 25, met: w.httpP99 <= 25 },
+        idleRss: { value: rss, goal: 120, met: rss <= 120 },
+      },
+    };
+    const out = join(projectRoot(), 'bench/results');
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'api.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`goals: ${Object.entries(result.goals).map(([k, g]) => `${k} ${g.met ? 'met' : 'NOT met'}`).join(', ')}`);
+    console.log(`wrote ${join(out, 'api.json')}`);
+  } finally {
+    await etcd.stop().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

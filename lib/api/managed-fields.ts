@@ -137,6 +137,14 @@ export function recordUpdate(opts: {
   subresource?: 'status';
 }): ManagedFieldsEntry[] {
   const status = opts.subresource === 'status';
+  if (opts.before === undefined) {
+    // a create: the writer owns every field it set (the hot path, kept cheap)
+    const fieldsV1 = fieldSetOf(opts.after as Record<string, unknown>, { status });
+    if (Object.keys(fieldsV1).length === 0) return [];
+    const entry: ManagedFieldsEntry = { manager: opts.manager, operation: 'Update', apiVersion: opts.after.apiVersion, time: opts.time, fieldsType: 'FieldsV1', fieldsV1 };
+    if (opts.subresource) entry.subresource = opts.subresource;
+    return [entry];
+  }
   const changed = changedLeaves(opts.before as Record<string, unknown> | undefined, opts.after as Record<string, unknown>, { status });
   const existing = opts.before?.metadata.managedFields ?? [];
   const entries: ManagedFieldsEntry[] = [];

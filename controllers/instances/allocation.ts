@@ -1,0 +1,67 @@
+/**
+ * Member allocation: what the instances assigned to a member ask for, kept
+ * in Member.status.allocated so `get members` and the scheduler's users see
+ * it. `allocatedTo` is pure; AllocationReconciler (leader-only) writes it
+ * when it differs.
+ */
+import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
+import type { Informer } from '../../lib/controller/informer.js';
+import { isCode } from '../../lib/errors.js';
+import type { KindInfo } from '../../lib/kinds/registry.js';
+import type { Instance, Member, Resources } from '../../lib/kinds/types.js';
+import type { Store } from '../../lib/store/types.js';
+import { requestsOf } from './scheduler.js';
+
+/** exactQuantity renders bytes exactly, in the largest binary unit that divides them (1280Mi, 2Gi, 1000). */
+export function exactQuantity(bytes: number): string {
+  const n = Math.round(bytes);
+  for (const [unit, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+/** allocatedTo sums the cpu and memory requests of the instances assigned to `member` (memory as an exact quantity). */
+export function allocatedTo(member: string, instances: Instance[]): Resources {
+  let cpu = 0;
+  let memory = 0;
+  for (const i of instances) {
+    if (i.status?.member !== member) continue;
+    const r = requestsOf(i);
+    cpu += r.cpu;
+    memory += r.memoryBytes;
+  }
+  return { cpu: Math.round(cpu * 1000) / 1000, memory: exactQuantity(memory) };
+}
+
+/** AllocationReconcilerOptions wire the reconciler. */
+export interface AllocationReconcilerOptions {
+  store: Store;
+  memberKind: KindInfo;
+  members: Informer<Member>;
+  instances: Informer<Instance>;
+}
+
+/** AllocationReconciler keeps Member.status.allocated equal to allocatedTo(member). */
+export class AllocationReconciler implements Reconciler {
+  private readonly o: AllocationReconcilerOptions;
+  constructor(opts: AllocationReconcilerOptions) {
+    this.o = opts;
+  }
+
+  async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
+    const cached = this.o.members.get({ name: req.name });
+    if (!cached) return {};
+    const want = allocatedTo(req.name, this.o.instances.list((i) => i.status?.member === req.name));
+    if (JSON.stringify(cached.status?.allocated ?? {}) === JSON.stringify(want)) return {};
+    const member = await this.o.store.get<Member>(this.o.memberKind, req.name);
+    try {
+      await this.o.store.update<Member>(this.o.memberKind, { ...member, status: { ...member.status, allocated: want } }, { subresource: 'status' });
+    } catch (err) {
+      // The member agent wrote status at the same time: look again with fresh data.
+      if (isCode(err, 'Conflict')) return { requeueAfter: 50 };
+      throw err;
+    }
+    return {};
+  }
+}

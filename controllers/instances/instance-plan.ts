@@ -1,0 +1,252 @@
+/**
+ * The instance agent's decisions as pure functions: from the Instance (spec
+ * and status), what the runtime observes of its container, the image's state
+ * and the restart backoff, `planInstance` computes the actions to take on the
+ * host, the next status, the Events and when to look again. The agent
+ * (instance-agent.ts) gathers the inputs and applies the plan; nothing here
+ * touches the store, the host or the clock.
+ */
+import { setCondition } from '../../lib/controller/conditions.js';
+import { formatBytes } from '../../lib/kinds/quantity.js';
+import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
+import type { Observation } from './runtimes/types.js';
+import { formatCpu, requestsOf } from './scheduler.js';
+
+/** INSTANCE_FINALIZER keeps an Instance until its agent has removed the container and root filesystem. */
+export const INSTANCE_FINALIZER = 'cloudlet.dev/instance-agent';
+
+/** ImageState is what the agent knows of the instance's image when a container must be created. */
+export type ImageState =
+  | { kind: 'ready' }
+  | { kind: 'building'; progress: string }
+  | { kind: 'failed'; reason: 'InvalidImage' | 'ImageNotFound' | 'ImageBuildFailed'; message: string; retryable: boolean };
+
+/** PlanAction is one step on the host, applied in order; every step is idempotent. */
+export type PlanAction =
+  | 'addFinalizer'
+  | 'ensureRootfs'
+  | 'define'
+  | 'setLimits'
+  | 'start'
+  | 'stop'
+  | 'deleteContainer'
+  | 'deleteRootfs'
+  | 'removeFinalizer';
+
+/** PlanEvent is an Event to record about the instance. */
+export interface PlanEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** PlanInput is everything a decision depends on. */
+export interface PlanInput {
+  instance: Instance;
+  /** memberName is this agent's member */
+  memberName: string;
+  containerName: string;
+  observation: Observation;
+  /** image: required only when the container does not exist (see needsImage) */
+  image?: ImageState;
+  hasFinalizer: boolean;
+  /** liveResize: the runtime changes limits of a running container without a restart */
+  liveResize: boolean;
+  /** restartWaitMs: backoff left before a crashed instance may start again (0 = now) */
+  restartWaitMs: number;
+  /** restartDelayMs: the backoff this crash would get, if this reconcile finds one */
+  restartDelayMs: number;
+  now: number;
+}
+
+/** Plan is what to do: `status` (undefined = unchanged) is written before the actions or after them, per `statusWhen`. */
+export interface Plan {
+  actions: PlanAction[];
+  status?: InstanceStatus;
+  statusWhen: 'before' | 'after';
+  events: PlanEvent[];
+  /** crashed: the container exited behind Cloudlet's back and will be restarted after restartDelayMs */
+  crashed?: boolean;
+  requeueAfterMs?: number;
+}
+
+/** STEP_MS is the requeue after host actions, so the next reconcile observes their result at once. */
+export const STEP_MS = 1;
+/** BUILD_POLL_MS is how often an instance waiting for an image build refreshes its progress. */
+export const BUILD_POLL_MS = 2000;
+/** IMAGE_RETRY_MS is when a retryable image failure (mirror unreachable) is tried again. */
+export const IMAGE_RETRY_MS = 60_000;
+
+/** recoverability says whether the instance may fail over to another member, and why (status.recoverable). */
+export function recoverability(instance: Instance): { recoverable: boolean; reason: string } {
+  const spec = instance.spec;
+  const recovery = spec?.recovery ?? 'restart';
+  if (recovery !== 'failover') {
+    return { recoverable: false, reason: `spec.recovery is ${recovery}: after a failure it is ${recovery === 'none' ? 'left stopped' : 'restarted on the same member'}, never moved` };
+  }
+  if ((spec?.volumes ?? []).length > 0) {
+    return { recoverable: false, reason: 'it mounts volumes, and failover of volume data needs a shared storage pool, which this member does not provide yet' };
+  }
+  return { recoverable: true, reason: 'it is made only from its image, with no local volumes, so another member can recreate it' };
+}
+
+/** needsImage tells whether the agent must resolve the image before planning: a container that should exist does not yet. */
+export function needsImage(instance: Instance, obs: Observation): boolean {
+  return !obs.exists && instance.metadata.deletionTimestamp === undefined;
+}
+
+/** limitsText renders the instance's limits for messages ("1 CPU and 256Mi of memory"). */
+export function limitsText(instance: Instance): string {
+  const r = requestsOf(instance);
+  return `${formatCpu(r.cpu)} and ${formatBytes(r.memoryBytes)} of memory`;
+}
+
+type ReadyReason = 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'ContainerExited' | 'Restarting' | 'Deleting' | 'InvalidImage' | 'ImageNotFound' | 'ImageBuildFailed';
+
+/**
+ * statusWith builds the next status. `observed: false` keeps the old
+ * observedGeneration: the spec's limits are not applied by this step yet, so a
+ * later step must still see the generation as new.
+ */
+function statusWith(input: PlanInput, patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string }, ready: { ok: boolean; reason: ReadyReason }, drop: Array<keyof InstanceStatus> = [], observed = true): InstanceStatus {
+  const { instance } = input;
+  const old = instance.status ?? {};
+  const rec = recoverability(instance);
+  const next: InstanceStatus = {
+    ...old,
+    observedGeneration: observed ? (instance.metadata.generation ?? old.observedGeneration) : old.observedGeneration,
+    containerName: input.containerName,
+    recoverable: rec.recoverable,
+    recoverableReason: rec.reason,
+    ...patch,
+  };
+  for (const key of drop) delete next[key];
+  next.conditions = setCondition(
+    old.conditions,
+    { type: 'Ready', status: ready.ok ? 'True' : 'False', reason: ready.reason, message: patch.message, observedGeneration: instance.metadata.generation },
+    input.now,
+  );
+  return next;
+}
+
+function plan(actions: PlanAction[], rest: Partial<Plan> = {}): Plan {
+  return { actions, statusWhen: 'before', events: [], ...rest };
+}
+
+function readyReason(instance: Instance): string | undefined {
+  return instance.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+}
+
+/** planInstance decides the next step for one instance on this member; see the file comment. */
+export function planInstance(input: PlanInput): Plan {
+  const { instance, observation: obs, memberName: me } = input;
+  const status = instance.status ?? {};
+  if (status.member !== me) {
+    // Not ours (never or no longer): a copy left here from an earlier placement must go.
+    return obs.exists ? plan(['deleteContainer', 'deleteRootfs'], { events: [{ type: 'Normal', reason: 'StaleCopyRemoved', message: `removed the stale container ${input.containerName} from member ${me}: the instance is assigned to ${status.member ?? 'no member'}` }] }) : plan([]);
+  }
+  if (instance.metadata.deletionTimestamp !== undefined) {
+    if (!input.hasFinalizer) return plan([]);
+    const message = `deleting the container ${input.containerName} and its root filesystem from member ${me}`;
+    return plan(['deleteContainer', 'deleteRootfs', 'removeFinalizer'], {
+      status: statusWith(input, { phase: 'Deleting', message }, { ok: false, reason: 'Deleting' }, ['addresses', 'startedAt']),
+      events: [{ type: 'Normal', reason: 'Deleting', message }],
+    });
+  }
+  const pre: PlanAction[] = input.hasFinalizer ? [] : ['addFinalizer'];
+  const desired = instance.spec?.state ?? 'Running';
+  const recovery = instance.spec?.recovery ?? 'restart';
+  const generationChanged = instance.metadata.generation !== undefined && status.observedGeneration !== instance.metadata.generation;
+  const image = instance.spec?.image ?? '';
+
+  if (!obs.exists) {
+    const img = input.image ?? { kind: 'ready' };
+    if (img.kind === 'failed') {
+      const message = `cannot create the container: ${img.message}`;
+      const changed = status.phase !== 'Failed' || status.message !== message;
+      return plan(pre, {
+        status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, ['imageProgress', 'startedAt', 'addresses']),
+        events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
+        ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
+      });
+    }
+    if (img.kind === 'building') {
+      const message = `building image ${image} on member ${me}; the container is created when it is ready`;
+      return plan(pre, { status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }), requeueAfterMs: BUILD_POLL_MS });
+    }
+    const lost = status.phase === 'Running' && desired === 'Running';
+    const message = `creating the container ${input.containerName} from image ${image} with ${limitsText(instance)}`;
+    return plan([...pre, 'ensureRootfs', 'define'], {
+      status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, ['imageProgress', 'startedAt', 'addresses']),
+      events: lost ? [{ type: 'Warning', reason: 'ContainerLost', message: `the container ${input.containerName} disappeared from member ${me}; recreating it` }] : [],
+      requeueAfterMs: STEP_MS,
+    });
+  }
+
+  if (obs.state === 'RUNNING') {
+    if (desired === 'Stopped') {
+      const message = `stopping the container because spec.state is Stopped`;
+      return plan([...pre, 'stop'], { status: statusWith(input, { phase: 'Stopping', message }, { ok: false, reason: 'Stopping' }, [], false), requeueAfterMs: STEP_MS });
+    }
+    const startedAt = obs.initStartedAt ?? status.startedAt ?? new Date(input.now).toISOString();
+    const message = `the container ${input.containerName} is running on member ${me}`;
+    const running = statusWith(input, { phase: 'Running', message, startedAt, ...(obs.addresses ? { addresses: obs.addresses } : {}) }, { ok: true, reason: 'Running' }, obs.addresses ? ['imageProgress'] : ['imageProgress', 'addresses']);
+    if (generationChanged) {
+      if (input.liveResize) {
+        return plan([...pre, 'setLimits'], { status: running, statusWhen: 'after', events: [{ type: 'Normal', reason: 'LimitsUpdated', message: `applied ${limitsText(instance)} to the running container without a restart` }] });
+      }
+      const restarting = `restarting the container to apply ${limitsText(instance)}: this runtime cannot change limits of a running container`;
+      return plan([...pre, 'define', 'stop', 'start'], {
+        status: statusWith(input, { phase: 'Starting', message: restarting }, { ok: false, reason: 'Starting' }),
+        statusWhen: 'after',
+        events: [{ type: 'Normal', reason: 'Restarting', message: restarting }],
+        requeueAfterMs: STEP_MS,
+      });
+    }
+    const events: PlanEvent[] = status.phase === 'Starting' && readyReason(instance) !== 'Restarting' ? [{ type: 'Normal', reason: 'Started', message: `started the container ${input.containerName} on member ${me}` }] : [];
+    return plan(pre, { status: running, events });
+  }
+
+  if (obs.state !== 'STOPPED') {
+    // STARTING, STOPPING, FROZEN, ABORTING: a transition in progress; look again shortly.
+    return plan(pre, { requeueAfterMs: 500 });
+  }
+
+  // The container exists and is stopped.
+  const limitsAction: PlanAction[] = generationChanged ? [input.liveResize ? 'setLimits' : 'define'] : [];
+  if (desired === 'Stopped') {
+    const message = `the container is stopped because spec.state is Stopped`;
+    const events: PlanEvent[] = status.phase === 'Stopping' ? [{ type: 'Normal', reason: 'Stopped', message: `stopped the container ${input.containerName}` }] : [];
+    return plan([...pre, ...limitsAction], { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'Stopped' }, ['startedAt', 'addresses']), statusWhen: 'after', events });
+  }
+  if (status.phase === 'Running') {
+    const how = `the container exited on its own (its init stopped: halted inside, stopped outside Cloudlet, or killed)`;
+    if (recovery === 'none') {
+      const message = `${how}; spec.recovery is none, so it stays stopped until its spec changes`;
+      return plan(pre, { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false), events: [{ type: 'Warning', reason: 'ContainerExited', message }] });
+    }
+    const secs = Math.round(input.restartDelayMs / 100) / 10;
+    const message = `${how}; restarting it in ${secs} s`;
+    return plan(pre, {
+      status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false),
+      events: [{ type: 'Warning', reason: 'ContainerExited', message }],
+      crashed: true,
+      requeueAfterMs: Math.max(STEP_MS, input.restartDelayMs),
+    });
+  }
+  const exited = readyReason(instance) === 'ContainerExited';
+  // Left stopped after exiting with recovery none: only a spec change starts it again.
+  if (exited && status.phase === 'Stopped' && !generationChanged) return plan(pre);
+  if (exited && status.phase === 'Starting') {
+    if (input.restartWaitMs > 0) return plan(pre, { requeueAfterMs: input.restartWaitMs });
+    const count = (status.restartCount ?? 0) + 1;
+    const message = `restarting the container after it exited (restart ${count})`;
+    return plan([...pre, ...limitsAction, 'start'], {
+      status: statusWith(input, { phase: 'Starting', message, restartCount: count }, { ok: false, reason: 'Restarting' }),
+      events: [{ type: 'Normal', reason: 'Restarted', message: `restarted the container ${input.containerName} after it exited (restart ${count})` }],
+      requeueAfterMs: STEP_MS,
+    });
+  }
+  const message = `starting the container ${input.containerName} on member ${me}`;
+  return plan([...pre, ...limitsAction, 'start'], { status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'Starting' }), requeueAfterMs: STEP_MS });
+}

@@ -1,0 +1,208 @@
+/**
+ * InstanceReconciler is the host agent's reconciler for one member: it reads
+ * an Instance from the store, observes its container through the Runtime,
+ * resolves its image when a container must be made, asks the pure
+ * `planInstance` what to do, and applies the plan idempotently — finalizer,
+ * status writes (status subresource), host actions, Events — returning when
+ * to look again. It never starts a container for an instance whose assigned
+ * member or placement epoch changed since it was read.
+ */
+import type { Clock } from '../../lib/controller/clock.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
+import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
+import { ConflictError, isCode } from '../../lib/errors.js';
+import type { KindInfo } from '../../lib/kinds/registry.js';
+import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
+import type { Store } from '../../lib/store/types.js';
+import type { ImageBuilds } from './image-builds.js';
+import type { RootfsProvider } from './images/rootfs.js';
+import type { ImageInfo } from './images/types.js';
+import { INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
+import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
+import { containerNameFor, hostnameFor } from './runtimes/naming.js';
+import type { ContainerSpec, Observation, Runtime } from './runtimes/types.js';
+import { requestsOf } from './scheduler.js';
+
+/** SIMULATED_ROOTFS is the root filesystem path given to simulated runtimes, which need none. */
+export const SIMULATED_ROOTFS = '/nonexistent/cloudlet-simulated-rootfs';
+
+/** InstanceReconcilerOptions wire the reconciler to its member's host. */
+export interface InstanceReconcilerOptions {
+  store: Store;
+  instanceKind: KindInfo;
+  memberName: string;
+  dataDir: string;
+  runtime: Runtime;
+  /** builds and rootfs are not used by simulated runtimes */
+  builds?: ImageBuilds;
+  rootfs?: RootfsProvider;
+  events: EventRecorder;
+  clock: Clock;
+  backoff: RestartBackoffTracker;
+  /** stopTimeoutSeconds is how long a clean stop may take before the kill (default 30) */
+  stopTimeoutSeconds?: number;
+  /** observed hears every observation, so a prober can check running containers cheaply */
+  observed?: (containerName: string, obs: Observation) => void;
+  /** removed hears every container the agent deletes */
+  removed?: (containerName: string) => void;
+}
+
+/** InstanceReconciler drives this member's instances; see the file comment. */
+export class InstanceReconciler implements Reconciler {
+  private readonly o: InstanceReconcilerOptions;
+  constructor(opts: InstanceReconcilerOptions) {
+    this.o = opts;
+  }
+
+  /** containerNameOf is the container name of namespace/name on this member. */
+  containerNameOf(req: Request): string {
+    return containerNameFor({ dataDir: this.o.dataDir, namespace: req.namespace ?? 'default', name: req.name });
+  }
+
+  async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
+    const { store, instanceKind, runtime } = this.o;
+    const containerName = this.containerNameOf(req);
+    let instance: Instance;
+    try {
+      instance = await store.get<Instance>(instanceKind, req.name, req.namespace);
+    } catch (err) {
+      if (!isCode(err, 'NotFound')) throw err;
+      // Gone from the store without us (finalizer removed by hand): nothing claims the container.
+      await this.removeContainer(containerName);
+      return {};
+    }
+    const obs = await runtime.observe(containerName);
+    this.o.observed?.(containerName, obs);
+    const simulated = runtime.info.simulated;
+    let info: ImageInfo | undefined;
+    let image: Parameters<typeof planInstance>[0]['image'];
+    if (needsImage(instance, obs) && instance.status?.member === this.o.memberName && !simulated) {
+      const resolved = await this.builds().resolve(instance.spec?.image ?? '');
+      info = resolved.info;
+      image = resolved.kind === 'ready' ? { kind: 'ready' } : resolved;
+    }
+    const now = this.o.clock.now();
+    const key = instance.metadata.uid ?? `${req.namespace}/${req.name}`;
+    const startedAt = instance.status?.startedAt;
+    const ranForMs = startedAt ? now - Date.parse(startedAt) : undefined;
+    const plan = planInstance({
+      instance,
+      memberName: this.o.memberName,
+      containerName,
+      observation: obs,
+      image,
+      hasFinalizer: hasFinalizer(instance, INSTANCE_FINALIZER),
+      liveResize: runtime.info.liveResize,
+      restartWaitMs: this.o.backoff.waitMs(key, now),
+      restartDelayMs: nextRestart({ previous: { failures: this.o.backoff.failures(key), notBefore: 0 }, ranForMs, now }).delayMs,
+      now,
+    });
+    const aborted = await this.apply({ instance, plan, containerName, info });
+    if (aborted) return { requeueAfter: 100 };
+    if (plan.crashed) this.o.backoff.crashed(key, { now, ranForMs });
+    if (plan.actions.includes('removeFinalizer')) this.o.backoff.forget(key);
+    for (const ev of plan.events) void this.o.events.event(instance, ev.type, ev.reason, ev.message);
+    return plan.requeueAfterMs ? { requeueAfter: plan.requeueAfterMs } : {};
+  }
+
+  private builds(): ImageBuilds {
+    if (!this.o.builds) throw new Error('the instance agent needs an image store for a non-simulated runtime');
+    return this.o.builds;
+  }
+
+  /** apply carries out the plan; it returns true when it stopped early because the placement changed. */
+  private async apply(opts: { instance: Instance; plan: Plan; containerName: string; info: ImageInfo | undefined }): Promise<boolean> {
+    const { plan, containerName } = opts;
+    const { store, instanceKind, runtime } = this.o;
+    let cur = opts.instance;
+    if (plan.actions.includes('addFinalizer')) cur = await store.update<Instance>(instanceKind, addFinalizer(cur, INSTANCE_FINALIZER));
+    if (plan.status && plan.statusWhen === 'before') cur = await this.writeStatus(cur, plan.status);
+    let rootfsPath = runtime.info.simulated ? SIMULATED_ROOTFS : undefined;
+    for (const action of plan.actions) {
+      switch (action) {
+        case 'ensureRootfs':
+          if (!runtime.info.simulated) rootfsPath = await this.rootfs().ensureRootfs({ containerName, image: await this.imageInfo(cur, opts.info) });
+          break;
+        case 'define':
+          await runtime.ensureCreated(await this.containerSpec(cur, containerName, rootfsPath, opts.info));
+          break;
+        case 'setLimits':
+          await runtime.setLimits(containerName, this.limitsOf(cur));
+          break;
+        case 'start':
+          if (await this.placementChanged(cur)) return true;
+          await runtime.start(containerName);
+          break;
+        case 'stop':
+          await runtime.stop(containerName, { timeoutSeconds: this.o.stopTimeoutSeconds ?? 30 });
+          break;
+        case 'deleteContainer':
+          await runtime.delete(containerName);
+          this.o.removed?.(containerName);
+          break;
+        case 'deleteRootfs':
+          if (!runtime.info.simulated) await this.rootfs().deleteRootfs(containerName);
+          break;
+        case 'removeFinalizer':
+          cur = await store.update<Instance>(instanceKind, removeFinalizer(cur, INSTANCE_FINALIZER));
+          break;
+        case 'addFinalizer':
+          break;
+        default:
+          return unreachable(action);
+      }
+    }
+    if (plan.status && plan.statusWhen === 'after') await this.writeStatus(cur, plan.status);
+    return false;
+  }
+
+  private async writeStatus(cur: Instance, status: InstanceStatus): Promise<Instance> {
+    if (JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) return cur;
+    return this.o.store.update<Instance>(this.o.instanceKind, { ...cur, status }, { subresource: 'status' });
+  }
+
+  /** placementChanged re-reads the instance: starting is allowed only while it is still ours at the same epoch. */
+  private async placementChanged(cur: Instance): Promise<boolean> {
+    const fresh = await this.o.store.get<Instance>(this.o.instanceKind, cur.metadata.name, cur.metadata.namespace);
+    if (fresh.metadata.deletionTimestamp !== undefined) return true;
+    return fresh.status?.member !== this.o.memberName || (fresh.status?.placementEpoch ?? 0) !== (cur.status?.placementEpoch ?? 0);
+  }
+
+  private rootfs(): RootfsProvider {
+    if (!this.o.rootfs) throw new Error('the instance agent needs a rootfs provider for a non-simulated runtime');
+    return this.o.rootfs;
+  }
+
+  private async imageInfo(cur: Instance, known: ImageInfo | undefined): Promise<ImageInfo> {
+    const info = known ?? (await this.builds().cachedInfo(cur.spec?.image ?? ''));
+    // The image went missing between the plan and now: the next reconcile rebuilds it.
+    if (!info) throw new ConflictError(`image ${cur.spec?.image ?? ''} is not in the cache any more`);
+    return info;
+  }
+
+  private limitsOf(cur: Instance): { cpu: number; memoryBytes: number } {
+    return requestsOf(cur);
+  }
+
+  private async containerSpec(cur: Instance, containerName: string, rootfsPath: string | undefined, known: ImageInfo | undefined): Promise<ContainerSpec> {
+    const limits = this.limitsOf(cur);
+    const spec: ContainerSpec = { containerName, hostname: hostnameFor(cur.metadata.name), rootfsPath: rootfsPath ?? SIMULATED_ROOTFS, cpu: limits.cpu, memoryBytes: limits.memoryBytes, nics: [], mounts: [] };
+    if (this.o.runtime.info.simulated) return spec;
+    const info = await this.imageInfo(cur, known);
+    spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info }));
+    return { ...spec, distro: info.distro, haltSignal: info.haltSignal };
+  }
+
+  /** removeContainer deletes a container and its rootfs that no instance claims any more; absent is success. */
+  async removeContainer(containerName: string): Promise<void> {
+    const obs = await this.o.runtime.observe(containerName);
+    if (obs.exists) await this.o.runtime.delete(containerName);
+    if (!this.o.runtime.info.simulated && this.o.rootfs) await this.o.rootfs.deleteRootfs(containerName);
+    this.o.removed?.(containerName);
+  }
+}
+
+function unreachable(action: never): never {
+  throw new Error(`unknown plan action ${String(action)}`);
+}

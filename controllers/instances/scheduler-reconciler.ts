@@ -1,0 +1,115 @@
+/**
+ * SchedulerReconciler is the leader-only controller that places instances:
+ * for an Instance with no `status.member` that is not being deleted, it runs
+ * the pure `schedule` over the Member and Instance informers and writes the
+ * answer through the status subresource — phase Scheduled, member, a bumped
+ * placementEpoch and Scheduled=True, with a `Scheduled` Event; or phase
+ * Pending with Scheduled=False and the scheduler's reason, a Warning
+ * `FailedScheduling` Event only when the reason changes, and a slow requeue.
+ * Assignments it has written but the informer has not shown yet are kept in
+ * an "assumed" map so back-to-back decisions count them.
+ */
+import type { Clock } from '../../lib/controller/clock.js';
+import { getCondition, setCondition } from '../../lib/controller/conditions.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
+import type { Informer } from '../../lib/controller/informer.js';
+import { cacheKey } from '../../lib/controller/informer.js';
+import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
+import { isCode } from '../../lib/errors.js';
+import type { KindInfo } from '../../lib/kinds/registry.js';
+import type { Instance, InstanceStatus, Member } from '../../lib/kinds/types.js';
+import type { Store } from '../../lib/store/types.js';
+import { schedule } from './scheduler.js';
+
+/** PENDING_RETRY_MS is how long an unschedulable instance waits before the next try (member changes retry sooner). */
+export const PENDING_RETRY_MS = 10_000;
+
+/** SchedulerReconcilerOptions wire the reconciler. */
+export interface SchedulerReconcilerOptions {
+  store: Store;
+  instanceKind: KindInfo;
+  members: Informer<Member>;
+  instances: Informer<Instance>;
+  events: EventRecorder;
+  clock: Clock;
+  pendingRetryMs?: number;
+}
+
+/** SchedulerReconciler places unscheduled instances; see the file comment. */
+export class SchedulerReconciler implements Reconciler {
+  private readonly o: SchedulerReconcilerOptions;
+  private readonly assumed = new Map<string, Instance>();
+
+  constructor(opts: SchedulerReconcilerOptions) {
+    this.o = opts;
+  }
+
+  /** needsScheduling tells whether the scheduler acts on `obj`: no member yet and not being deleted. */
+  static needsScheduling(obj: Instance): boolean {
+    return !obj.status?.member && obj.metadata.deletionTimestamp === undefined;
+  }
+
+  private instancesWithAssumed(): Instance[] {
+    const list = this.o.instances.list();
+    const seen = new Set<string>();
+    const out = list.map((i) => {
+      const key = cacheKey(i.metadata);
+      seen.add(key);
+      const a = this.assumed.get(key);
+      if (!a) return i;
+      if (i.status?.member || i.metadata.uid !== a.metadata.uid) {
+        this.assumed.delete(key);
+        return i;
+      }
+      return a;
+    });
+    for (const key of [...this.assumed.keys()]) if (!seen.has(key)) this.assumed.delete(key);
+    return out;
+  }
+
+  async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
+    const cached = this.o.instances.get(req);
+    if (!cached || !SchedulerReconciler.needsScheduling(cached) || this.assumed.has(cacheKey(req))) return {};
+    let instance: Instance;
+    try {
+      instance = await this.o.store.get<Instance>(this.o.instanceKind, req.name, req.namespace);
+    } catch (err) {
+      if (isCode(err, 'NotFound')) return {};
+      throw err;
+    }
+    if (!SchedulerReconciler.needsScheduling(instance)) return {};
+    const result = schedule({ instance, members: this.o.members.list(), instances: this.instancesWithAssumed() });
+    const now = this.o.clock.now();
+    const old = instance.status ?? {};
+    const generation = instance.metadata.generation;
+    if (result.member !== undefined) {
+      const status: InstanceStatus = {
+        ...old,
+        phase: 'Scheduled',
+        member: result.member,
+        placementEpoch: (old.placementEpoch ?? 0) + 1,
+        message: `assigned to member ${result.member}; waiting for its agent to create the container`,
+        observedGeneration: generation,
+        conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: result.reason, observedGeneration: generation }, now),
+      };
+      const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
+      this.assumed.set(cacheKey(req), written);
+      void this.o.events.normal(written, 'Scheduled', `assigned to member ${result.member}: ${result.reason}`);
+      return {};
+    }
+    const previous = getCondition(old.conditions, 'Scheduled');
+    const message = `cannot be scheduled: ${result.reason}`;
+    const status: InstanceStatus = {
+      ...old,
+      phase: 'Pending',
+      message,
+      observedGeneration: generation,
+      conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'False', reason: result.code, message: result.reason, observedGeneration: generation }, now),
+    };
+    if (JSON.stringify(status) !== JSON.stringify(old)) {
+      const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
+      if (previous?.message !== result.reason) void this.o.events.warning(written, 'FailedScheduling', result.reason);
+    }
+    return { requeueAfter: this.o.pendingRetryMs ?? PENDING_RETRY_MS };
+  }
+}

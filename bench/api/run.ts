@@ -3,8 +3,9 @@
  *
  *   1. raw etcd3-client puts, gets and prefix ranges of 2 KB values at concurrency 1 and 64;
  *   2. the same number of creates, gets and lists through Cloudlet's HTTP API
- *      (EtcdStore + ApiServer in this process, plain HTTP like the raw client's
- *      plain gRPC, keep-alive connections);
+ *      (EtcdStore + ApiServer in a child process, as a daemon runs, so the
+ *      load generator does not take its CPU; plain HTTP like the raw client's
+ *      plain gRPC; keep-alive connections);
  *   3. watch delivery latency (write acknowledged → event received) to an
  *      in-process store watch and to an HTTP watch client at about 1,000 events/s;
  *   4. idle RSS of a real `cloudlet up` daemon (etcd is a separate process, not counted).
@@ -21,10 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdServer } from '../../lib/etcd/server.js';
 import { EtcdStore } from '../../lib/store/etcd-store.js';
-import { ApiServer } from '../../lib/api/server.js';
 import { KindRegistry, projectRoot } from '../../lib/kinds/registry.js';
 import { silentLogger } from '../../lib/log/logger.js';
-import { createMetrics } from '../../lib/metrics/metrics.js';
 import type { KubeObject } from '../../lib/store/types.js';
 import { percentile, pool, printTable, ratio, sleepMs } from '../common.js';
 
@@ -200,6 +199,20 @@ async function idleDaemonRss(): Promise<number> {
   }
 }
 
+async function startServerChild(etcdUrl: string): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), join(projectRoot(), 'dist/bench/api/server-child.js'), etcdUrl, TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`API server child exited with ${code}`)));
+  });
+  return { port, child };
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cloudlet-bench-api-'));
   const logger = silentLogger();
@@ -208,14 +221,15 @@ async function main(): Promise<void> {
   const client = new Etcd3({ hosts: [info.clientUrl] });
   const kinds = KindRegistry.load();
   const store = new EtcdStore({ endpoints: [info.clientUrl], logger });
-  const api = new ApiServer({ store, kinds, logger, metrics: createMetrics(), auth: { tokens: [TOKEN] } });
-  const { port } = await api.listen('127.0.0.1', 0);
+  const server = await startServerChild(info.clientUrl);
+  const port = server.port;
   try {
     await seedLists(port);
     for (const c of [1, 64]) await pool(100, 16, (i) => client.put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).value(VALUE).exec());
     const rows = await throughput(client, port);
     const watch = await watchLatency(store, kinds, port);
-    await api.close();
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
     await store.close();
     client.close();
     await etcd.stop();

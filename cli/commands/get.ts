@@ -4,6 +4,7 @@
  * row per watch event until interrupted, relisting on 410 Gone.
  */
 import { stringify } from 'yaml';
+import { evalJsonPath } from '../../lib/api/jsonpath.js';
 import { GoneError, ValidationError } from '../../lib/errors.js';
 import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
 import { JSON_ACCEPT, TABLE_ACCEPT, type ApiClient } from '../client/api-client.js';
@@ -11,8 +12,8 @@ import { resourcePath, resourceRef, type ResourceInfo } from '../client/resource
 import type { CliContext } from '../context.js';
 import { AlignedWriter, fallbackTable, formatTable, isKubeTable, tableView, type KubeTable, type ObjectLike } from '../output/table.js';
 
-/** OutputFormat is a value of -o. */
-export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name';
+/** OutputFormat is a value of -o (`jsonpath=TEMPLATE` is 'jsonpath'). */
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name' | 'jsonpath';
 
 /** GetOptions are get's flags. */
 export interface GetOptions {
@@ -37,11 +38,12 @@ export function parseKindArgs(args: string[]): { kind: string; names: string[] }
   return { kind: pairs[0]?.kind ?? first, names: pairs.map((p) => p.name) };
 }
 
-/** parseOutput checks -o. */
-export function parseOutput(value: string | undefined): OutputFormat {
-  if (value === undefined || value === '') return 'table';
-  if (value === 'wide' || value === 'yaml' || value === 'json' || value === 'name') return value;
-  throw new ValidationError(`unable to match a printer suitable for the output format "${value}", allowed formats are: json, name, wide, yaml`);
+/** parseOutput checks -o; `jsonpath=TEMPLATE` also gives the template. */
+export function parseOutput(value: string | undefined): { format: OutputFormat; template?: string } {
+  if (value === undefined || value === '') return { format: 'table' };
+  if (value === 'wide' || value === 'yaml' || value === 'json' || value === 'name') return { format: value };
+  if (value.startsWith('jsonpath=') && value.length > 'jsonpath='.length) return { format: 'jsonpath', template: value.slice('jsonpath='.length) };
+  throw new ValidationError(`unable to match a printer suitable for the output format "${value}", allowed formats are: json, jsonpath=TEMPLATE, name, wide, yaml`);
 }
 
 /** forPrinting adds apiVersion/kind when the server left them out and hides managedFields, as kubectl does. */
@@ -63,19 +65,24 @@ function asTable(body: unknown, now: number): KubeTable {
   return fallbackTable(isJsonMap(body) ? [body as ObjectLike] : [], { now });
 }
 
-function printObjects(ctx: CliContext, r: ResourceInfo, objects: JsonMap[], format: OutputFormat, asList: boolean): void {
+function printObjects(ctx: CliContext, r: ResourceInfo, objects: JsonMap[], format: OutputFormat, asList: boolean, template?: string): void {
   const typed = objects.map((o) => forPrinting(o, r));
   if (format === 'name') {
     for (const o of typed) ctx.out(`${resourceRef(r)}/${String((o.metadata as JsonMap | undefined)?.name ?? '')}`);
     return;
   }
   const value = asList ? { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: typed } : typed[0];
+  if (format === 'jsonpath') {
+    // Like kubectl: the template applies to the object (or the List), values joined by spaces, no newline.
+    ctx.io.stdout(evalJsonPath(value, template ?? '').map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' '));
+    return;
+  }
   ctx.io.stdout(format === 'json' ? `${JSON.stringify(value, null, 4)}\n` : stringify(value, { lineWidth: 0 }));
 }
 
 /** runGet implements `cloudlet get`; returns the exit code. */
 export async function runGet(ctx: CliContext, args: string[], opts: GetOptions): Promise<number> {
-  const format = parseOutput(opts.output);
+  const { format, template } = parseOutput(opts.output);
   const { kind, names } = parseKindArgs(args);
   const client = await ctx.client();
   const r = (await ctx.catalog()).resolve(kind);
@@ -100,7 +107,7 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
       if (first) ctx.io.stdout(formatTable({ header: view(first).header, rows: tables.flatMap((t) => view(t).rows) }, writer).map((l) => `${l}\n`).join(''));
       headerShown = first !== undefined;
     } else {
-      printObjects(ctx, r, bodies.filter(isJsonMap), format, names.length > 1);
+      printObjects(ctx, r, bodies.filter(isJsonMap), format, names.length > 1, template);
     }
   } else {
     const body = await client.request({ path: resourcePath(r, { namespace }), accept, query: { labelSelector: opts.selector } });
@@ -117,8 +124,8 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
       const list = isJsonMap(body) ? body : {};
       resourceVersion = isJsonMap(list.metadata) && typeof list.metadata.resourceVersion === 'string' ? list.metadata.resourceVersion : undefined;
       const items = Array.isArray(list.items) ? list.items.filter(isJsonMap) : [];
-      if (format === 'name' || !opts.watch) printObjects(ctx, r, items, format, true);
-      else for (const item of items) printObjects(ctx, r, [item], format, false);
+      if (format === 'name' || !opts.watch) printObjects(ctx, r, items, format, true, template);
+      else for (const item of items) printObjects(ctx, r, [item], format, false, template);
     }
   }
   if (!opts.watch) return 0;
@@ -138,7 +145,8 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
         ctx.io.stdout(lines.map((l) => `${l}\n`).join(''));
       } else if (isJsonMap(body)) {
         if (format === 'yaml') ctx.out('---');
-        printObjects(ctx, r, [body], format, false);
+        printObjects(ctx, r, [body], format, false, template);
+        if (format === 'jsonpath') ctx.out('');
       }
     },
   });

@@ -62,7 +62,8 @@ describe('parseKindArgs and parseOutput', () => {
   });
 
   it('knows the output formats', () => {
-    expect(['wide', 'yaml', 'json', 'name', undefined].map(parseOutput)).to.deep.equal(['wide', 'yaml', 'json', 'name', 'table']);
+    expect(['wide', 'yaml', 'json', 'name', undefined].map((o) => parseOutput(o).format)).to.deep.equal(['wide', 'yaml', 'json', 'name', 'table']);
+    expect(parseOutput('jsonpath={.status.phase}')).to.deep.equal({ format: 'jsonpath', template: '{.status.phase}' });
     expect(() => parseOutput('xml')).to.throw(ValidationError, 'allowed formats');
   });
 });

@@ -1,0 +1,38 @@
+/**
+ * The explicit storage driver registry: one map from driver name to factory,
+ * built at start-up and passed down (no import-time registration).
+ */
+import { NotSupportedError } from '../../../lib/errors.js';
+import type { StorageDriverOptions } from './base.js';
+import { BtrfsDriver } from './btrfs.js';
+import { DirDriver } from './dir.js';
+import type { StorageDriver, StorageDriverName } from './types.js';
+
+/** StorageDriverFactory builds a driver for one member. */
+export type StorageDriverFactory = (opts: StorageDriverOptions) => StorageDriver;
+
+/** STORAGE_DRIVERS maps every driver name to its factory; ceph is not built yet (see docs/storage.md). */
+export const STORAGE_DRIVERS: Partial<Record<StorageDriverName, StorageDriverFactory>> = {
+  dir: (o) => new DirDriver(o),
+  btrfs: (o) => new BtrfsDriver(o),
+};
+
+/** StorageDriverRegistry holds one driver instance per name for a member; `get` throws NotSupportedError for an unknown or unbuilt driver. */
+export class StorageDriverRegistry {
+  private readonly drivers = new Map<string, StorageDriver>();
+  constructor(
+    private readonly opts: StorageDriverOptions,
+    private readonly factories: Partial<Record<StorageDriverName, StorageDriverFactory>> = STORAGE_DRIVERS,
+  ) {}
+
+  /** get returns the (cached) driver named `name`. */
+  get(name: string): StorageDriver {
+    const cached = this.drivers.get(name);
+    if (cached) return cached;
+    const factory = (this.factories as Record<string, StorageDriverFactory | undefined>)[name];
+    if (!factory) throw new NotSupportedError(`storage driver "${name}" is not available on this member`);
+    const driver = factory(this.opts);
+    this.drivers.set(name, driver);
+    return driver;
+  }
+}

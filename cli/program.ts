@@ -8,6 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatCliError } from './client/status.js';
 import { CliContext, type CliIO, type GlobalOptions } from './context.js';
+import { registerMembershipCommands } from './commands/membership.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -157,6 +158,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       const { runLogs } = await import('./commands/instance-shell.js');
       setExit(await runLogs(ctxOf(cmd), name, opts));
     });
+
+  registerMembershipCommands(program, ctxOf, setExit);
 
   program
     .command('version')

@@ -19,11 +19,48 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ValidationError } from '../../lib/errors.js';
 
-/** ClusterIdentity is what cluster.json holds. */
+/**
+ * MemberEtcdConfig says how a member made by `init` or `join` uses etcd:
+ * `member` runs an etcd member (TLS for clients and peers on `address`),
+ * `client` dials the cluster's etcd members. A joining member starts its etcd
+ * with `initialCluster` and state `existing`, as a learner, and dials
+ * `endpoints` until it has been promoted to voter.
+ */
+export interface MemberEtcdConfig {
+  mode: 'member' | 'client';
+  initialCluster?: string;
+  initialClusterState?: 'new' | 'existing';
+  endpoints: string[];
+}
+
+/** ClusterIdentity is what cluster.json holds; `etcd` is absent for data dirs made by `up` (plain loopback etcd). */
 export interface ClusterIdentity {
   clusterName: string;
   memberName: string;
   createdAt: string;
+  /** address is where other members reach this one (etcd peers, API) */
+  address?: string;
+  etcd?: MemberEtcdConfig;
+}
+
+/** MemberTlsFiles are the PEM files a member uses for etcd (server and client) and as its identity. */
+export interface MemberTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** memberTlsFiles locates DIR/pki/{ca,member}.{crt,key}. */
+export function memberTlsFiles(dataDir: string): MemberTlsFiles {
+  const pki = join(dataDir, 'pki');
+  return { caFile: join(pki, 'ca.crt'), certFile: join(pki, 'member.crt'), keyFile: join(pki, 'member.key') };
+}
+
+/** writeClusterFiles writes DIR/cluster.json and DIR/admin-token for a member made by init or join. */
+export async function writeClusterFiles(dataDir: string, identity: ClusterIdentity, token: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeAtomic(join(dataDir, 'admin-token'), `${token}\n`, 0o600);
+  await writeAtomic(join(dataDir, 'cluster.json'), `${JSON.stringify(identity, null, 2)}\n`, 0o600);
 }
 
 /** MemberFile is what member.json holds. */

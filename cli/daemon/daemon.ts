@@ -20,7 +20,10 @@ import { LeaderElector } from '../../lib/controller/leader-election.js';
 import { realClock } from '../../lib/controller/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import { MemberAgent } from '../../controllers/membership/member-agent.js';
-import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile } from './cluster.js';
+import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile, memberTlsFiles, type ClusterIdentity } from './cluster.js';
+import { EtcdMembership } from '../../lib/etcd/membership.js';
+import { JoinService } from './join-server.js';
+import { VoterController, waitUntilVoter } from './voters.js';
 import { ClusterControllers } from './cluster-controllers.js';
 import { HostAgents } from './host-agents.js';
 import { VERSION } from '../../lib/version.js';
@@ -42,6 +45,8 @@ export class Daemon {
   private storeRef: Store | undefined;
   /** apiPort is the port the API listens on, once started. */
   apiPort = 0;
+  /** etcdPid is the embedded etcd's PID, once started. */
+  etcdPid: number | undefined;
 
   constructor(opts: DaemonOptions & { logger: Logger }) {
     this.opts = opts;
@@ -62,29 +67,36 @@ export class Daemon {
     const memberName = identity.memberName;
     const kinds = KindRegistry.load();
     const logger = this.opts.logger;
+    // Members made by init/join use TLS to etcd with the member certificate; `up` data dirs of old use plain loopback.
+    const tlsFiles = identity.etcd ? memberTlsFiles(dataDir) : undefined;
 
     let endpoints = this.opts.etcdEndpoints;
-    if (!endpoints?.length) {
-      const etcd = new EtcdServer({ dataDir, logger, binary: this.opts.etcdBinary, name: memberName });
-      const info = await etcd.start();
-      this.stack.push({ name: 'etcd', stop: () => etcd.stop() });
-      endpoints = [info.clientUrl];
-    }
-    const store = new EtcdStore({ endpoints, logger, metrics: this.metrics });
+    const external = Boolean(endpoints?.length);
+    if (!endpoints?.length) endpoints = await this.startEtcd(identity);
+    const etcdTls = external ? undefined : tlsFiles;
+    const store = new EtcdStore({ endpoints, logger, metrics: this.metrics, ...(etcdTls ? { tls: etcdTls } : {}) });
     this.storeRef = store;
     this.stack.push({ name: 'store', stop: () => store.close() });
+    const etcdEndpoints = endpoints;
+    const openEtcd = (): EtcdMembership => new EtcdMembership({ endpoints: etcdEndpoints, ...(etcdTls ? { tls: etcdTls } : {}) });
 
     const { host, port } = parseListen(this.opts.listen);
     const pkiDir = join(dataDir, 'pki');
-    const sans = ['127.0.0.1', 'localhost', hostname(), ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
+    const listenHost = host && host !== '0.0.0.0' && host !== '::' ? [host] : [];
+    const sans = ['127.0.0.1', 'localhost', hostname(), ...listenHost, ...(identity.address ? [identity.address] : [])];
     const serving = await ensureCertificate(pkiDir, { name: 'apiserver', sans, usage: 'server' });
     const caPem = await readFile(join(pkiDir, 'ca.crt'), 'utf8');
     const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert) };
-    const api = new ApiServer({ store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls });
+    let server = '';
+    const memberKind = kinds.resolve('members');
+    const joins = identity.etcd
+      ? new JoinService({ store, memberKind, pkiDir, adminToken: token, clusterName: identity.clusterName, apiServer: () => server, etcd: openEtcd, logger })
+      : undefined;
+    const api = new ApiServer({ store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls, extraRoutes: joins?.routes() ?? [] });
     const bound = await api.listen(host, port);
     this.apiPort = bound.port;
     this.stack.push({ name: 'api', stop: () => api.close() });
-    const server = clientAddress(host, bound.port);
+    server = clientAddress(host === '0.0.0.0' && identity.address ? identity.address : host, bound.port);
     const kubeconfig = await writeKubeconfig(dataDir, { server, token, clusterName: identity.clusterName, caPem });
     const lxcpath = join(dataDir, 'lxc');
     await writeMemberFile(dataDir, { name: memberName, dataDir, lxcpath, apiServer: server });
@@ -94,12 +106,11 @@ export class Daemon {
     const informers = new SharedInformerFactory({ store, logger, metrics: this.metrics, clock });
     this.stack.push({ name: 'informers', stop: () => informers.stop() });
 
-    const memberKind = kinds.resolve('members');
     const agent = new MemberAgent({
       store,
       memberKind,
       name: memberName,
-      address: host === '0.0.0.0' ? '127.0.0.1' : host,
+      address: identity.address ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
       roles: ['control-plane', 'worker'],
       dataDir,
       version: VERSION,
@@ -114,6 +125,7 @@ export class Daemon {
     this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });
 
     const cluster = new ClusterControllers({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName });
+    const voters = identity.etcd && !external ? new VoterController({ store, memberKind, informers, logger, metrics: this.metrics, clock, memberName, etcd: openEtcd }) : undefined;
     const elector = new LeaderElector({
       store,
       name: 'cluster-controllers',
@@ -124,18 +136,59 @@ export class Daemon {
       onStartedLeading: (signal) => {
         this.log.info('leading: starting cluster controllers', { member: memberName });
         cluster.start(signal).catch((err: unknown) => this.log.error('cluster controllers failed', { error: errorMessage(err) }));
+        voters?.start(signal).catch((err: unknown) => this.log.error('etcd voter controller failed', { error: errorMessage(err) }));
       },
       onStoppedLeading: async () => {
         this.log.info('no longer leading: stopping cluster controllers', { member: memberName });
         await cluster.stop();
+        await voters?.stop();
       },
     });
     elector.start();
     this.stack.push({ name: 'leader election', stop: () => elector.stop() });
     this.stack.push({ name: 'cluster controllers', stop: () => cluster.stop() });
+    if (voters) this.stack.push({ name: 'etcd voter controller', stop: () => voters.stop() });
 
     informers.start();
     this.log.info('daemon ready', { member: memberName, version: VERSION });
+  }
+
+  /**
+   * startEtcd starts the embedded etcd and returns the endpoints the store
+   * dials: the local member (TLS on the member address for init/join data
+   * dirs), or the cluster's members for etcd-client members. A member that
+   * joined as a learner waits here until it is a voter: learners serve no
+   * client requests.
+   */
+  private async startEtcd(identity: ClusterIdentity): Promise<string[]> {
+    const { dataDir, logger } = this.opts;
+    const cfg = identity.etcd;
+    if (cfg?.mode === 'client') return cfg.endpoints;
+    const files = memberTlsFiles(dataDir);
+    const tls = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile };
+    const etcd = new EtcdServer({
+      dataDir,
+      logger,
+      binary: this.opts.etcdBinary,
+      name: identity.memberName,
+      ...(cfg
+        ? {
+            host: identity.address ?? '127.0.0.1',
+            clientTls: tls,
+            peerTls: tls,
+            initialClusterState: cfg.initialClusterState ?? 'new',
+            ...(cfg.initialCluster ? { initialCluster: cfg.initialCluster } : {}),
+            startTimeoutMs: 120_000,
+          }
+        : {}),
+    });
+    const info = await etcd.start();
+    this.stack.push({ name: 'etcd', stop: () => etcd.stop() });
+    this.etcdPid = info.pid;
+    if (cfg?.initialClusterState === 'existing') {
+      await waitUntilVoter({ name: identity.memberName, endpoints: [...cfg.endpoints, info.clientUrl], tls: files, logger: this.log });
+    }
+    return [info.clientUrl];
   }
 
   /** stop stops everything started, newest first; errors are logged and the rest still stop. */

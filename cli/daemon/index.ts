@@ -8,7 +8,8 @@ import { createRootLogger } from '../../lib/log/logger.js';
 import { errorMessage, ValidationError } from '../../lib/errors.js';
 import { ensureClusterIdentity } from './cluster.js';
 import { Daemon } from './daemon.js';
-import { existsSync } from 'node:fs';
+import { runInit } from './init.js';
+import { existsSync, writeFileSync } from 'node:fs';
 
 /** DaemonOptions configure one Cloudlet daemon (one member). */
 export interface DaemonOptions {
@@ -26,12 +27,12 @@ export interface DaemonOptions {
   runtime?: 'lxc' | 'hollow';
 }
 
-/** DEFAULT_DATA_DIR is where `cloudlet up` keeps its state when --data-dir is not given. */
-export const DEFAULT_DATA_DIR = process.env.CLOUDLET_DATA_DIR ?? '/var/lib/cloudlet';
+export { DEFAULT_DATA_DIR } from './defaults.js';
 
-/** runUp creates the cluster in opts.dataDir on first run (identity, admin token, kubeconfig), then runs the daemon until SIGTERM/SIGINT. */
+/** runUp creates a one-member cluster in opts.dataDir on first run (as `cloudlet init`), then runs the daemon until SIGTERM/SIGINT. */
 export async function runUp(opts: DaemonOptions): Promise<void> {
-  await ensureClusterIdentity(opts.dataDir, opts.memberName);
+  if (existsSync(join(opts.dataDir, 'cluster.json'))) await ensureClusterIdentity(opts.dataDir, opts.memberName);
+  else await runInit({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.memberName ? { memberName: opts.memberName } : {}) });
   await runDaemon(opts);
 }
 
@@ -41,6 +42,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     throw new ValidationError(`${opts.dataDir} holds no cluster: run \`cloudlet up --data-dir ${opts.dataDir}\` to create one`);
   }
   const logger = createRootLogger();
+  // daemon.pid lets tools (the lab) signal this process without searching for it by name.
+  writeFileSync(join(opts.dataDir, 'daemon.pid'), `${process.pid}\n`);
   const daemon = new Daemon({ ...opts, logger });
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {

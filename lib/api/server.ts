@@ -23,6 +23,19 @@ import { SchemaValidator } from './schema.js';
 import { statusOf } from './status.js';
 import { watchObjects } from './watch.js';
 
+/**
+ * ExtraRoute is a non-Kubernetes endpoint the embedding program adds (the
+ * daemon's join endpoints): matched by exact method and path before any
+ * Kubernetes route; `public` routes skip bearer authentication (their handler
+ * authenticates by other means). A thrown CloudletError becomes a Status.
+ */
+export interface ExtraRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  public: boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
 /** ApiServerOptions: the store and kinds to serve, who may call, and optional TLS. */
 export interface ApiServerOptions {
   store: Store;
@@ -37,6 +50,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** clock (default: the system clock) */
   now?: () => Date;
+  /** extraRoutes are served before the Kubernetes routes */
+  extraRoutes?: ExtraRoute[];
 }
 
 function verbOf(method: string, r: Route, query: URLSearchParams): string {
@@ -117,6 +132,12 @@ export class ApiServer {
     let verb = method.toLowerCase();
     let rr: ResourceRequest | undefined;
     try {
+      const extra = this.opts.extraRoutes?.find((x) => x.method === method && x.path === url.pathname);
+      if (extra) {
+        if (!extra.public) authenticate(req, this.verify);
+        await extra.handle(req, res);
+        return;
+      }
       r = routeOf(this.opts.kinds, url.pathname);
       verb = verbOf(method, r, url.searchParams);
       if (r.type === 'health') {

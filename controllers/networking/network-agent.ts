@@ -1,0 +1,83 @@
+/**
+ * NetworkAgent is the per-member network host agent: a NetworkReconciler
+ * fed by the Network informer (any network change re-checks every network,
+ * since validity depends on the others), the Member informer (peers join and
+ * leave), and a watch on the address allocations (DNS names follow instances).
+ */
+import type { Subscription } from 'rxjs';
+import type { Clock } from '../../lib/controller/clock.js';
+import { Controller } from '../../lib/controller/controller.js';
+import { enqueueMapped } from '../../lib/controller/handlers.js';
+import type { Informer } from '../../lib/controller/informer.js';
+import { requestFor } from '../../lib/controller/reconciler.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { KindInfo } from '../../lib/kinds/registry.js';
+import type { Member, Network } from '../../lib/kinds/types.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { Metrics } from '../../lib/metrics/metrics.js';
+import type { Store } from '../../lib/store/types.js';
+import type { NetworkDriverRegistry } from './drivers/registry.js';
+import { IPAM_PREFIX, Ipam } from './ipam.js';
+import { NetworkReconciler } from './network-reconciler.js';
+
+/** NetworkAgentOptions wire the agent. */
+export interface NetworkAgentOptions {
+  store: Store;
+  networkKind: KindInfo;
+  networks: Informer<Network>;
+  members: Informer<Member>;
+  drivers: NetworkDriverRegistry;
+  memberName: string;
+  stateRoot: string;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  resyncMs?: number;
+}
+
+/** NetworkAgent runs this member's network plumbing; see the file comment. */
+export class NetworkAgent {
+  readonly controller: Controller;
+  private readonly o: NetworkAgentOptions;
+  private sub: Subscription | undefined;
+
+  constructor(opts: NetworkAgentOptions) {
+    this.o = opts;
+    const reconciler = new NetworkReconciler({ ...opts, ipam: new Ipam({ raw: opts.store.raw }) });
+    const all = (): ReturnType<typeof requestFor>[] => opts.networks.list().map(requestFor);
+    this.controller = new Controller({ name: 'network-agent', reconciler, logger: opts.logger, metrics: opts.metrics, clock: opts.clock, concurrency: 2 })
+      .watches(opts.networks, enqueueMapped<Network>(() => all()))
+      .watches(opts.members, {
+        onAdd: () => undefined,
+        onUpdate: (a, b, q) => {
+          if (a.status?.phase !== b.status?.phase || a.spec?.address !== b.spec?.address) for (const r of all()) q.add(r);
+        },
+        onDelete: (_obj, q) => {
+          for (const r of all()) q.add(r);
+        },
+      });
+  }
+
+  /** start watches the allocations and starts the controller (which waits for the informers). */
+  async start(): Promise<void> {
+    const from = await this.o.store.currentRevision();
+    this.sub = this.o.store.raw.watch(IPAM_PREFIX, from).subscribe({
+      next: (ev) => {
+        const network = ev.key.slice(IPAM_PREFIX.length).split('/')[0];
+        if (network) this.controller.add({ name: network });
+      },
+      error: (err: unknown) => {
+        // The periodic resync still converges DNS; say the fast path is gone.
+        this.o.logger.warn('the address allocation watch ended', { error: errorMessage(err) });
+        this.o.metrics.errors.inc({ component: 'network-agent' });
+      },
+    });
+    await this.controller.start();
+  }
+
+  /** stop stops the controller; plumbing stays (instances keep their network). */
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    await this.controller.stop();
+  }
+}

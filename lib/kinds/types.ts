@@ -75,6 +75,8 @@ export interface VolumeSpec {
   size: Quantity;
   source?: { snapshot?: string; image?: string };
   snapshots?: string[];
+  /** restore asks for the volume's content to be replaced by a snapshot once per distinct token (default: the snapshot name) */
+  restore?: { snapshot: string; token?: string };
 }
 /** VolumeStatus is the observed state of a Volume. */
 export interface VolumeStatus {
@@ -85,6 +87,8 @@ export interface VolumeStatus {
   attachedTo?: string;
   replicas?: number;
   snapshots?: string[];
+  /** restored is the key (token or snapshot) of the last restore done */
+  restored?: string;
   message?: string;
   conditions?: Condition[];
 }

@@ -1,0 +1,87 @@
+/**
+ * StorageAgent wires this member's storage host agents: the pool controller
+ * (StoragePool, re-checked when volumes or members change) and the volume
+ * controller (Volume, re-checked when its pool or an instance naming it
+ * changes). Built and started by the daemon's HostAgents.
+ */
+import { Controller } from '../../lib/controller/controller.js';
+import type { Clock } from '../../lib/controller/clock.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
+import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
+import { requestFor } from '../../lib/controller/reconciler.js';
+import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
+import type { KindRegistry } from '../../lib/kinds/registry.js';
+import type { Instance, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { Metrics } from '../../lib/metrics/metrics.js';
+import type { Store } from '../../lib/store/types.js';
+import type { StorageDriverRegistry } from './drivers/registry.js';
+import { PoolReconciler } from './pool-reconciler.js';
+import { type ImageSource, VolumeReconciler } from './volume-reconciler.js';
+
+/** StorageAgentOptions wire the storage agent of one member. */
+export interface StorageAgentOptions {
+  store: Store;
+  kinds: KindRegistry;
+  informers: SharedInformerFactory;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  memberName: string;
+  drivers: StorageDriverRegistry;
+  events: EventRecorder;
+  images?: ImageSource;
+  slowRetryMs?: number;
+  resyncMs?: number;
+}
+
+/** StorageAgent owns the pool and volume controllers of this member. */
+export class StorageAgent {
+  private readonly controllers: Controller[] = [];
+  constructor(private readonly o: StorageAgentOptions) {}
+
+  /** start builds and starts both controllers (they begin once their informers have synced). */
+  async start(): Promise<void> {
+    const { store, kinds, informers, logger, metrics, clock, memberName, drivers, events } = this.o;
+    const poolKind = kinds.resolve('storagepools');
+    const volumeKind = kinds.resolve('volumes');
+    const pools = informers.forKind<StoragePool>(poolKind);
+    const volumes = informers.forKind<Volume>(volumeKind);
+    const members = informers.forKind<Member>(kinds.resolve('members'));
+    const instances = informers.forKind<Instance>(kinds.resolve('instances'));
+    const timing = { slowRetryMs: this.o.slowRetryMs, resyncMs: this.o.resyncMs };
+    const poolController = new Controller({
+      name: 'storage-pools',
+      reconciler: new PoolReconciler({ store, poolKind, pools, volumes, members, drivers, events, clock, memberName, ...timing }),
+      logger,
+      metrics,
+      clock,
+      timeoutMs: 10 * 60_000,
+    })
+      .watches(pools, enqueueObject<StoragePool>())
+      .watches(volumes, enqueueMapped<Volume>((v) => (v.spec?.pool ? [{ name: v.spec.pool }] : [])))
+      .watches(members, enqueueMapped<Member>(() => pools.list().map(requestFor)));
+    const volumeController = new Controller({
+      name: 'storage-volumes',
+      reconciler: new VolumeReconciler({ store, volumeKind, volumes, pools, instances, drivers, events, clock, memberName, images: this.o.images, ...timing }),
+      logger,
+      metrics,
+      clock,
+      concurrency: 2,
+      timeoutMs: 30 * 60_000,
+    })
+      .watches(volumes, enqueueObject<Volume>())
+      .watches(pools, enqueueMapped<StoragePool>((p) => volumes.list((v) => v.spec?.pool === p.metadata.name).map(requestFor)))
+      .watches(
+        instances,
+        enqueueMapped<Instance>((i) => (i.spec?.volumes ?? []).map((v) => ({ namespace: i.metadata.namespace ?? 'default', name: v.name }))),
+      );
+    this.controllers.push(poolController, volumeController);
+    await Promise.all(this.controllers.map((c) => c.start()));
+  }
+
+  /** stop stops both controllers; host state (mounts, volumes) stays as it is. */
+  async stop(): Promise<void> {
+    await Promise.all(this.controllers.splice(0).map((c) => c.stop()));
+  }
+}

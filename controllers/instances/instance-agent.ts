@@ -29,7 +29,7 @@ import type { Store } from '../../lib/store/types.js';
 import { ImageBuilds } from './image-builds.js';
 import type { ImageStore } from './images/image-store.js';
 import type { RootfsProvider } from './images/rootfs.js';
-import { InstanceReconciler } from './instance-reconciler.js';
+import { InstanceReconciler, type InstanceReconcilerOptions } from './instance-reconciler.js';
 import { RestartBackoffTracker } from './restart-backoff.js';
 import type { Observation, Runtime } from './runtimes/types.js';
 
@@ -51,6 +51,8 @@ export interface InstanceAgentOptions {
   probeIntervalMs?: number;
   orphanSweepMs?: number;
   stopTimeoutSeconds?: number;
+  /** nics gives instances their NICs (networking's NicPlumber) */
+  nics?: InstanceReconcilerOptions['nics'];
   /** reconcileTimeoutMs bounds one reconcile (default 10 min: cloning a large rootfs takes a while) */
   reconcileTimeoutMs?: number;
 }
@@ -93,6 +95,7 @@ export class InstanceAgent {
       clock: opts.clock,
       backoff: new RestartBackoffTracker(),
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
+      nics: opts.nics,
       observed: (name, obs) => this.remember(name, obs),
       removed: (name) => {
         this.local.delete(name);

@@ -21,7 +21,7 @@ import type { ImageInfo } from './images/types.js';
 import { INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
 import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
-import type { ContainerSpec, Observation, Runtime } from './runtimes/types.js';
+import type { ContainerSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
 
 /** SIMULATED_ROOTFS is the root filesystem path given to simulated runtimes, which need none. */
@@ -46,6 +46,11 @@ export interface InstanceReconcilerOptions {
   observed?: (containerName: string, obs: Observation) => void;
   /** removed hears every container the agent deletes */
   removed?: (containerName: string) => void;
+  /** nics gives instances their NICs (networking's NicPlumber); without it containers get a loopback only */
+  nics?: {
+    nicsFor(instance: Instance, rootfsPath: string): Promise<NicSpec[]>;
+    release(instance: Instance): Promise<void>;
+  };
 }
 
 /** InstanceReconciler drives this member's instances; see the file comment. */
@@ -145,6 +150,8 @@ export class InstanceReconciler implements Reconciler {
           if (!runtime.info.simulated) await this.rootfs().deleteRootfs(containerName);
           break;
         case 'removeFinalizer':
+          // The instance is going for good: its addresses go back to the pool.
+          await this.o.nics?.release(cur);
           cur = await store.update<Instance>(instanceKind, removeFinalizer(cur, INSTANCE_FINALIZER));
           break;
         case 'addFinalizer':
@@ -191,7 +198,8 @@ export class InstanceReconciler implements Reconciler {
     if (this.o.runtime.info.simulated) return spec;
     const info = await this.imageInfo(cur, known);
     spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info }));
-    return { ...spec, distro: info.distro, haltSignal: info.haltSignal };
+    const nics = this.o.nics ? await this.o.nics.nicsFor(cur, spec.rootfsPath) : [];
+    return { ...spec, nics, distro: info.distro, haltSignal: info.haltSignal };
   }
 
   /** removeContainer deletes a container and its rootfs that no instance claims any more; absent is success. */

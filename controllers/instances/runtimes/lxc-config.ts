@@ -56,8 +56,8 @@ export interface LxcConfigInput {
 /**
  * renderLxcConfig writes the full config file text: rootfs, hostname,
  * apparmor unconfined, console log and lxc log in the container dir, the halt
- * signal, limits for this host's cgroup layout, bind mounts, and an empty
- * network (networking plugs in through `spec.nics` later).
+ * signal, limits for this host's cgroup layout, bind mounts, and the NICs
+ * (a veth per plumbed NIC, or only a loopback when there is none).
  */
 export function renderLxcConfig(input: LxcConfigInput): string {
   const { spec, containerDir } = input;
@@ -77,11 +77,33 @@ export function renderLxcConfig(input: LxcConfigInput): string {
     const version = key === 'memory.max' || key === 'cpu.max' ? '2' : '';
     lines.push(`lxc.cgroup${version}.${key} = ${value}`);
   }
-  // Networking is not wired yet: every container gets only a loopback.
-  lines.push('lxc.net.0.type = empty');
+  lines.push(...nicLines(spec));
   for (const m of input.spec.mounts) {
     const target = m.path.replace(/^\/+/, '');
     lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind,create=dir${m.readOnly ? ',ro' : ''} 0 0`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * nicLines renders `lxc.net.N.*` for every NIC with a host bridge: a veth
+ * named after the NIC, up, with its MAC, MTU and static address; the first
+ * NIC with a gateway gets the default route. No plumbed NIC: loopback only.
+ */
+export function nicLines(spec: ContainerSpec): string[] {
+  const nics = spec.nics.filter((n) => n.link);
+  if (nics.length === 0) return ['lxc.net.0.type = empty'];
+  const out: string[] = [];
+  let routed = false;
+  nics.forEach((n, i) => {
+    out.push(`lxc.net.${i}.type = veth`, `lxc.net.${i}.link = ${n.link ?? ''}`, `lxc.net.${i}.name = ${n.name}`, `lxc.net.${i}.flags = up`);
+    if (n.mac) out.push(`lxc.net.${i}.hwaddr = ${n.mac}`);
+    if (n.mtu) out.push(`lxc.net.${i}.mtu = ${n.mtu}`);
+    if (n.address) out.push(`lxc.net.${i}.ipv4.address = ${n.address}`);
+    if (n.gateway && !routed) {
+      out.push(`lxc.net.${i}.ipv4.gateway = ${n.gateway}`);
+      routed = true;
+    }
+  });
+  return out;
 }

@@ -18,13 +18,23 @@ export interface RuntimeInfo {
   simulated: boolean;
 }
 
-/** NicSpec is a network interface to plumb (placeholder until networking lands; runtimes may ignore it). */
+/**
+ * NicSpec is a network interface to plumb: a veth named `name` inside the
+ * container whose host end joins the bridge `link`, with a static address.
+ * A NIC without `link` is not plumbed (runtimes that cannot plumb ignore it).
+ */
 export interface NicSpec {
   name: string;
   network: string;
   hostInterface?: string;
   mac?: string;
+  /** address in CIDR form (10.42.0.2/24) */
   address?: string;
+  /** link is the host bridge the veth joins */
+  link?: string;
+  /** gateway is the default route through this NIC (only the first NIC with one gets the route) */
+  gateway?: string;
+  mtu?: number;
 }
 
 /** MountSpec bind-mounts a host path into the container. */

@@ -10,6 +10,9 @@ import type { Store } from '../../lib/store/types.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
 import type { MemberAgent } from '../../controllers/membership/member-agent.js';
+import { StorageAgent } from '../../controllers/storage/storage-agent.js';
+import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
+import { EventRecorder as StorageEventRecorder } from '../../lib/controller/events.js';
 
 /** HostAgentsOptions wire the member's host agents. */
 export interface HostAgentsOptions {
@@ -36,7 +39,29 @@ export class HostAgents {
 
   /** start starts every host agent. */
   async start(): Promise<void> {
+    this.startStorage();
     void this.o;
+  }
+
+  /** startStorage starts the storage agent (pools and volumes on this member) without blocking on informer sync. */
+  private startStorage(): void {
+    const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
+    const storage = new StorageAgent({
+      store,
+      kinds,
+      informers,
+      logger,
+      metrics,
+      clock,
+      memberName,
+      drivers: new StorageDriverRegistry({ dataDir }),
+      events: new StorageEventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock }),
+    });
+    this.stops.push(() => storage.stop());
+    storage.start().catch((err: unknown) => {
+      logger.error('the storage agent failed to start', { error: err instanceof Error ? err.message : String(err) });
+      metrics.errors.inc({ component: 'storage-agent' });
+    });
   }
 
   /** stop stops every host agent (containers keep running; a restart adopts them). */

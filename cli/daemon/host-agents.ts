@@ -13,6 +13,14 @@ import type { MemberAgent } from '../../controllers/membership/member-agent.js';
 import { StorageAgent } from '../../controllers/storage/storage-agent.js';
 import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
 import { EventRecorder as StorageEventRecorder } from '../../lib/controller/events.js';
+import { join } from 'node:path';
+import { EventRecorder } from '../../lib/controller/events.js';
+import type { Instance } from '../../lib/kinds/types.js';
+import { runtimes } from '../../controllers/instances/runtimes/registry.js';
+import { ImageStore } from '../../controllers/instances/images/image-store.js';
+import { CopyRootfsProvider } from '../../controllers/instances/images/rootfs.js';
+import { InstanceAgent } from '../../controllers/instances/instance-agent.js';
+import { NetworkHost } from '../../controllers/networking/network-host.js';
 
 /** HostAgentsOptions wire the member's host agents. */
 export interface HostAgentsOptions {
@@ -27,6 +35,8 @@ export interface HostAgentsOptions {
   lxcpath: string;
   runtime: 'lxc' | 'hollow';
   memberAgent: MemberAgent;
+  /** debianMirror for debian/<suite> images (default: $CLOUDLET_DEBIAN_MIRROR, else deb.debian.org) */
+  debianMirror?: string;
 }
 
 /** HostAgents starts and stops this member's agents together. */
@@ -40,7 +50,33 @@ export class HostAgents {
   /** start starts every host agent. */
   async start(): Promise<void> {
     this.startStorage();
-    void this.o;
+    const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
+    const networking = new NetworkHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
+    this.stops.push(() => networking.stop());
+    networking.start();
+    const runtime = runtimes[this.o.runtime]({ dataDir });
+    const instanceKind = kinds.resolve('instances');
+    const agent = new InstanceAgent({
+      store,
+      instanceKind,
+      instances: informers.forKind<Instance>(instanceKind),
+      memberName,
+      dataDir,
+      runtime,
+      images: new ImageStore({ imagesDir: join(dataDir, 'images'), mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR }),
+      rootfs: new CopyRootfsProvider({ dataDir }),
+      nics: networking.plumber,
+      events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: memberName, clock }),
+      logger,
+      metrics,
+      clock,
+    });
+    this.stops.push(() => agent.stop());
+    // The agent waits for the informers to sync, which happens once the daemon starts them: do not block start-up on it.
+    agent.start().catch((err: unknown) => {
+      logger.error('the instance agent failed to start', { error: err instanceof Error ? err.message : String(err) });
+      metrics.errors.inc({ component: 'instance-agent' });
+    });
   }
 
   /** startStorage starts the storage agent (pools and volumes on this member) without blocking on informer sync. */

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Cloudlet lab: N "hosts" on one machine (DESIGN.md §6). Each member mI is a
+# network namespace cl-mI with address 10.77.0.1I/24 on the bridge cl-lab0
+# (host side 10.77.0.1), its own data dir ($LAB_DIR/mI), daemon, etcd member
+# and LXC path. m1 runs `cloudlet init`; m2..mN join through real tokens.
+# Processes are tracked by PID files (daemon.pid, etcd/etcd.pid), never by name.
+#
+#   lab.sh up N | kubeconfig | kill NAME | partition NAME | heal NAME |
+#          restart NAME | exec NAME -- CMD... | ps | status | down
+#
+# Environment: LAB_DIR (default /tmp/cloudlet-lab), CLOUDLET (command that runs
+# the CLI; default: node --import tsx <repo>/cli/main.ts), LAB_RUNTIME (lxc|hollow).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_DIR=${LAB_DIR:-/tmp/cloudlet-lab}
+BRIDGE=cl-lab0
+HOST_CIDR=10.77.0.1/24
+PORT=6443
+RUNTIME=${LAB_RUNTIME:-lxc}
+read -r -a CLI <<<"${CLOUDLET:-node --import tsx $ROOT/cli/main.ts}"
+
+die() { echo "lab: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is missing: apt-get install $2"; }
+index_of() { [[ $1 =~ ^m([1-9])$ ]] || die "unknown member \"$1\" (use m1..m9)"; echo "${BASH_REMATCH[1]}"; }
+ns_of() { echo "cl-m$1"; }
+veth_of() { echo "clv-m$1"; }
+addr_of() { echo "10.77.0.1$1"; }
+dir_of() { echo "$LAB_DIR/m$1"; }
+members() { [[ -f $LAB_DIR/members ]] && cat "$LAB_DIR/members" || true; }
+alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+pid_in() { [[ -f $1 ]] && tr -d '[:space:]' <"$1" || true; }
+cli() { (cd "$ROOT" && "${CLI[@]}" "$@"); }
+in_ns() { local i=$1; shift; ip netns exec "$(ns_of "$i")" "$@"; }
+
+healthy() { curl -sk --max-time 2 "https://$(addr_of "$1"):$PORT/healthz" >/dev/null 2>&1; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION CMD...
+  local limit=$1 what=$2; shift 2
+  local end=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < end)) || die "timed out after ${limit}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+member_ready() { # member_ready I: Member mI is Ready in the API, asked through m1's kubeconfig or any live member
+  local kc; kc=$(live_kubeconfig) || return 1
+  cli --kubeconfig "$kc" get members "m$1" -o json 2>/dev/null | grep -q '"phase": "Ready"'
+}
+
+start_daemon() {
+  local i=$1 dir; dir=$(dir_of "$i")
+  if alive "$(pid_in "$dir/daemon.pid")"; then return 0; fi
+  rm -f "$dir/daemon.pid"
+  in_ns "$i" setsid "${CLI[@]}" daemon --data-dir "$dir" --listen "$(addr_of "$i"):$PORT" --runtime "$RUNTIME" \
+    >>"$LAB_DIR/m$i.log" 2>&1 </dev/null &
+  echo $! >"$LAB_DIR/m$i.launch.pid"
+  wait_for 120 "m$i's API" healthy "$i"
+}
+
+make_host() {
+  local i=$1 ns veth; ns=$(ns_of "$i"); veth=$(veth_of "$i")
+  ip netns list | grep -qw "$ns" || ip netns add "$ns"
+  if ! ip link show "$veth" >/dev/null 2>&1; then
+    ip link add "$veth" type veth peer name eth0 netns "$ns"
+    ip link set "$veth" master "$BRIDGE" up
+  fi
+  in_ns "$i" ip link set lo up
+  in_ns "$i" ip addr replace "$(addr_of "$i")/24" dev eth0
+  in_ns "$i" ip link set eth0 up
+  in_ns "$i" ip route replace default via 10.77.0.1 2>/dev/null || true
+  mkdir -p "$LAB_DIR"
+  grep -qx "$i" "$LAB_DIR/members" 2>/dev/null || echo "$i" >>"$LAB_DIR/members"
+}
+
+cmd_up() {
+  local n=${1:-3}
+  [[ $n =~ ^[1-9]$ ]] || die "up N: N must be 1..9"
+  need ip iproute2; need curl curl
+  mkdir -p "$LAB_DIR"
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr replace "$HOST_CIDR" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  local i
+  for ((i = 1; i <= n; i++)); do
+    make_host "$i"
+    local dir; dir=$(dir_of "$i")
+    if [[ ! -f $dir/cluster.json ]]; then
+      if ((i == 1)); then
+        in_ns 1 "${CLI[@]}" init --data-dir "$dir" --listen "$(addr_of 1):$PORT" --member m1 >/dev/null
+      else
+        local token; token=$(cli --kubeconfig "$(live_kubeconfig)" token create --ttl 10m)
+        in_ns "$i" "${CLI[@]}" join "$token" --data-dir "$dir" --listen "$(addr_of "$i"):$PORT" --member "m$i" >/dev/null
+      fi
+    fi
+    start_daemon "$i"
+    wait_for 120 "member m$i to be Ready" member_ready "$i"
+    echo "m$i up at $(addr_of "$i")"
+  done
+}
+
+live_kubeconfig() { # prints a kubeconfig that points at a member whose API answers
+  local i
+  for i in $(members); do
+    [[ -f $(dir_of "$i")/kubeconfig ]] || continue
+    if healthy "$i"; then
+      sed "s#server: https://[^ ]*#server: https://$(addr_of "$i"):$PORT#" "$(dir_of "$i")/kubeconfig" >"$LAB_DIR/kubeconfig"
+      chmod 600 "$LAB_DIR/kubeconfig"
+      echo "$LAB_DIR/kubeconfig"
+      return 0
+    fi
+  done
+  return 1
+}
+
+cmd_kubeconfig() { live_kubeconfig || die "no member's API answers"; }
+
+container_pids() { # container_pids I: init PIDs of the running containers of member I
+  local lxcpath; lxcpath="$(dir_of "$1")/lxc"
+  [[ -d $lxcpath ]] || return 0
+  local c
+  for c in $(lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true); do
+    lxc-info -P "$lxcpath" -n "$c" -p -H 2>/dev/null || true
+  done
+}
+
+cmd_kill() {
+  local i; i=$(index_of "$1")
+  local dir; dir=$(dir_of "$i")
+  local pids=() p
+  p=$(pid_in "$dir/daemon.pid"); alive "$p" && pids+=("$p")
+  p=$(pid_in "$dir/etcd/etcd.pid"); alive "$p" && pids+=("$p")
+  for p in $(container_pids "$i"); do pids+=("$p"); done
+  ((${#pids[@]} == 0)) || kill -9 "${pids[@]}" 2>/dev/null || true
+  echo "m$i killed (${#pids[@]} processes)"
+}
+
+cmd_partition() { local i; i=$(index_of "$1"); ip link set "$(veth_of "$i")" down; echo "m$i partitioned"; }
+cmd_heal() { local i; i=$(index_of "$1"); ip link set "$(veth_of "$i")" up; echo "m$i healed"; }
+
+cmd_restart() {
+  local i; i=$(index_of "$1")
+  local dir p; dir=$(dir_of "$i")
+  p=$(pid_in "$dir/daemon.pid")
+  if alive "$p"; then
+    kill -TERM "$p"
+    local end=$((SECONDS + 20))
+    while alive "$p" && ((SECONDS < end)); do sleep 0.2; done
+    alive "$p" && kill -9 "$p"
+  fi
+  start_daemon "$i"
+  echo "m$i restarted"
+}
+
+cmd_exec() {
+  local i; i=$(index_of "$1"); shift
+  [[ ${1:-} == -- ]] && shift
+  (($# > 0)) || die "exec NAME -- CMD..."
+  in_ns "$i" "$@"
+}
+
+cmd_ps() { # MEMBER NAMESPACE/INSTANCE per running instance container, read from the host
+  local i c
+  for i in $(members); do
+    local lxcpath; lxcpath="$(dir_of "$i")/lxc"
+    [[ -d $lxcpath ]] || continue
+    for c in $(lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true); do
+      [[ $c =~ ^cl-[0-9a-f]{8}-([^_]+)_(.+)$ ]] || continue
+      echo "m$i ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
+    done
+  done
+}
+
+cmd_status() {
+  local i
+  printf '%-6s %-12s %-9s %-6s %s\n' MEMBER ADDRESS DAEMON LINK API
+  for i in $(members); do
+    local dir link api daemon
+    dir=$(dir_of "$i")
+    daemon=$(alive "$(pid_in "$dir/daemon.pid")" && echo running || echo dead)
+    link=$(ip -o link show "$(veth_of "$i")" 2>/dev/null | grep -q 'state UP\|,UP' && echo up || echo down)
+    api=$(healthy "$i" && echo ok || echo -)
+    printf '%-6s %-12s %-9s %-6s %s\n' "m$i" "$(addr_of "$i")" "$daemon" "$link" "$api"
+  done
+  local kc
+  if kc=$(live_kubeconfig); then cli --kubeconfig "$kc" get members -o wide || true; fi
+}
+
+cmd_down() {
+  local i p
+  for i in $(members); do
+    local dir; dir=$(dir_of "$i")
+    p=$(pid_in "$dir/daemon.pid"); alive "$p" && kill -TERM "$p" 2>/dev/null || true
+  done
+  sleep 1
+  for i in $(members); do
+    local dir; dir=$(dir_of "$i")
+    for p in $(pid_in "$dir/daemon.pid") $(pid_in "$dir/etcd/etcd.pid") $(pid_in "$LAB_DIR/m$i.launch.pid") $(container_pids "$i"); do
+      alive "$p" && kill -9 "$p" 2>/dev/null || true
+    done
+    local lxcpath="$dir/lxc" c
+    if [[ -d $lxcpath ]]; then
+      for c in $(lxc-ls -P "$lxcpath" -1 2>/dev/null || true); do
+        lxc-stop -P "$lxcpath" -n "$c" -k >/dev/null 2>&1 || true
+        lxc-destroy -P "$lxcpath" -n "$c" -f >/dev/null 2>&1 || true
+      done
+    fi
+    ip link del "$(veth_of "$i")" 2>/dev/null || true
+    ip netns del "$(ns_of "$i")" 2>/dev/null || true
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -rf "$LAB_DIR"
+  echo "lab down"
+}
+
+main() {
+  [[ $(id -u) == 0 ]] || die "run as root (network namespaces and LXC)"
+  cd "$ROOT"
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up) cmd_up "$@" ;;
+    kubeconfig) cmd_kubeconfig ;;
+    kill | partition | heal | restart) [[ $# -ge 1 ]] || die "$cmd NAME"; "cmd_$cmd" "$1" ;;
+    exec) [[ $# -ge 1 ]] || die "exec NAME -- CMD..."; cmd_exec "$@" ;;
+    ps) cmd_ps ;;
+    status) cmd_status ;;
+    down) cmd_down ;;
+    *) die "usage: lab.sh up N | kubeconfig | kill NAME | partition NAME | heal NAME | restart NAME | exec NAME -- CMD | ps | status | down" ;;
+  esac
+}
+
+main "$@"

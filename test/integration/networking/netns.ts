@@ -4,14 +4,27 @@
  * a namespace, and cleanup of everything made.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { run, spawnAttached, type HostRunner } from '../../../lib/host/exec.js';
 import { which } from '../../../lib/host/which.js';
 
-/** nsRunner runs every command inside the named network namespace. */
-export function nsRunner(ns: string): HostRunner {
+/**
+ * MEMBER_SHELL enters a private mount namespace in which /sys shows the
+ * current network namespace (LXC reads /sys/class/net) while the host's
+ * cgroup tree stays at /sys/fs/cgroup (LXC needs it): `ip netns exec` alone
+ * remounts /sys and loses the cgroups. $0 is a scratch mount point.
+ */
+const MEMBER_SHELL = 'mount --rbind /sys/fs/cgroup "$0" && mount -t sysfs sysfs /sys && mount --rbind "$0" /sys/fs/cgroup && exec "$@"';
+
+/** SCRATCH is an empty directory of our own used only as a mount point inside private mount namespaces. */
+export const SCRATCH = '/var/tmp/cloudlet-netns-scratch';
+
+/** nsRunner runs every command inside the named network namespace as a member daemon would see it. */
+export function nsRunner(ns: string, scratch = SCRATCH): HostRunner {
+  const enter = ['nsenter', `--net=/run/netns/${ns}`, '--', 'unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', MEMBER_SHELL, scratch];
   return {
-    run: (argv, opts) => run(['ip', 'netns', 'exec', ns, ...argv], opts),
-    spawnAttached: (argv, opts) => spawnAttached(['ip', 'netns', 'exec', ns, ...argv], opts),
+    run: (argv, opts) => run([...enter, ...argv], opts),
+    spawnAttached: (argv, opts) => spawnAttached([...enter, ...argv], opts),
   };
 }
 
@@ -27,6 +40,8 @@ export class NetnsLab {
     await which('bridge', { package: 'iproute2' });
     await which('dnsmasq', { package: 'dnsmasq-base' });
     await which('busybox');
+    await which('nsenter', { package: 'util-linux' });
+    await mkdir(SCRATCH, { recursive: true });
   }
 
   /** ns creates a namespace named `cn<tag><suffix>` with loopback up and returns its name. */

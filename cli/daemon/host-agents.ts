@@ -12,7 +12,6 @@ import type { SharedInformerFactory } from '../../lib/controller/shared-informer
 import type { MemberAgent } from '../../controllers/membership/member-agent.js';
 import { StorageAgent } from '../../controllers/storage/storage-agent.js';
 import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
-import { EventRecorder as StorageEventRecorder } from '../../lib/controller/events.js';
 import { join } from 'node:path';
 import { EventRecorder } from '../../lib/controller/events.js';
 import type { Instance } from '../../lib/kinds/types.js';
@@ -49,7 +48,7 @@ export class HostAgents {
 
   /** start starts every host agent. */
   async start(): Promise<void> {
-    this.startStorage();
+    const storage = this.startStorage();
     const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
     const networking = new NetworkHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
     this.stops.push(() => networking.stop());
@@ -64,7 +63,8 @@ export class HostAgents {
       dataDir,
       runtime,
       images: new ImageStore({ imagesDir: join(dataDir, 'images'), mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR }),
-      rootfs: new CopyRootfsProvider({ dataDir }),
+      rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
+      volumes: storage.volumeMounter(),
       nics: networking.plumber,
       events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: memberName, clock }),
       logger,
@@ -80,7 +80,7 @@ export class HostAgents {
   }
 
   /** startStorage starts the storage agent (pools and volumes on this member) without blocking on informer sync. */
-  private startStorage(): void {
+  private startStorage(): StorageAgent {
     const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
     const storage = new StorageAgent({
       store,
@@ -91,13 +91,14 @@ export class HostAgents {
       clock,
       memberName,
       drivers: new StorageDriverRegistry({ dataDir }),
-      events: new StorageEventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock }),
+      events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock }),
     });
     this.stops.push(() => storage.stop());
     storage.start().catch((err: unknown) => {
       logger.error('the storage agent failed to start', { error: err instanceof Error ? err.message : String(err) });
       metrics.errors.inc({ component: 'storage-agent' });
     });
+    return storage;
   }
 
   /** stop stops every host agent (containers keep running; a restart adopts them). */

@@ -53,6 +53,8 @@ export interface InstanceAgentOptions {
   stopTimeoutSeconds?: number;
   /** nics gives instances their NICs (networking's NicPlumber) */
   nics?: InstanceReconcilerOptions['nics'];
+  /** volumes gives instances their spec.volumes bind mounts (storage's VolumeMounter) */
+  volumes?: InstanceReconcilerOptions['volumes'];
   /** reconcileTimeoutMs bounds one reconcile (default 10 min: cloning a large rootfs takes a while) */
   reconcileTimeoutMs?: number;
 }
@@ -96,6 +98,7 @@ export class InstanceAgent {
       backoff: new RestartBackoffTracker(),
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
       nics: opts.nics,
+      volumes: opts.volumes,
       observed: (name, obs) => this.remember(name, obs),
       removed: (name) => {
         this.local.delete(name);

@@ -21,7 +21,7 @@ import type { ImageInfo } from './images/types.js';
 import { INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
 import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
-import type { ContainerSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
+import type { ContainerSpec, MountSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
 
 /** SIMULATED_ROOTFS is the root filesystem path given to simulated runtimes, which need none. */
@@ -51,6 +51,8 @@ export interface InstanceReconcilerOptions {
     nicsFor(instance: Instance, rootfsPath: string): Promise<NicSpec[]>;
     release(instance: Instance): Promise<void>;
   };
+  /** volumes gives instances their spec.volumes bind mounts (storage's VolumeMounter); without it spec.volumes is ignored */
+  volumes?: { mountsFor(instance: Instance): Promise<MountSpec[]> };
 }
 
 /** InstanceReconciler drives this member's instances; see the file comment. */
@@ -127,7 +129,7 @@ export class InstanceReconciler implements Reconciler {
     for (const action of plan.actions) {
       switch (action) {
         case 'ensureRootfs':
-          if (!runtime.info.simulated) rootfsPath = await this.rootfs().ensureRootfs({ containerName, image: await this.imageInfo(cur, opts.info) });
+          if (!runtime.info.simulated) rootfsPath = await this.rootfs().ensureRootfs({ containerName, image: await this.imageInfo(cur, opts.info), pool: cur.spec?.rootfs?.pool });
           break;
         case 'define':
           await runtime.ensureCreated(await this.containerSpec(cur, containerName, rootfsPath, opts.info));
@@ -197,9 +199,10 @@ export class InstanceReconciler implements Reconciler {
     const spec: ContainerSpec = { containerName, hostname: hostnameFor(cur.metadata.name), rootfsPath: rootfsPath ?? SIMULATED_ROOTFS, cpu: limits.cpu, memoryBytes: limits.memoryBytes, nics: [], mounts: [] };
     if (this.o.runtime.info.simulated) return spec;
     const info = await this.imageInfo(cur, known);
-    spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info }));
+    spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info, pool: cur.spec?.rootfs?.pool }));
+    const mounts = this.o.volumes ? await this.o.volumes.mountsFor(cur) : [];
     const nics = this.o.nics ? await this.o.nics.nicsFor(cur, spec.rootfsPath) : [];
-    return { ...spec, nics, distro: info.distro, haltSignal: info.haltSignal };
+    return { ...spec, nics, mounts, distro: info.distro, haltSignal: info.haltSignal };
   }
 
   /** removeContainer deletes a container and its rootfs that no instance claims any more; absent is success. */

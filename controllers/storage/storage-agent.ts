@@ -18,6 +18,9 @@ import type { Store } from '../../lib/store/types.js';
 import type { StorageDriverRegistry } from './drivers/registry.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { type ImageSource, VolumeReconciler } from './volume-reconciler.js';
+import type { RootfsProvider } from '../instances/images/rootfs.js';
+import { StorageRootfsProvider } from './btrfs-rootfs.js';
+import { VolumeMounter } from './volume-mounts.js';
 
 /** StorageAgentOptions wire the storage agent of one member. */
 export interface StorageAgentOptions {
@@ -78,6 +81,23 @@ export class StorageAgent {
       );
     this.controllers.push(poolController, volumeController);
     await Promise.all(this.controllers.map((c) => c.start()));
+  }
+
+  /** rootfsProvider wraps `fallback` so instances with spec.rootfs.pool get CoW clones from this member's pools. */
+  rootfsProvider(fallback: RootfsProvider): StorageRootfsProvider {
+    const { kinds, informers, drivers, memberName } = this.o;
+    return new StorageRootfsProvider({ fallback, pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')), drivers, memberName });
+  }
+
+  /** volumeMounter gives instances their spec.volumes bind mounts from this member's volumes. */
+  volumeMounter(): VolumeMounter {
+    const { kinds, informers, drivers, memberName } = this.o;
+    return new VolumeMounter({
+      volumes: informers.forKind<Volume>(kinds.resolve('volumes')),
+      pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')),
+      drivers,
+      memberName,
+    });
   }
 
   /** stop stops both controllers; host state (mounts, volumes) stays as it is. */

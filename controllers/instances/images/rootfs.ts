@@ -24,8 +24,8 @@ export interface RootfsProviderInfo {
 /** RootfsProvider makes and removes instance root filesystems; every verb is idempotent. */
 export interface RootfsProvider {
   readonly info: RootfsProviderInfo;
-  /** ensureRootfs returns the path of the container's rootfs, cloning `image` first when it does not exist yet */
-  ensureRootfs(opts: { containerName: string; image: ImageInfo }): Promise<string>;
+  /** ensureRootfs returns the path of the container's rootfs, cloning `image` first when it does not exist yet; `pool` (spec.rootfs.pool) is honoured by storage-backed providers */
+  ensureRootfs(opts: { containerName: string; image: ImageInfo; pool?: string }): Promise<string>;
   /** deleteRootfs removes the container's rootfs; absent is success */
   deleteRootfs(containerName: string): Promise<void>;
   /** list names the containers that have a rootfs here (orphan cleanup) */

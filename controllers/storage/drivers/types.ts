@@ -113,3 +113,22 @@ export interface StorageDriver {
   /** unmountVolume undoes mountVolume; not mounted is success */
   unmountVolume(pool: PoolSpec, name: string): Promise<void>;
 }
+
+/**
+ * RootfsCloner is the optional verb set of drivers with `info.cowClone` that
+ * keep instance root filesystems as clones of a cached image in the pool.
+ */
+export interface RootfsCloner {
+  /** cloneImage makes `name` a writable CoW clone of the cached image (caching it first); present is success; returns its path */
+  cloneImage(pool: PoolSpec, opts: { imageName: string; imagePath: string; name: string }): Promise<string>;
+  /** deleteClone removes the clone; absent is success */
+  deleteClone(pool: PoolSpec, name: string): Promise<void>;
+  /** listClones names the clones in the pool */
+  listClones(pool: PoolSpec): Promise<string[]>;
+}
+
+/** isRootfsCloner tells whether a driver offers the RootfsCloner verbs (and says so with info.cowClone). */
+export function isRootfsCloner(driver: StorageDriver): driver is StorageDriver & RootfsCloner {
+  const d = driver as Partial<RootfsCloner>;
+  return driver.info.cowClone && typeof d.cloneImage === 'function' && typeof d.deleteClone === 'function' && typeof d.listClones === 'function';
+}

@@ -12,7 +12,7 @@ import { run } from '../../../lib/host/exec.js';
 import { BtrfsDriver } from '../../../controllers/storage/drivers/btrfs.js';
 import { DirDriver } from '../../../controllers/storage/drivers/dir.js';
 import type { PoolSpec, StorageDriver } from '../../../controllers/storage/drivers/types.js';
-import { BtrfsRootfsProvider } from '../../../controllers/storage/btrfs-rootfs.js';
+import { PoolRootfsProvider } from '../../../controllers/storage/btrfs-rootfs.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
 
 const MiB = 2 ** 20;
@@ -169,7 +169,7 @@ describe('the btrfs driver on a real loop file', () => {
     const image = join(dataDir, 'img');
     await mkdir(join(image, 'bin'), { recursive: true });
     await writeFile(join(image, 'bin', 'init'), '#!/bin/sh\n');
-    const provider = new BtrfsRootfsProvider({ driver, pool });
+    const provider = new PoolRootfsProvider({ driver, pool });
     const info = { ref: 'busybox', name: 'busybox', rootfsPath: image, distro: 'busybox' as const, haltSignal: 'SIGUSR1', builtAt: '2026-01-01T00:00:00Z' };
     const a = await provider.ensureRootfs({ containerName: 'c-a', image: info });
     const b = await provider.ensureRootfs({ containerName: 'c-b', image: info });

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(etcd-server etcd-client lxc lxc-templates lxcfs busybox-static btrfs-progs
-          nftables iproute2 debootstrap uidmap util-linux openssl iputils-ping procps)
+          nftables iproute2 debootstrap uidmap util-linux openssl iputils-ping procps
+          dnsmasq-base iperf3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -23,6 +23,9 @@ export const DEBIAN_PACKAGES: Record<string, string> = {
   ip: 'iproute2',
   nft: 'nftables',
   etcd: 'etcd-server',
+  dnsmasq: 'dnsmasq-base',
+  bridge: 'iproute2',
+  iperf3: 'iperf3',
 };
 
 /** WhichOptions: `path` overrides $PATH; `package` overrides the Debian package named in the error. */

@@ -6,6 +6,7 @@
  */
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
 import { isCode } from '../../../lib/errors.js';
+import { which } from '../../../lib/host/which.js';
 import { DnsServer } from './dns-server.js';
 import { nftRuleset } from './bridge-plan.js';
 import type { NetworkDriver, NetworkDriverInfo, NetworkObservation, NetworkPlan, NicAttachment, PlumbingNames } from './types.js';
@@ -53,6 +54,8 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async ensure(plan: NetworkPlan): Promise<void> {
+    // Missing tools fail here with the Debian package to install, before anything is built.
+    for (const tool of ['ip', 'nft', ...(plan.dns ? ['dnsmasq'] : []), ...(plan.underlay ? ['bridge'] : [])]) await which(tool);
     const br = plan.names.bridge;
     if (!(await this.link(br))) {
       try {

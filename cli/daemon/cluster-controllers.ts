@@ -10,13 +10,17 @@ import type { KindRegistry } from '../../lib/kinds/registry.js';
 import type { Store } from '../../lib/store/types.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
+import type { Informer } from '../../lib/controller/informer.js';
 import { Controller } from '../../lib/controller/controller.js';
-import { enqueueObject } from '../../lib/controller/handlers.js';
+import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
+import { requestFor } from '../../lib/controller/reconciler.js';
 import { EventRecorder } from '../../lib/controller/events.js';
-import type { Member } from '../../lib/kinds/types.js';
+import type { Instance, Member } from '../../lib/kinds/types.js';
 import { errorMessage, isCode } from '../../lib/errors.js';
 import { MembershipReconciler } from '../../controllers/membership/membership-reconciler.js';
 import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
+import { SchedulerReconciler } from '../../controllers/instances/scheduler-reconciler.js';
+import { AllocationReconciler } from '../../controllers/instances/allocation.js';
 import type { Subscription } from 'rxjs';
 
 /** ClusterControllersOptions wire the leader's controllers. */
@@ -60,8 +64,46 @@ export class ClusterControllers {
     }).watches(members, enqueueObject<Member>());
     this.controllers.push(membership);
     this.watchHeartbeats(membership);
+    this.controllers.push(...this.instanceControllers(members));
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     await Promise.all(this.controllers.map((c) => c.start()));
+  }
+
+  /**
+   * instanceControllers: the scheduler (every unscheduled instance, retried
+   * when any member changes) and the allocation keeper (a member, whenever
+   * an instance assigned to it changes).
+   */
+  private instanceControllers(members: Informer<Member>): Controller[] {
+    const { store, kinds, informers, logger, metrics, clock, memberName } = this.o;
+    const instanceKind = kinds.resolve('instances');
+    const instances = informers.forKind<Instance>(instanceKind);
+    const scheduler = new Controller({
+      name: 'scheduler',
+      reconciler: new SchedulerReconciler({
+        store,
+        instanceKind,
+        members,
+        instances,
+        clock,
+        events: new EventRecorder({ store, logger, metrics, component: 'scheduler', host: memberName, clock }),
+      }),
+      logger,
+      metrics,
+      clock,
+    })
+      .watches(instances, enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])))
+      .watches(members, enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)));
+    const allocation = new Controller({
+      name: 'allocation',
+      reconciler: new AllocationReconciler({ store, memberKind: kinds.resolve('members'), members, instances }),
+      logger,
+      metrics,
+      clock,
+    })
+      .watches(members, enqueueObject<Member>())
+      .watches(instances, enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])));
+    return [scheduler, allocation];
   }
 
   /** watchHeartbeats turns every heartbeat key change into a reconcile of that member. */

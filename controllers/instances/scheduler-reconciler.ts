@@ -94,7 +94,9 @@ export class SchedulerReconciler implements Reconciler {
       };
       const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
       this.assumed.set(cacheKey(req), written);
-      void this.o.events.normal(written, 'Scheduled', `assigned to member ${result.member}: ${result.reason}`);
+      // schedule() words its reason as "placed on member X: why"; the Event says the member once.
+      const why = result.reason.replace(/^placed on member "[^"]*": /, '');
+      void this.o.events.normal(written, 'Scheduled', `assigned to member ${result.member}: ${why}`);
       return {};
     }
     const previous = getCondition(old.conditions, 'Scheduled');

@@ -31,7 +31,17 @@ members() { [[ -f $LAB_DIR/members ]] && cat "$LAB_DIR/members" || true; }
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 pid_in() { [[ -f $1 ]] && tr -d '[:space:]' <"$1" || true; }
 cli() { (cd "$ROOT" && "${CLI[@]}" "$@"); }
-in_ns() { local i=$1; shift; ip netns exec "$(ns_of "$i")" "$@"; }
+# in_ns runs a command in member i's network namespace, in a private mount
+# namespace with a fresh /sys for that network namespace but the host's
+# cgroup tree kept at /sys/fs/cgroup: `ip netns exec` alone remounts /sys and
+# hides the cgroups, and then lxc-start fails to set up cgroup limits.
+SCRATCH=/var/tmp/cloudlet-netns-scratch
+in_ns() {
+  local i=$1; shift
+  mkdir -p "$SCRATCH"
+  nsenter --net="/run/netns/$(ns_of "$i")" -- unshare -m --propagation private -- \
+    sh -c 'mount --rbind /sys/fs/cgroup "$0" && mount -t sysfs sysfs /sys && mount --rbind "$0" /sys/fs/cgroup && exec "$@"' "$SCRATCH" "$@"
+}
 
 healthy() { curl -sk --max-time 2 "https://$(addr_of "$1"):$PORT/healthz" >/dev/null 2>&1; }
 

@@ -89,10 +89,14 @@ export async function subvolumeId(runner: HostRunner, path: string): Promise<num
   return Number(res.stdout.trim());
 }
 
-/** qgroupUsage reads a subvolume's referenced bytes and limit (after a sync, so recent writes count). */
-export async function qgroupUsage(runner: HostRunner, path: string): Promise<QgroupUsage | undefined> {
+/**
+ * qgroupUsage reads a subvolume's referenced bytes and limit. Usage counts
+ * writes up to the last transaction commit; `sync: true` commits first
+ * (exact, but it costs a commit — status reporting does without).
+ */
+export async function qgroupUsage(runner: HostRunner, path: string, opts: { sync?: boolean } = {}): Promise<QgroupUsage | undefined> {
   const id = await subvolumeId(runner, path);
-  const res = await runner.run(['btrfs', 'qgroup', 'show', '--raw', '--sync', '-rf', path], { timeoutMs: 60_000 });
+  const res = await runner.run(['btrfs', 'qgroup', 'show', '--raw', ...(opts.sync ? ['--sync'] : []), '-rf', path], { timeoutMs: 60_000 });
   return parseQgroupShow(res.stdout, id);
 }
 

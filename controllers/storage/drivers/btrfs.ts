@@ -12,7 +12,7 @@
  */
 import { rename, rm, rmdir, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, ValidationError } from '../../../lib/errors.js';
+import { isCode, NotFoundError, ValidationError } from '../../../lib/errors.js';
 import { ensureDir, isDirectory, pathExists } from '../../../lib/host/fs.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { assertPoolSize, BaseStorageDriver, checkName } from './base.js';
@@ -85,9 +85,26 @@ export class BtrfsDriver extends BaseStorageDriver {
         revert.add(() => this.runner.run(['losetup', '--detach', attached], { timeoutMs: T.short }));
       }
       await ensureDir(root);
-      await this.runner.run(['mount', '-t', 'btrfs', device, root], { timeoutMs: T.long });
+      await this.mount(device, root);
       revert.add(() => this.runner.run(['umount', root], { timeoutMs: T.long }));
     });
+  }
+
+  /**
+   * mount mounts the pool's device. The kernel remembers which device each
+   * btrfs filesystem was last seen on; when a loop device number has moved
+   * (detached and re-attached elsewhere) that stale entry makes the mount
+   * fail, so on failure unmounted stale entries are forgotten and the mount
+   * is tried once more.
+   */
+  private async mount(device: string, root: string): Promise<void> {
+    try {
+      await this.runner.run(['mount', '-t', 'btrfs', device, root], { timeoutMs: T.long });
+    } catch (err) {
+      if (!isCode(err, 'HostCommand')) throw err;
+      await this.runner.run(['btrfs', 'device', 'scan', '--forget'], { timeoutMs: T.short });
+      await this.runner.run(['mount', '-t', 'btrfs', device, root], { timeoutMs: T.long });
+    }
   }
 
   /** observePool reports whether the pool root is a mounted (or existing) btrfs and its capacity and usage. */
@@ -116,7 +133,11 @@ export class BtrfsDriver extends BaseStorageDriver {
     }
     while (await mountAt(root)) await this.runner.run(['umount', root], { timeoutMs: T.long });
     const file = this.imageFileOf(pool);
-    for (const dev of await loopDevicesOf(this.runner, file)) await this.runner.run(['losetup', '--detach', dev], { timeoutMs: T.short });
+    for (const dev of await loopDevicesOf(this.runner, file)) {
+      // Forget the device first, so the kernel keeps no stale entry for a loop number that will be reused.
+      await this.runner.run(['btrfs', 'device', 'scan', '--forget', dev], { timeoutMs: T.short }).catch(() => undefined);
+      await this.runner.run(['losetup', '--detach', dev], { timeoutMs: T.short });
+    }
     await rm(file, { force: true });
     if (await isDirectory(root)) await rmdir(root);
     await this.pruneStorageDir();

@@ -125,6 +125,7 @@ describe('the btrfs driver on a real loop file', () => {
     const err = await rejects(writeFile(join(path, 'big'), Buffer.alloc(32 * MiB, 1)));
     // Node names errno 122 only on some builds; EDQUOT is 122 on Linux.
     expect((err as NodeJS.ErrnoException).errno).to.equal(-122);
+    await run(['sync', '-f', path]);
     const used = await driver.observeVolume(pool, 'default_q');
     expect(used.usedBytes).to.be.greaterThan(4 * MiB - 1);
   });

@@ -32,6 +32,10 @@ import type { RootfsProvider } from './images/rootfs.js';
 import { InstanceReconciler, type InstanceReconcilerOptions } from './instance-reconciler.js';
 import { RestartBackoffTracker } from './restart-backoff.js';
 import type { Observation, Runtime } from './runtimes/types.js';
+import type { InstanceLocks } from './instance-lock.js';
+import { FencedInstances } from './fenced-instances.js';
+import { isFailover } from './placement-guard.js';
+import { readPlacementRecord } from './placement-record.js';
 
 /** InstanceAgentOptions wire the agent; `images` and `rootfs` are required unless the runtime is simulated. */
 export interface InstanceAgentOptions {
@@ -57,6 +61,18 @@ export interface InstanceAgentOptions {
   volumes?: InstanceReconcilerOptions['volumes'];
   /** reconcileTimeoutMs bounds one reconcile (default 10 min: cloning a large rootfs takes a while) */
   reconcileTimeoutMs?: number;
+  /** locks: instance locks bound to this member's lease (see instance-lock.ts) */
+  locks?: InstanceLocks;
+  /** fenced: the instances this member fenced (shared with its Fencer) */
+  fenced?: FencedInstances;
+}
+
+/** FencedCopy is one local copy the agent stopped when fencing. */
+export interface FencedCopy {
+  instance: Instance;
+  containerName: string;
+  /** wasRunning: the container was running and was force-stopped */
+  wasRunning: boolean;
 }
 
 interface Seen {
@@ -77,10 +93,14 @@ export class InstanceAgent {
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
   private probing = false;
+  /** fenced: the instances this member fenced; shared with the Fencer */
+  readonly fenced: FencedInstances;
+  private readonly abort = new AbortController();
 
   constructor(opts: InstanceAgentOptions) {
     this.o = opts;
     this.log = opts.logger.child({ component: 'instance-agent', member: opts.memberName });
+    this.fenced = opts.fenced ?? new FencedInstances();
     const builds =
       opts.images && !opts.runtime.info.simulated
         ? new ImageBuilds({ images: opts.images, clock: opts.clock, logger: this.log, onSettled: (image) => this.wakeWaitingFor(image) })
@@ -99,6 +119,8 @@ export class InstanceAgent {
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
       nics: opts.nics,
       volumes: opts.volumes,
+      locks: opts.locks,
+      fenced: this.fenced,
       observed: (name, obs) => this.remember(name, obs),
       removed: (name) => {
         this.local.delete(name);
@@ -131,6 +153,10 @@ export class InstanceAgent {
   /** start lists the runtime's containers, starts the controller (after the informer syncs), the prober and the sweep. */
   async start(): Promise<void> {
     for (const name of await this.o.runtime.list()) this.local.add(name);
+    // A member coming back first deletes its stale copies, before any reconcile can start anything.
+    await this.o.instances.waitForSync(this.abort.signal);
+    if (this.stopped) return;
+    await this.removeStaleCopies().catch((err: unknown) => this.warn('stale copy removal failed', err));
     await this.controller.start();
     if (this.stopped) return;
     this.scheduleProbe();
@@ -141,6 +167,7 @@ export class InstanceAgent {
   /** stop stops the timers and the controller; containers keep running. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     if (this.probeTimer) this.o.clock.clearTimeout(this.probeTimer);
     if (this.sweepTimer) this.o.clock.clearTimeout(this.sweepTimer);
     await this.controller.stop();
@@ -151,12 +178,22 @@ export class InstanceAgent {
     this.o.metrics.errors.inc({ component: 'instance-agent' });
   }
 
-  private mine(): Instance[] {
-    return this.o.instances.list((i) => i.status?.member === this.o.memberName);
+  /**
+   * mineWhere returns requests for this member's instances that pass `pick`,
+   * reading the cache's own objects inside the filter (never copying them):
+   * the prober runs every couple of seconds over possibly thousands of instances.
+   */
+  private mineWhere(pick: (i: Instance) => boolean = () => true): Request[] {
+    const out: Request[] = [];
+    this.o.instances.list((i) => {
+      if (i.status?.member === this.o.memberName && pick(i)) out.push(requestFor(i));
+      return false;
+    });
+    return out;
   }
 
   private wakeWaitingFor(image: string): void {
-    for (const i of this.mine()) if (i.spec?.image === image) this.controller.add(requestFor(i));
+    for (const req of this.mineWhere((i) => i.spec?.image === image)) this.controller.add(req);
   }
 
   private scheduleProbe(): void {
@@ -173,9 +210,7 @@ export class InstanceAgent {
     if (this.probing) return;
     this.probing = true;
     try {
-      for (const inst of this.mine()) {
-        if (inst.status?.phase !== 'Running' || inst.metadata.deletionTimestamp) continue;
-        const req: Request = requestFor(inst);
+      for (const req of this.mineWhere((i) => i.status?.phase === 'Running' && !i.metadata.deletionTimestamp)) {
         const name = this.reconciler.containerNameOf(req);
         if (!(await this.stillRunning(name))) this.controller.add(req);
       }
@@ -206,16 +241,65 @@ export class InstanceAgent {
     }, this.o.orphanSweepMs ?? 60_000);
   }
 
+  /**
+   * removeStaleCopies deletes every local container whose instance is now
+   * assigned to another member, or to this one at a newer placement epoch
+   * than the container was made for. Returns the removed container names.
+   */
+  async removeStaleCopies(): Promise<string[]> {
+    const removed: string[] = [];
+    const byName = new Map(this.o.instances.list().map((i) => [this.reconciler.containerNameOf(requestFor(i)), i] as const));
+    for (const name of await this.o.runtime.list()) {
+      const inst = byName.get(name);
+      if (!inst?.status?.member) continue; // no instance claims it: the orphan sweep decides
+      let stale = inst.status.member !== this.o.memberName;
+      if (!stale) {
+        const rec = await readPlacementRecord(this.o.dataDir, name);
+        stale = rec !== undefined && rec.epoch < (inst.status.placementEpoch ?? 0);
+      }
+      if (!stale) continue;
+      this.log.info('removing a stale copy', { container: name, assignedTo: inst.status.member, epoch: inst.status.placementEpoch });
+      await this.reconciler.removeContainer(name);
+      void this.o.events.normal(inst, 'StaleCopyRemoved', `removed the stale copy ${name} from member ${this.o.memberName} on its return: the instance is placed on ${inst.status.member} at epoch ${inst.status.placementEpoch ?? 0}`);
+      removed.push(name);
+    }
+    return removed;
+  }
+
+  /**
+   * fence force-stops every local copy of an instance with recovery failover
+   * assigned here and remembers each as fenced at its epoch, so nothing here
+   * starts it again until it is placed anew. It uses only the informer cache
+   * and the runtime: it works while the store is unreachable.
+   */
+  async fence(): Promise<FencedCopy[]> {
+    const out: FencedCopy[] = [];
+    const targets = this.o.instances.list((i) => i.status?.member === this.o.memberName && isFailover(i) && !i.metadata.deletionTimestamp);
+    for (const inst of targets) {
+      const ns = inst.metadata.namespace ?? 'default';
+      const epoch = inst.status?.placementEpoch ?? 0;
+      const fresh = !this.fenced.blocks(ns, inst.metadata.name, epoch);
+      this.fenced.add(ns, inst.metadata.name, epoch);
+      const name = this.reconciler.containerNameOf(requestFor(inst));
+      const obs = await this.o.runtime.observe(name);
+      const wasRunning = obs.state === 'RUNNING' || obs.state === 'STARTING';
+      if (obs.exists && obs.state !== 'STOPPED') await this.o.runtime.stop(name, { force: true });
+      if (fresh || wasRunning) out.push({ instance: inst, containerName: name, wasRunning });
+    }
+    return out;
+  }
+
   /** sweepOrphans deletes containers and root filesystems here that no instance assigned to this member claims. */
   async sweepOrphans(): Promise<string[]> {
-    const claimed = new Set(this.mine().map((i) => this.reconciler.containerNameOf(requestFor(i))));
+    const claimedNow = (): Set<string> => new Set(this.mineWhere().map((r) => this.reconciler.containerNameOf(r)));
+    const claimed = claimedNow();
     const names = new Set(await this.o.runtime.list());
     if (this.o.rootfs && !this.o.runtime.info.simulated) for (const n of await this.o.rootfs.list()) names.add(n);
     const removed: string[] = [];
     for (const name of names) {
       if (claimed.has(name)) continue;
       // Another instance may claim it now (the informer moved on while we listed): check again.
-      if (this.mine().some((i) => this.reconciler.containerNameOf(requestFor(i)) === name)) continue;
+      if (claimedNow().has(name)) continue;
       this.log.info('removing orphaned container', { container: name });
       await this.reconciler.removeContainer(name);
       removed.push(name);

@@ -42,10 +42,15 @@ export function makeHarness(): Harness {
     events: async () => (await store.list<CoreEvent>(EVENT_KIND)).items,
     instance: (name) => store.get<Instance>(INSTANCE, name, 'default'),
     async until(what, check, opts = {}) {
-      for (let i = 0; i < (opts.steps ?? 200); i++) {
+      // Bounded by steps of fake time AND by real time, so a loaded machine (fewer
+      // callback turns per step) does not run out of fake time before work settles.
+      const realDeadline = Date.now() + 20_000;
+      for (let i = 0; i < (opts.steps ?? 200) || Date.now() < realDeadline; i++) {
         if (await check()) return;
+        if (i >= 5_000) break;
         await clock.advanceAsync(opts.stepMs ?? 10);
         await flushPromises();
+        if (i >= (opts.steps ?? 200)) await new Promise((r) => setTimeout(r, 2));
       }
       throw new Error(`timed out waiting until ${what}`);
     },

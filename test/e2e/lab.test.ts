@@ -11,12 +11,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { encodeJoinToken } from '../../cli/daemon/join-token.js';
 import { caFingerprint } from '../../lib/pki/pki.js';
+import { projectRoot } from '../../lib/kinds/registry.js';
 
-const root = resolve(import.meta.dirname, '..', '..');
+// the project root, whether this file runs from the sources (tsx) or from dist/
+const root = projectRoot();
 const lab = join(root, 'deploy', 'lab', 'lab.sh');
 const labDir = mkdtempSync(join(tmpdir(), 'cloudlet-lab-e2e-'));
 const env = { ...process.env, LAB_DIR: labDir };

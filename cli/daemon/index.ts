@@ -42,6 +42,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     throw new ValidationError(`${opts.dataDir} holds no cluster: run \`cloudlet up --data-dir ${opts.dataDir}\` to create one`);
   }
   const logger = createRootLogger();
+  // Node's own warnings (deprecations from libraries) go through the logger, so
+  // the daemon's stderr stays one JSON object per line off a terminal.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn('node runtime warning', { warning: w.name, detail: w.message }));
   // daemon.pid lets tools (the lab) signal this process without searching for it by name.
   writeFileSync(join(opts.dataDir, 'daemon.pid'), `${process.pid}\n`);
   const daemon = new Daemon({ ...opts, logger });

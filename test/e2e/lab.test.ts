@@ -118,7 +118,11 @@ describe('the lab: a three-member cluster', function () {
     });
     const m2 = JSON.parse(readFileSync(join(labDir, 'm2', 'cluster.json'), 'utf8')) as { etcd: { endpoints: string[]; initialCluster: string } };
     expect(m2.etcd.endpoints.every((e) => e.startsWith('https://'))).to.equal(true);
-    expect(m2.etcd.initialCluster).to.match(/m1=https:\/\/10\.77\.0\.11:\d+,m2=https:\/\/10\.77\.0\.12:\d+/);
+    // etcd lists its members in no fixed order: compare as a set
+    const peers = m2.etcd.initialCluster.split(',').sort();
+    expect(peers).to.have.length(2);
+    expect(peers[0]).to.match(/^m1=https:\/\/10\.77\.0\.11:\d+$/);
+    expect(peers[1]).to.match(/^m2=https:\/\/10\.77\.0\.12:\d+$/);
   });
 
   it('refuses malformed, expired, forged, wrongly pinned and reused tokens and changes nothing', async () => {

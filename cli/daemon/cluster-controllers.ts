@@ -16,11 +16,14 @@ import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
 import { requestFor } from '../../lib/controller/reconciler.js';
 import { EventRecorder } from '../../lib/controller/events.js';
 import type { Instance, Member } from '../../lib/kinds/types.js';
+import type { KubeObject } from '../../lib/store/types.js';
 import { errorMessage, isCode } from '../../lib/errors.js';
 import { MembershipReconciler } from '../../controllers/membership/membership-reconciler.js';
 import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
 import { SchedulerReconciler } from '../../controllers/instances/scheduler-reconciler.js';
 import { AllocationReconciler } from '../../controllers/instances/allocation.js';
+import { FAILOVER_KEY, FailoverReconciler } from '../../controllers/membership/failover-reconciler.js';
+import type { StoragePool, Volume } from '../../lib/kinds/types.js';
 import type { Subscription } from 'rxjs';
 
 /** ClusterControllersOptions wire the leader's controllers. */
@@ -103,7 +106,37 @@ export class ClusterControllers {
     })
       .watches(members, enqueueObject<Member>())
       .watches(instances, enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])));
-    return [scheduler, allocation];
+    return [scheduler, allocation, this.failoverController(members, instances)];
+  }
+
+  /** failoverController moves instances off lost, fenced and evacuated members (one cluster-wide key, on every change). */
+  private failoverController(members: Informer<Member>, instances: Informer<Instance>): Controller {
+    const { store, kinds, informers, logger, metrics, clock, memberName } = this.o;
+    const pools = informers.forKind<StoragePool>(kinds.resolve('storagepools'));
+    const volumes = informers.forKind<Volume>(kinds.resolve('volumes'));
+    const all = enqueueMapped<KubeObject>(() => [FAILOVER_KEY]);
+    return new Controller({
+      name: 'failover',
+      reconciler: new FailoverReconciler({
+        store,
+        instanceKind: kinds.resolve('instances'),
+        memberKind: kinds.resolve('members'),
+        members,
+        instances,
+        pools,
+        volumes,
+        clock,
+        logger,
+        events: new EventRecorder({ store, logger, metrics, component: 'failover-controller', host: memberName, clock }),
+      }),
+      logger,
+      metrics,
+      clock,
+    })
+      .watches(members, all)
+      .watches(instances, all)
+      .watches(pools, all)
+      .watches(volumes, all);
   }
 
   /** watchHeartbeats turns every heartbeat key change into a reconcile of that member. */

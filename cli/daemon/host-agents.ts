@@ -20,6 +20,9 @@ import { ImageStore } from '../../controllers/instances/images/image-store.js';
 import { CopyRootfsProvider } from '../../controllers/instances/images/rootfs.js';
 import { InstanceAgent } from '../../controllers/instances/instance-agent.js';
 import { NetworkHost } from '../../controllers/networking/network-host.js';
+import { InstanceLocks } from '../../controllers/instances/instance-lock.js';
+import { FencedInstances } from '../../controllers/instances/fenced-instances.js';
+import { Fencer } from '../../controllers/membership/fencer.js';
 
 /** HostAgentsOptions wire the member's host agents. */
 export interface HostAgentsOptions {
@@ -54,6 +57,7 @@ export class HostAgents {
     this.stops.push(() => networking.stop());
     networking.start();
     const runtime = runtimes[this.o.runtime]({ dataDir });
+    const fenced = new FencedInstances();
     const instanceKind = kinds.resolve('instances');
     const agent = new InstanceAgent({
       store,
@@ -66,17 +70,37 @@ export class HostAgents {
       rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
       volumes: storage.volumeMounter(),
       nics: networking.plumber,
+      locks: new InstanceLocks({ store, memberName, lease: () => this.o.memberAgent.currentLease() }),
+      fenced,
       events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: memberName, clock }),
       logger,
       metrics,
       clock,
     });
     this.stops.push(() => agent.stop());
+    this.startFencer(agent, fenced);
     // The agent waits for the informers to sync, which happens once the daemon starts them: do not block start-up on it.
     agent.start().catch((err: unknown) => {
       logger.error('the instance agent failed to start', { error: err instanceof Error ? err.message : String(err) });
       metrics.errors.inc({ component: 'instance-agent' });
     });
+  }
+
+  /** startFencer starts the self-fencing watchdog over the member's lease and the instance agent. */
+  private startFencer(agent: InstanceAgent, fenced: FencedInstances): void {
+    const { store, kinds, logger, metrics, clock, memberName } = this.o;
+    const fencer = new Fencer({
+      heartbeat: this.o.memberAgent,
+      target: { fence: () => agent.fence(), fencedCount: () => fenced.size },
+      store,
+      memberKind: kinds.resolve('members'),
+      memberName,
+      events: new EventRecorder({ store, logger, metrics, component: 'fencer', host: memberName, clock }),
+      logger,
+      clock,
+    });
+    this.stops.push(async () => fencer.stop());
+    fencer.start();
   }
 
   /** startStorage starts the storage agent (pools and volumes on this member) without blocking on informer sync. */

@@ -35,7 +35,6 @@ import type { Observation, Runtime } from './runtimes/types.js';
 import type { InstanceLocks } from './instance-lock.js';
 import { FencedInstances } from './fenced-instances.js';
 import { isFailover } from './placement-guard.js';
-import { readPlacementRecord } from './placement-record.js';
 
 /** InstanceAgentOptions wire the agent; `images` and `rootfs` are required unless the runtime is simulated. */
 export interface InstanceAgentOptions {
@@ -254,7 +253,7 @@ export class InstanceAgent {
       if (!inst?.status?.member) continue; // no instance claims it: the orphan sweep decides
       let stale = inst.status.member !== this.o.memberName;
       if (!stale) {
-        const rec = await readPlacementRecord(this.o.dataDir, name);
+        const rec = await this.reconciler.guard.records.read(name);
         stale = rec !== undefined && rec.epoch < (inst.status.placementEpoch ?? 0);
       }
       if (!stale) continue;

@@ -116,8 +116,9 @@ function statusWith(input: PlanInput, patch: Partial<InstanceStatus> & { phase: 
     ...old,
     observedGeneration: observed ? (instance.metadata.generation ?? old.observedGeneration) : old.observedGeneration,
     containerName: input.containerName,
-    recoverable: rec.recoverable,
-    recoverableReason: rec.reason,
+    // The failover controller owns these (it knows the storage pools); the agent only fills them in when absent.
+    recoverable: old.recoverable ?? rec.recoverable,
+    recoverableReason: old.recoverableReason ?? rec.reason,
     ...patch,
   };
   for (const key of drop) delete next[key];

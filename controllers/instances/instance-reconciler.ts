@@ -21,6 +21,9 @@ import type { ImageInfo } from './images/types.js';
 import { INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
 import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
+import type { FencedInstances } from './fenced-instances.js';
+import type { InstanceLocks } from './instance-lock.js';
+import { PlacementGuard } from './placement-guard.js';
 import type { ContainerSpec, MountSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
 
@@ -53,13 +56,20 @@ export interface InstanceReconcilerOptions {
   };
   /** volumes gives instances their spec.volumes bind mounts (storage's VolumeMounter); without it spec.volumes is ignored */
   volumes?: { mountsFor(instance: Instance): Promise<MountSpec[]> };
+  /** locks: instance locks bound to this member's lease (failover instances start only while holding theirs) */
+  locks?: InstanceLocks;
+  /** fenced: instances this member fenced; they never start again here at the epoch they were fenced at */
+  fenced?: FencedInstances;
 }
 
 /** InstanceReconciler drives this member's instances; see the file comment. */
 export class InstanceReconciler implements Reconciler {
   private readonly o: InstanceReconcilerOptions;
+  /** guard applies the fencing discipline (stale copies, fenced instances, locks) */
+  readonly guard: PlacementGuard;
   constructor(opts: InstanceReconcilerOptions) {
     this.o = opts;
+    this.guard = new PlacementGuard({ ...opts, removeContainer: (name) => this.removeContainer(name) });
   }
 
   /** containerNameOf is the container name of namespace/name on this member. */
@@ -81,6 +91,11 @@ export class InstanceReconciler implements Reconciler {
     }
     const obs = await runtime.observe(containerName);
     this.o.observed?.(containerName, obs);
+    const assignedHere = instance.status?.member === this.o.memberName && instance.metadata.deletionTimestamp === undefined;
+    if (assignedHere) {
+      const verdict = await this.guard.beforePlan(instance, containerName, obs);
+      if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
+    }
     const simulated = runtime.info.simulated;
     let info: ImageInfo | undefined;
     let image: Parameters<typeof planInstance>[0]['image'];
@@ -105,6 +120,12 @@ export class InstanceReconciler implements Reconciler {
       restartDelayMs: nextRestart({ previous: { failures: this.o.backoff.failures(key), notBefore: 0 }, ranForMs, now }).delayMs,
       now,
     });
+    if (assignedHere && plan.actions.includes('start')) {
+      const verdict = await this.guard.lockForStart(instance);
+      if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
+    } else if (assignedHere && obs.state === 'RUNNING') {
+      await this.guard.keepLock(instance);
+    }
     const aborted = await this.apply({ instance, plan, containerName, info });
     if (aborted) return { requeueAfter: 100 };
     if (plan.crashed) this.o.backoff.crashed(key, { now, ranForMs });
@@ -133,12 +154,14 @@ export class InstanceReconciler implements Reconciler {
           break;
         case 'define':
           await runtime.ensureCreated(await this.containerSpec(cur, containerName, rootfsPath, opts.info));
+          await this.guard.defined(cur, containerName);
           break;
         case 'setLimits':
           await runtime.setLimits(containerName, this.limitsOf(cur));
           break;
         case 'start':
           if (await this.placementChanged(cur)) return true;
+          if (!(await this.guard.mayStart(cur))) return true;
           await runtime.start(containerName);
           break;
         case 'stop':
@@ -147,6 +170,7 @@ export class InstanceReconciler implements Reconciler {
         case 'deleteContainer':
           await runtime.delete(containerName);
           this.o.removed?.(containerName);
+          await this.guard.removed(containerName, cur);
           break;
         case 'deleteRootfs':
           if (!runtime.info.simulated) await this.rootfs().deleteRootfs(containerName);
@@ -154,6 +178,7 @@ export class InstanceReconciler implements Reconciler {
         case 'removeFinalizer':
           // The instance is going for good: its addresses go back to the pool.
           await this.o.nics?.release(cur);
+          await this.guard.removed(containerName, cur);
           cur = await store.update<Instance>(instanceKind, removeFinalizer(cur, INSTANCE_FINALIZER));
           break;
         case 'addFinalizer':
@@ -211,6 +236,7 @@ export class InstanceReconciler implements Reconciler {
     if (obs.exists) await this.o.runtime.delete(containerName);
     if (!this.o.runtime.info.simulated && this.o.rootfs) await this.o.rootfs.deleteRootfs(containerName);
     this.o.removed?.(containerName);
+    await this.guard.removed(containerName);
   }
 }
 

@@ -102,7 +102,8 @@ export class MemberAgent {
     const sentAt = this.o.clock.now();
     if (this.lease) {
       try {
-        await this.lease.keepAliveOnce();
+        // An etcd without quorum may not answer at all: give up on this keep-alive and send the next one.
+        await this.bounded(this.lease.keepAliveOnce(), this.o.keepAliveMs * 2);
         this.lastAckedSendAt = sentAt;
         return;
       } catch (err) {
@@ -111,10 +112,27 @@ export class MemberAgent {
         this.lease = undefined;
       }
     }
-    const lease = await this.o.store.grantLease(this.o.ttlSeconds);
-    await this.o.store.raw.put(HEARTBEAT_PREFIX + this.o.name, JSON.stringify({ member: this.o.name, lease: lease.id }), { lease });
+    const lease = await this.bounded(this.o.store.grantLease(this.o.ttlSeconds), this.o.keepAliveMs * 3);
+    await this.bounded(this.o.store.raw.put(HEARTBEAT_PREFIX + this.o.name, JSON.stringify({ member: this.o.name, lease: lease.id }), { lease }), this.o.keepAliveMs * 3);
     this.lease = lease;
     this.lastAckedSendAt = sentAt;
+  }
+
+  /** bounded rejects when `p` does not settle within `ms` (the operation may still complete later). */
+  private bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.o.clock.setTimeout(() => reject(new Error(`no answer from etcd within ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          this.o.clock.clearTimeout(t);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.o.clock.clearTimeout(t);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   private scheduleBeat(): void {

@@ -23,6 +23,8 @@ import { schedule } from './scheduler.js';
 
 /** PENDING_RETRY_MS is how long an unschedulable instance waits before the next try (member changes retry sooner). */
 export const PENDING_RETRY_MS = 10_000;
+/** CONFLICT_RETRY_MS is how soon an instance is decided again after a concurrent status write. */
+export const CONFLICT_RETRY_MS = 20;
 
 /** SchedulerReconcilerOptions wire the reconciler. */
 export interface SchedulerReconcilerOptions {
@@ -92,7 +94,8 @@ export class SchedulerReconciler implements Reconciler {
         observedGeneration: generation,
         conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: result.reason, observedGeneration: generation }, now),
       };
-      const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
+      const written = await this.writeStatus(instance, status);
+      if (!written) return { requeueAfter: CONFLICT_RETRY_MS };
       this.assumed.set(cacheKey(req), written);
       // schedule() words its reason as "placed on member X: why"; the Event says the member once.
       const why = result.reason.replace(/^placed on member "[^"]*": /, '');
@@ -109,9 +112,20 @@ export class SchedulerReconciler implements Reconciler {
       conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'False', reason: result.code, message: result.reason, observedGeneration: generation }, now),
     };
     if (JSON.stringify(status) !== JSON.stringify(old)) {
-      const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
+      const written = await this.writeStatus(instance, status);
+      if (!written) return { requeueAfter: CONFLICT_RETRY_MS };
       if (previous?.message !== result.reason) void this.o.events.warning(written, 'FailedScheduling', result.reason);
     }
     return { requeueAfter: this.o.pendingRetryMs ?? PENDING_RETRY_MS };
+  }
+
+  /** writeStatus writes the status subresource; undefined when another writer got there first (decide again with fresh data). */
+  private async writeStatus(instance: Instance, status: InstanceStatus): Promise<Instance | undefined> {
+    try {
+      return await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
+    } catch (err) {
+      if (isCode(err, 'Conflict')) return undefined;
+      throw err;
+    }
   }
 }

@@ -80,6 +80,17 @@ export class SchedulerReconciler implements Reconciler {
       throw err;
     }
     if (!SchedulerReconciler.needsScheduling(instance)) return {};
+    if (!instance.status?.phase) {
+      // Say Pending first, so watchers see the whole life: Pending → Scheduled → … → Running.
+      const pending = await this.writeStatus(instance, {
+        ...instance.status,
+        phase: 'Pending',
+        message: 'waiting for the scheduler to choose a member',
+        observedGeneration: instance.metadata.generation,
+      });
+      if (!pending) return { requeueAfter: CONFLICT_RETRY_MS };
+      instance = pending;
+    }
     const result = schedule({ instance, members: this.o.members.list(), instances: this.instancesWithAssumed() });
     const now = this.o.clock.now();
     const old = instance.status ?? {};

@@ -52,6 +52,13 @@ function sameInstance(a: Instance, b: Instance): boolean {
 }
 
 /**
+ * CPU_OVERCOMMIT: an instance's `cpu` is a cgroup cap, not a reservation (as
+ * LXD's limits.cpu), so members take CPU limits up to this many times their
+ * cores. Memory is never overcommitted.
+ */
+export const CPU_OVERCOMMIT = 8;
+
+/**
  * loadOf sums the requests of the instances assigned to `member` (all of
  * them, stopped or being deleted included, until they are gone), leaving out
  * `exclude`. A capacity the member has not reported counts as unlimited.
@@ -59,7 +66,7 @@ function sameInstance(a: Instance, b: Instance): boolean {
 export function loadOf(member: Member, instances: Instance[], exclude?: Instance): MemberLoad {
   const cap = member.status?.capacity;
   const capacity: Requests = {
-    cpu: cap?.cpu ?? Infinity,
+    cpu: (cap?.cpu ?? Infinity) * CPU_OVERCOMMIT,
     memoryBytes: cap?.memory === undefined ? Infinity : parseQuantity(cap.memory, 'status.capacity.memory'),
   };
   const used: Requests = { cpu: 0, memoryBytes: 0 };

@@ -132,10 +132,17 @@ const rows: Row[] = [
   },
   {
     title: 'says which cpu is missing when memory would fit',
-    input: { instance: inst('a', { cpu: 4, memory: '1Gi' }), members: [member('m1', { cpu: 2 })], instances: [inst('x', { cpu: 0.5 }, 'm1')] },
+    input: { instance: inst('a', { cpu: 16, memory: '1Gi' }), members: [member('m1', { cpu: 2 })], instances: [inst('x', { cpu: 0.5 }, 'm1')] },
     member: undefined,
     code: 'InsufficientResources',
-    reason: /^no member has 4 CPUs free \(largest free: m1 with 1\.5\)$/,
+    reason: /^no member has 16 CPUs free \(largest free: m1 with 15\.5\)$/,
+  },
+  {
+    title: 'overcommits cpu limits up to 8 times the cores, but not memory',
+    input: { instance: inst('a', { cpu: 4, memory: '1Gi' }), members: [member('m1', { cpu: 2 })], instances: [inst('x', { cpu: 8 }, 'm1'), inst('y', { cpu: 3.5 }, 'm1')] },
+    member: 'm1',
+    code: 'Scheduled',
+    reason: /placed on member "m1"/,
   },
   {
     title: 'does not count the instance itself against its member',

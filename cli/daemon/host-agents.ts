@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { EventRecorder } from '../../lib/controller/events.js';
 import type { Instance } from '../../lib/kinds/types.js';
 import { runtimes } from '../../controllers/instances/runtimes/registry.js';
+import { ensureLxcfs } from '../../controllers/instances/lxcfs.js';
 import { ImageStore } from '../../controllers/instances/images/image-store.js';
 import { CopyRootfsProvider } from '../../controllers/instances/images/rootfs.js';
 import { InstanceAgent } from '../../controllers/instances/instance-agent.js';
@@ -57,6 +58,7 @@ export class HostAgents {
     this.stops.push(() => networking.stop());
     networking.start();
     const runtime = runtimes[this.o.runtime]({ dataDir });
+    if (!runtime.info.simulated) await ensureLxcfs({ dataDir, logger });
     const fenced = new FencedInstances();
     const instanceKind = kinds.resolve('instances');
     const agent = new InstanceAgent({

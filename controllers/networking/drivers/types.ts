@@ -17,8 +17,25 @@ export interface NetworkDriverInfo {
   dns: boolean;
   /** mtuOverhead: bytes the overlay takes from the underlay MTU (instance MTU = underlay − this) */
   mtuOverhead: number;
-  /** attachment: how an instance NIC joins; `linux-bridge` = a veth whose host end is a bridge port */
-  attachment: 'linux-bridge';
+  /** attachment: how an instance NIC joins; `linux-bridge` = a veth whose host end is a bridge port, `ovs-port` = a veth whose host end is an Open vSwitch port with an iface-id */
+  attachment: 'linux-bridge' | 'ovs-port';
+  /** central: the driver needs a central member (plan.central) and the network's logical ports (plan.ports) */
+  central?: boolean;
+}
+
+/** LogicalPortPlan is one NIC of the network, cluster-wide: its logical port name (the OVS iface-id), MAC and address. */
+export interface LogicalPortPlan {
+  name: string;
+  mac: string;
+  address: string;
+}
+
+/** CentralPlan names the member running the cluster's central network databases. */
+export interface CentralPlan {
+  member: string;
+  address: string;
+  /** local: this member is the central one */
+  local: boolean;
 }
 
 /** HostEntry is one name the network's DNS answers. */
@@ -54,6 +71,10 @@ export interface NetworkPlan {
   /** underlay: this member's address and every other Ready member's, for drivers that span members */
   underlay?: { local: string; peers: string[] };
   hosts: HostEntry[];
+  /** central is set for drivers with `info.central`: where the central databases run */
+  central?: CentralPlan;
+  /** ports are set for drivers with `info.central`: every NIC on the network, on any member */
+  ports?: LogicalPortPlan[];
 }
 
 /** NetworkObservation: whether the plumbing exists, and what differs from the plan when it does. */
@@ -63,11 +84,20 @@ export interface NetworkObservation {
   problems: string[];
 }
 
+/** NicRef identifies one instance NIC cluster-wide. */
+export interface NicRef {
+  namespace: string;
+  instance: string;
+  nic: number;
+}
+
 /** NicAttachment tells the runtime how to plug a NIC into the network on this member. */
 export interface NicAttachment {
   /** link is the bridge the veth's host end joins */
   link: string;
   mtu: number;
+  /** ovs is set for `ovs-port` drivers: the host end joins this Open vSwitch bridge with this iface-id (then `link` is empty) */
+  ovs?: { bridge: string; db: string; ifaceId: string };
 }
 
 /**
@@ -80,5 +110,6 @@ export interface NetworkDriver {
   ensure(plan: NetworkPlan): Promise<void>;
   remove(names: PlumbingNames): Promise<void>;
   observe(plan: NetworkPlan): Promise<NetworkObservation>;
-  attachment(plan: NetworkPlan): NicAttachment;
+  /** attachment says how `nic` joins the network here (`ovs-port` drivers need `nic` to name its logical port) */
+  attachment(plan: NetworkPlan, nic?: NicRef): NicAttachment;
 }

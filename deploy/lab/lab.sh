@@ -9,23 +9,30 @@
 #          restart NAME | exec NAME -- CMD... | ps | status | down
 #
 # Environment: LAB_DIR (default /tmp/cloudlet-lab), CLOUDLET (command that runs
-# the CLI; default: node --import tsx <repo>/cli/main.ts), LAB_RUNTIME (lxc|hollow).
+# the CLI; default: node <repo>/dist/cli/main.js, built with tsc first when
+# missing or older than a source file), LAB_RUNTIME (lxc|hollow), LAB_ID (0-9,
+# default 0: two labs with different ids can run side by side; it picks the
+# bridge cl-lab<ID>, namespaces cl<ID>-mI (cl-mI for 0) and subnet 10.77.<ID>.0/24).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_DIR=${LAB_DIR:-/tmp/cloudlet-lab}
-BRIDGE=cl-lab0
-HOST_CIDR=10.77.0.1/24
+LAB_ID=${LAB_ID:-0}
+[[ $LAB_ID =~ ^[0-9]$ ]] || { echo "lab: LAB_ID must be 0..9" >&2; exit 1; }
+BRIDGE=cl-lab$LAB_ID
+NET=10.77.$LAB_ID
+HOST_CIDR=$NET.1/24
+NS_PREFIX=$([[ $LAB_ID == 0 ]] && echo cl || echo "cl$LAB_ID")
 PORT=6443
 RUNTIME=${LAB_RUNTIME:-lxc}
-read -r -a CLI <<<"${CLOUDLET:-node --import tsx $ROOT/cli/main.ts}"
+read -r -a CLI <<<"${CLOUDLET:-node $ROOT/dist/cli/main.js}"
 
 die() { echo "lab: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is missing: apt-get install $2"; }
 index_of() { [[ $1 =~ ^m([1-9])$ ]] || die "unknown member \"$1\" (use m1..m9)"; echo "${BASH_REMATCH[1]}"; }
-ns_of() { echo "cl-m$1"; }
-veth_of() { echo "clv-m$1"; }
-addr_of() { echo "10.77.0.1$1"; }
+ns_of() { echo "$NS_PREFIX-m$1"; }
+veth_of() { [[ $LAB_ID == 0 ]] && echo "clv-m$1" || echo "clv$LAB_ID-m$1"; }
+addr_of() { echo "$NET.1$1"; }
 dir_of() { echo "$LAB_DIR/m$1"; }
 members() { [[ -f $LAB_DIR/members ]] && cat "$LAB_DIR/members" || true; }
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
@@ -79,15 +86,29 @@ make_host() {
   in_ns "$i" ip link set lo up
   in_ns "$i" ip addr replace "$(addr_of "$i")/24" dev eth0
   in_ns "$i" ip link set eth0 up
-  in_ns "$i" ip route replace default via 10.77.0.1 2>/dev/null || true
+  in_ns "$i" ip route replace default via "$NET.1" 2>/dev/null || true
   mkdir -p "$LAB_DIR"
   grep -qx "$i" "$LAB_DIR/members" 2>/dev/null || echo "$i" >>"$LAB_DIR/members"
+}
+
+# ensure_built compiles dist/ once (when missing or older than a source) so
+# every member process starts from JavaScript instead of compiling on load.
+ensure_built() {
+  [[ -z ${CLOUDLET:-} ]] || return 0
+  local main=$ROOT/dist/cli/main.js
+  if [[ -f $main ]] && [[ -z $(find "$ROOT/cli" "$ROOT/lib" "$ROOT/controllers" -name '*.ts' -newer "$main" -print -quit 2>/dev/null) ]]; then return 0; fi
+  echo "lab: building dist/ (tsc)" >&2
+  (cd "$ROOT" && npx tsc -p tsconfig.json >"$LAB_DIR/build.log" 2>&1) || true
+  [[ -f $main ]] || die "the build made no $main: see $LAB_DIR/build.log"
+  touch "$main"
 }
 
 cmd_up() {
   local n=${1:-3}
   [[ $n =~ ^[1-9]$ ]] || die "up N: N must be 1..9"
   need ip iproute2; need curl curl
+  mkdir -p "$LAB_DIR"
+  ensure_built
   mkdir -p "$LAB_DIR"
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace "$HOST_CIDR" dev "$BRIDGE"
@@ -126,12 +147,28 @@ live_kubeconfig() { # prints a kubeconfig that points at a member whose API answ
 
 cmd_kubeconfig() { live_kubeconfig || die "no member's API answers"; }
 
-container_pids() { # container_pids I: init PIDs of the running containers of member I
+# running_containers I: names of member I's running containers. LXC's command
+# sockets are abstract sockets, which belong to a network namespace, so ask
+# from inside the member's namespace (falling back to the host's).
+running_containers() {
   local lxcpath; lxcpath="$(dir_of "$1")/lxc"
   [[ -d $lxcpath ]] || return 0
+  if [[ -e /run/netns/$(ns_of "$1") ]]; then
+    ip netns exec "$(ns_of "$1")" lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true
+  else
+    lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true
+  fi
+}
+
+container_pids() { # container_pids I: init PIDs of the running containers of member I
+  local lxcpath; lxcpath="$(dir_of "$1")/lxc"
   local c
-  for c in $(lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true); do
-    lxc-info -P "$lxcpath" -n "$c" -p -H 2>/dev/null || true
+  for c in $(running_containers "$1"); do
+    if [[ -e /run/netns/$(ns_of "$1") ]]; then
+      ip netns exec "$(ns_of "$1")" lxc-info -P "$lxcpath" -n "$c" -p -H 2>/dev/null || true
+    else
+      lxc-info -P "$lxcpath" -n "$c" -p -H 2>/dev/null || true
+    fi
   done
 }
 
@@ -170,14 +207,26 @@ cmd_exec() {
   in_ns "$i" "$@"
 }
 
-cmd_ps() { # MEMBER NAMESPACE/INSTANCE per running instance container, read from the host
+# cmd_ps: MEMBER NAMESPACE/INSTANCE per running instance container, read from
+# the host (LXC), never the API. The instance comes from the agent's placement
+# record beside the data dir (<dir>/placements/<container>.json), since long
+# names are hashed; a container without one is named by its readable part.
+cmd_ps() {
   local i c
   for i in $(members); do
-    local lxcpath; lxcpath="$(dir_of "$i")/lxc"
-    [[ -d $lxcpath ]] || continue
-    for c in $(lxc-ls -P "$lxcpath" --running -1 2>/dev/null || true); do
-      [[ $c =~ ^cl-[0-9a-f]{8}-([^_]+)_(.+)$ ]] || continue
-      echo "m$i ${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
+    local dir; dir=$(dir_of "$i")
+    for c in $(running_containers "$i"); do
+      local rec="$dir/placements/$c.json" ns="" name="" text=""
+      if [[ -f $rec ]]; then
+        text=$(<"$rec")
+        [[ $text =~ \"namespace\":\"([^\"]*)\" ]] && ns=${BASH_REMATCH[1]}
+        [[ $text =~ \"name\":\"([^\"]*)\" ]] && name=${BASH_REMATCH[1]}
+      fi
+      if [[ -z $ns || -z $name ]]; then
+        [[ $c =~ ^cl-[0-9a-f]{8}-([^_]+)_(.+)$ ]] || continue
+        ns=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]}
+      fi
+      echo "m$i $ns/$name"
     done
   done
 }

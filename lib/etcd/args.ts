@@ -61,6 +61,9 @@ export function etcdArgs(config: EtcdMemberConfig): string[] {
     `--initial-cluster-token=${config.initialClusterToken ?? 'cloudlet'}`,
     '--logger=zap',
     '--log-outputs=stderr',
+    // Pre-vote: a member coming back from a partition (with a higher term) does not depose a healthy leader;
+    // without it the whole cluster loses its leader for a moment, keep-alives stall and every member fences.
+    '--pre-vote=true',
   ];
   if (config.clientTls) {
     const t = config.clientTls;

@@ -208,3 +208,30 @@ function signalNumber(signal: NodeJS.Signals | null): number {
 
 /** hostRunner is the real HostRunner backed by `run` and `spawnAttached`. */
 export const hostRunner: HostRunner = { run, spawnAttached };
+
+/**
+ * startDetached starts a long-lived host service (e.g. lxcfs) in its own
+ * session, with stdin closed and stdout/stderr appended to `logFile` (or
+ * discarded), and does not wait for it: the service outlives this process on
+ * purpose. Resolves with its PID once it has been spawned; rejects with
+ * HostCommandError when the program cannot be started.
+ */
+export async function startDetached(argv: string[], opts: { logFile?: string; env?: Record<string, string> } = {}): Promise<number> {
+  const [cmd, args] = checkArgv(argv);
+  const { openSync, closeSync } = await import('node:fs');
+  const fd = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
+      child.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new HostCommandError({ command: argv, exitCode: e.code === 'ENOENT' ? 127 : null, signal: null, stderr: e.message, cause: e })),
+      );
+      child.once('spawn', () => {
+        child.unref();
+        resolve(child.pid ?? 0);
+      });
+    });
+  } finally {
+    if (typeof fd === 'number') closeSync(fd);
+  }
+}

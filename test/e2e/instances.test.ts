@@ -219,6 +219,13 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     expect((await cli(['logs', 'web'])).stdout).to.include('cloudlet busybox: web is up');
   });
 
+  it('shows the instance its own memory limit in /proc/meminfo (lxcfs)', async () => {
+    const meminfo = await cli(['exec', 'web', '--', 'head', '-1', '/proc/meminfo']);
+    expect(meminfo.code, meminfo.stderr).to.equal(0);
+    // 128Mi = 131072 kB; the host total would mean lxcfs is not running (apt-get install lxcfs)
+    expect(meminfo.stdout, 'lxcfs must be installed (apt-get install lxcfs) and started by the daemon').to.match(/^MemTotal:\s+131072 kB/);
+  });
+
   it('raises the memory limit live, without restarting the container', async () => {
     const before = await lxcInfo(container);
     expect((await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1 }) })).code).to.equal(0);
@@ -324,6 +331,8 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     // units can fail while systemd itself is PID 1 and fully booted.
     expect(state).to.be.oneOf(['running', 'degraded']);
     expect((await cli(['exec', 'deb', '--', 'cat', '/proc/1/comm'])).stdout.trim()).to.equal('systemd');
+    // 512Mi through lxcfs: what `free` in the instance reads
+    expect((await cli(['exec', 'deb', '--', 'head', '-1', '/proc/meminfo'])).stdout).to.match(/^MemTotal:\s+524288 kB/);
     const del = await cli(['delete', 'instance', 'deb'], { timeoutMs: 180_000 });
     expect(del.code, del.stderr).to.equal(0);
     expect((await runTool('lxc-ls', ['-P', lxcPath])).stdout.trim()).to.equal('');

@@ -13,7 +13,7 @@ import type { Member, Network } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Metrics } from '../../lib/metrics/metrics.js';
 import type { Store } from '../../lib/store/types.js';
-import { defaultNetworkDrivers } from './drivers/registry.js';
+import { defaultNetworkDrivers, type NetworkDriverRegistry } from './drivers/registry.js';
 import { Ipam } from './ipam.js';
 import { NetworkAgent } from './network-agent.js';
 import { NicPlumber } from './nic-plumber.js';
@@ -36,12 +36,14 @@ export class NetworkHost {
   /** plumber is handed to the instance agent (`nics`). */
   readonly plumber: NicPlumber;
   private readonly agent: NetworkAgent;
+  private readonly drivers: NetworkDriverRegistry;
   private readonly o: NetworkHostOptions;
 
   constructor(opts: NetworkHostOptions) {
     this.o = opts;
     const networkKind = opts.kinds.resolve('networks');
-    const drivers = defaultNetworkDrivers({ host: opts.host });
+    const drivers = defaultNetworkDrivers({ host: opts.host, memberName: opts.memberName, dataDir: opts.dataDir });
+    this.drivers = drivers;
     const stateRoot = join(opts.dataDir, 'networks');
     this.agent = new NetworkAgent({
       store: opts.store,
@@ -66,8 +68,9 @@ export class NetworkHost {
     });
   }
 
-  /** stop stops the agent; plumbing stays so running instances keep their network. */
+  /** stop stops the agent and the drivers' member-wide daemons (ovn; their state is kept for the next start); kernel plumbing stays. */
   async stop(): Promise<void> {
     await this.agent.stop();
+    await this.drivers.shutdown();
   }
 }

@@ -7,7 +7,9 @@ import type { Member, Network } from '../../lib/kinds/types.js';
 import type { Allocation } from './ipam.js';
 import { addressPlan, formatIp, overlaps, parseSubnet } from './subnet.js';
 import { derivedVni, gatewayMac, plumbingNames } from './naming.js';
-import type { HostEntry, NetworkDriverInfo, NetworkPlan } from './drivers/types.js';
+import type { CentralPlan, HostEntry, LogicalPortPlan, NetworkDriverInfo, NetworkPlan } from './drivers/types.js';
+import { logicalPortName } from './ovn/northbound.js';
+import { nicMac } from './naming.js';
 
 /** UNDERLAY_MTU is the MTU assumed for the members' own network. */
 export const UNDERLAY_MTU = 1500;
@@ -106,4 +108,27 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     underlay: input.driver.spansMembers && input.localAddress ? { local: input.localAddress, peers: input.peers } : undefined,
     hosts: input.hosts,
   };
+}
+
+/**
+ * centralMember picks the member that runs the central network databases:
+ * the first (by name) Ready control-plane member with an address, or, when
+ * no member has roles, the first Ready member with an address; `self`
+ * counts as Ready. Undefined when there is none.
+ */
+export function centralMember(members: Member[], self: string): CentralPlan | undefined {
+  const usable = members
+    .filter((m) => (m.metadata.name === self || m.status?.phase === 'Ready') && m.spec?.address && !m.metadata.deletionTimestamp)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const anyRoles = members.some((m) => (m.spec?.roles ?? []).length > 0);
+  const pick = anyRoles ? usable.find((m) => m.spec?.roles?.includes('control-plane')) : usable[0];
+  if (!pick?.spec?.address) return undefined;
+  return { member: pick.metadata.name, address: pick.spec.address, local: pick.metadata.name === self };
+}
+
+/** logicalPorts turns a network's allocations into one logical port per NIC (name, stable MAC, address), sorted by name. */
+export function logicalPorts(network: string, allocations: Allocation[]): LogicalPortPlan[] {
+  return allocations
+    .map((a) => ({ name: logicalPortName({ network, ...a.owner }), mac: nicMac(a.owner), address: a.address }))
+    .sort((x, y) => x.name.localeCompare(y.name));
 }

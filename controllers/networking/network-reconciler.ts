@@ -20,7 +20,7 @@ import type { Store } from '../../lib/store/types.js';
 import type { NetworkDriverRegistry } from './drivers/registry.js';
 import { describeOwner, type Ipam } from './ipam.js';
 import { plumbingNames } from './naming.js';
-import { hostEntries, planNetwork, underlayPeers, validateNetwork } from './network-plan.js';
+import { centralMember, hostEntries, logicalPorts, planNetwork, underlayPeers, validateNetwork } from './network-plan.js';
 import { addressPlan, formatIp } from './subnet.js';
 import { mergeMemberReport, networkPhase, type MemberReport } from './network-status.js';
 
@@ -77,7 +77,7 @@ export class NetworkReconciler implements Reconciler {
     if (driver.info.spansMembers && !self?.spec?.address) {
       report = { name: this.o.memberName, ready: false, message: `member ${this.o.memberName} has no spec.address for the ${driver.info.name} underlay` };
     } else {
-      const plan = planNetwork({
+      const base = planNetwork({
         network: net,
         driver: driver.info,
         scope: this.o.memberName,
@@ -86,9 +86,15 @@ export class NetworkReconciler implements Reconciler {
         peers: underlayPeers(members, this.o.memberName),
         hosts: hostEntries(allocations),
       });
-      await driver.ensure(plan);
-      const obs = await driver.observe(plan);
-      report = { name: this.o.memberName, ready: obs.ready, ...(obs.ready ? {} : { message: obs.problems.join('; ') }) };
+      // Drivers with central databases also get the central member and every NIC's logical port.
+      const plan = driver.info.central ? { ...base, central: centralMember(members, this.o.memberName), ports: logicalPorts(net.metadata.name, allocations) } : base;
+      if (driver.info.central && !plan.central) {
+        report = { name: this.o.memberName, ready: false, message: `no Ready control-plane member with an address can run the central databases of the ${driver.info.name} driver` };
+      } else {
+        await driver.ensure(plan);
+        const obs = await driver.observe(plan);
+        report = { name: this.o.memberName, ready: obs.ready, ...(obs.ready ? {} : { message: obs.problems.join('; ') }) };
+      }
     }
     const readyMembers = members.filter((m) => m.status?.phase === 'Ready').map((m) => m.metadata.name);
     await this.writeStatus(net, report, undefined, { allocated: allocations.length, present: [...readyMembers, this.o.memberName] });

@@ -7,7 +7,7 @@
  */
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, UnavailableError } from '../../lib/errors.js';
+import { NotFoundError, NotSupportedError, UnavailableError } from '../../lib/errors.js';
 import { ensureDir } from '../../lib/host/fs.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Network } from '../../lib/kinds/types.js';
@@ -65,9 +65,13 @@ export class NicPlumber {
         throw new UnavailableError(`instance ${namespace}/${name} nic ${i}: network "${nic.network}" is not ready on member ${this.o.memberName} yet`);
       }
       const driver = this.o.drivers.get(net.spec.driver);
+      if (driver.info.attachment !== 'linux-bridge') {
+        // The LXC runtime plumbs veths into Linux bridges only; plugging into br-int with an iface-id is not wired yet.
+        throw new NotSupportedError(`instance ${namespace}/${name} nic ${i}: network "${nic.network}" uses the ${driver.info.name} driver, whose NICs the instance runtime cannot plumb yet`);
+      }
       const address = await this.o.ipam.allocate({ network: nic.network, plan: addressPlan(net.spec), owner: { namespace, instance: name, nic: i }, address: nic.address });
       const plan = planNetwork({ network: net, driver: driver.info, scope: this.o.memberName, stateRoot: this.o.stateRoot, peers: [], hosts: [] });
-      const attach = driver.attachment(plan);
+      const attach = driver.attachment(plan, { namespace, instance: name, nic: i });
       out.nics.push({
         name: `eth${i}`,
         network: nic.network,

@@ -112,4 +112,6 @@ export interface NetworkDriver {
   observe(plan: NetworkPlan): Promise<NetworkObservation>;
   /** attachment says how `nic` joins the network here (`ovs-port` drivers need `nic` to name its logical port) */
   attachment(plan: NetworkPlan, nic?: NicRef): NicAttachment;
+  /** shutdown (optional) stops member-wide daemons the driver runs when the agent stops; `keepState` keeps what a restart needs */
+  shutdown?(opts?: { keepState?: boolean }): Promise<void>;
 }

@@ -41,9 +41,9 @@ export function conflictError(kind: KindInfo, name: string): ConflictError {
   );
 }
 
-/** clone deep-copies a JSON object. */
+/** clone deep-copies a JSON object (stored objects are plain JSON; a JSON round trip is faster than structuredClone for them). */
 export function clone<T>(obj: T): T {
-  return structuredClone(obj);
+  return obj === undefined ? obj : (JSON.parse(JSON.stringify(obj)) as T);
 }
 
 /** encodeObject is the stored JSON: the object without resourceVersion, which the revision supplies. */

@@ -67,7 +67,8 @@ export class ObjectStore implements Store {
     const prepared = prepareCreate(kind, obj, { now: this.now(), uid: randomUUID(), namespace });
     const generated = !prepared.metadata.name;
     for (let attempt = 0; attempt < (generated ? 8 : 1); attempt++) {
-      const object = clone(prepared);
+      // prepared is already this call's own copy; only generated names need a fresh one per attempt
+      const object = generated ? clone(prepared) : prepared;
       if (generated) object.metadata.name = `${prepared.metadata.generateName ?? ''}${randomSuffix()}`;
       const key = objectKey(kind, object.metadata.name, namespace);
       if (opts.dryRun) {

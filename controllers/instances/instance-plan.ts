@@ -119,6 +119,8 @@ function statusWith(input: PlanInput, patch: Partial<InstanceStatus> & { phase: 
     // The failover controller owns these (it knows the storage pools); the agent only fills them in when absent.
     recoverable: old.recoverable ?? rec.recoverable,
     recoverableReason: old.recoverableReason ?? rec.reason,
+    // 0 rather than absent, so RESTARTS reads 0 until the first restart
+    restartCount: old.restartCount ?? 0,
     ...patch,
   };
   for (const key of drop) delete next[key];

@@ -130,6 +130,9 @@ export class Daemon {
       store,
       name: 'cluster-controllers',
       identity: memberName,
+      // Re-check the leader key every second, not every TTL: after the leader's member dies an etcd leader change can
+      // break the watch, and failover waits for the new leader.
+      retryPeriodMs: 1000,
       logger,
       metrics: this.metrics,
       clock,

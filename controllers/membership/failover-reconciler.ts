@@ -99,7 +99,8 @@ export class FailoverReconciler implements Reconciler {
   private async move(a: Move): Promise<void> {
     let cur = await this.get(a);
     if (cur.metadata.deletionTimestamp || cur.status?.member !== a.from) return;
-    if (a.from !== a.to && (cur.status?.placementEpoch ?? 0) + 1 !== a.epoch) return; // planned from a stale cache
+    const sameEpochNoop = a.why === 'Restore' && a.from === a.to; // only drops the annotation of an instance already home
+    if (!sameEpochNoop && (cur.status?.placementEpoch ?? 0) + 1 !== a.epoch) return; // planned from a stale cache
     if ('evacuatedFrom' in a) {
       const annotations = { ...cur.metadata.annotations };
       if (a.evacuatedFrom === null) delete annotations[EVACUATED_FROM_ANNOTATION];

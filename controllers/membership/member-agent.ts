@@ -41,6 +41,8 @@ export class MemberAgent {
   private lease: Lease | undefined;
   private lastAckedSendAt = 0;
   private stopped = false;
+  /** failing: the last keep-alive failed (the next one goes out sooner) */
+  private failing = false;
   private beatTimer: unknown;
   private statusTimer: unknown;
 
@@ -103,7 +105,7 @@ export class MemberAgent {
     if (this.lease) {
       try {
         // An etcd without quorum may not answer at all: give up on this keep-alive and send the next one.
-        await this.bounded(this.lease.keepAliveOnce(), this.o.keepAliveMs * 2);
+        await this.bounded(this.lease.keepAliveOnce(), this.o.keepAliveMs);
         this.lastAckedSendAt = sentAt;
         return;
       } catch (err) {
@@ -139,9 +141,18 @@ export class MemberAgent {
     if (this.stopped) return;
     this.beatTimer = this.o.clock.setTimeout(() => {
       this.renewLease()
-        .catch((err: unknown) => this.o.logger.warn('heartbeat failed', { member: this.o.name, error: errorMessage(err) }))
+        .then(
+          () => {
+            this.failing = false;
+          },
+          (err: unknown) => {
+            // After a failure (an etcd leader change, say) try again soon: every acknowledged keep-alive moves the fence deadline.
+            if (!this.failing) this.o.logger.warn('heartbeat failed', { member: this.o.name, error: errorMessage(err) });
+            this.failing = true;
+          },
+        )
         .finally(() => this.scheduleBeat());
-    }, this.o.keepAliveMs);
+    }, this.failing ? Math.min(250, this.o.keepAliveMs) : this.o.keepAliveMs);
   }
 
   private scheduleStatus(): void {

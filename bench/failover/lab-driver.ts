@@ -80,9 +80,8 @@ export class LabDriver {
     return m;
   }
 
-  /** watch samples ps every `everyMs` until `signal` aborts, counting double-running samples. */
-  async watch(signal: AbortSignal, everyMs = 500): Promise<WatchReport> {
-    const report: WatchReport = { samples: 0, doubleSamples: 0, examples: [] };
+  /** watch samples ps every `everyMs` until `signal` aborts, counting double-running samples into `report` (live). */
+  async watch(signal: AbortSignal, everyMs = 500, report: WatchReport = { samples: 0, doubleSamples: 0, examples: [] }): Promise<WatchReport> {
     while (!signal.aborted) {
       const started = Date.now();
       const ps = await this.ps().catch(() => undefined);

@@ -77,8 +77,9 @@ async function main(): Promise<void> {
     for (let k = 0; k < trials; k++) {
       const fault: Trial['fault'] = k % 2 === 0 ? 'kill' : 'partition';
       const api = await running();
-      const hosts = ['m1', 'm2', 'm3'].filter((m) => [...api.values()].some((v) => v.member === m));
-      const victim = hosts[k % hosts.length] ?? 'm1';
+      // Victims rotate m1, m2, m3 (skipping a member that runs nothing), so leaders and followers of etcd and of the controllers all get hit.
+      const order = [0, 1, 2].map((d) => `m${((k + d) % 3) + 1}`);
+      const victim = order.find((m) => [...api.values()].some((v) => v.member === m)) ?? 'm1';
       const affected = names.filter((n) => api.get(n)?.member === victim);
       const victimLed = driver.leader() === victim;
       const t0 = Date.now();
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
         .catch((err: unknown) => console.log(`trial ${k + 1}: ${String(err)}`));
       const trial: Trial = { n: k + 1, fault, victim, victimLed, instances: affected, seconds: affected.map((n) => seconds.get(n) ?? NaN) };
       results.push(trial);
-      console.log(`trial ${k + 1}: ${fault} ${victim}${victimLed ? ' (leader)' : ''}: ${affected.length} instance(s) back in ${trial.seconds.map((s) => s.toFixed(1)).join(', ')} s`);
+      console.log(`trial ${k + 1} at ${new Date(t0).toISOString()}: ${fault} ${victim}${victimLed ? ' (leader)' : ''}: ${affected.length} instance(s) back in ${trial.seconds.map((s) => s.toFixed(1)).join(', ')} s`);
       await driver.labOk([fault === 'kill' ? 'restart' : 'heal', victim]);
       await driver.until('the lab settles', () => settled(names), 180_000, 500);
       await sleepMs(2000);

@@ -86,12 +86,15 @@ export class InstanceReconciler implements Reconciler {
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
       // Gone from the store without us (finalizer removed by hand): nothing claims the container.
+      this.o.fenced?.forget(req.namespace ?? 'default', req.name);
       await this.removeContainer(containerName);
       return {};
     }
     const obs = await runtime.observe(containerName);
     this.o.observed?.(containerName, obs);
     const assignedHere = instance.status?.member === this.o.memberName && instance.metadata.deletionTimestamp === undefined;
+    // Fencing here is moot once the instance is placed elsewhere or going away.
+    if (!assignedHere) this.o.fenced?.forget(req.namespace ?? 'default', req.name);
     if (assignedHere) {
       const verdict = await this.guard.beforePlan(instance, containerName, obs);
       if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };

@@ -27,7 +27,8 @@ function need(tool: string, pkg: string): void {
   if (!found) throw new Error(`${tool} is missing: apt-get install ${pkg}`);
 }
 
-function cli(args: string[]): Promise<{ code: number; out: string }> {
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  await lab.labOk(['kubeconfig']); // points the admin kubeconfig at a member that answers now
   return new Promise((res) => {
     execFile('node', [join(root, 'dist', 'cli', 'main.js'), '--kubeconfig', join(labDir, 'kubeconfig'), ...args], { cwd: root, timeout: 180_000 }, (err, stdout, stderr) => {
       res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });

@@ -1,0 +1,205 @@
+/**
+ * bench/instances: the instance control plane against raw LXC, in one run (issue 3).
+ *
+ *   1. raw peer: N busybox containers made and started with the lxc tools
+ *      the way the LXC runtime does it (raw-lxc.ts), one at a time, timed each;
+ *   2. Cloudlet: N busybox instances on a real `cloudlet up` (LXC runtime), one
+ *      at a time, each from its create request (HTTPS, kubeconfig token) to
+ *      Running seen through one watch stream; p50/p99, ratio and overhead
+ *      (Cloudlet minus raw) per instance; then deleted until the watch shows them gone;
+ *   3. a burst of B instances applied at once (concurrency C) until all Running;
+ *   4. hollow runtime (hollow.ts): 1,000 instances to all Running, then idle
+ *      CPU and RSS of the daemon holding 10,000 objects. By default the 9,000
+ *      objects beyond the 1,000 instances are core v1 Events (--fill events):
+ *      9,000 more instances take the control plane tens of minutes today,
+ *      because several leader controllers clone every cached instance on
+ *      every instance change (O(n²); see the report). --fill instances tries it.
+ * One untimed warm-up container/instance on each side first (the image
+ * build and cold caches are not what is measured). Prints tables, writes
+ * bench/results/instances.json, and removes every container, daemon and
+ * temporary directory it made, also on failure or Ctrl-C.
+ *
+ * Usage: node dist/bench/instances/run.js [--n 20] [--burst 100] [--concurrency 20]
+ *   [--hollow 1000] [--objects 10000] [--fill instances|events] [--idle-seconds 30]
+ *   [--skip-lxc] [--skip-hollow] [--cpu-prof DIR]
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/kinds/registry.js';
+import { percentile, printTable, ratio } from '../common.js';
+import { BenchDaemon } from './bench-daemon.js';
+import { runHollow, type FillKind, type HollowResult } from './hollow.js';
+import { metricsDelta, metricsRows, scrapeMetrics, type MetricsSnapshot } from './daemon-metrics.js';
+import { PhaseTracker } from './phase-tracker.js';
+import { RawLxcPeer, type RawTiming } from './raw-lxc.js';
+import { burst, deleteAll, names, phaseSummary, sequential, type BurstResult, type InstanceShape, type Timeline } from './scenarios.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i] ?? '';
+  const v = process.argv[i + 1];
+  if (v !== undefined && !v.startsWith('--')) {
+    args.set(a, v);
+    i++;
+  } else args.set(a, 'true');
+}
+const N = Number(args.get('--n') ?? 20);
+const BURST = Number(args.get('--burst') ?? 100);
+const CONCURRENCY = Number(args.get('--concurrency') ?? 20);
+const HOLLOW = Number(args.get('--hollow') ?? 1000);
+const OBJECTS = Number(args.get('--objects') ?? 10000);
+const FILL = (args.get('--fill') ?? 'events') as FillKind;
+const IDLE_SECONDS = Number(args.get('--idle-seconds') ?? 30);
+const CPU_PROF = args.get('--cpu-prof');
+const SHAPE: InstanceShape = { cpu: 0.1, memory: '32Mi' };
+const LIMITS = { cpu: 0.1, memoryBytes: 32 * 1024 * 1024 };
+
+const cleanups: Array<() => Promise<void>> = [];
+const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+
+async function cleanupAll(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => console.error('cleanup failed:', err));
+}
+
+function checkHost(): void {
+  if (process.getuid?.() !== 0) throw new Error('bench/instances needs root (privileged LXC containers)');
+  for (const tool of ['/usr/bin/lxc-start', '/usr/bin/lxc-wait', '/usr/bin/lxc-stop', '/bin/busybox']) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install lxc busybox-static`);
+  }
+}
+
+async function rawPeer(): Promise<RawTiming[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'cl-bench-raw-'));
+  const peer = new RawLxcPeer(dir);
+  cleanups.push(async () => {
+    await peer.destroyAll();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await peer.prepare();
+  await peer.createAndStart('warmup', LIMITS);
+  const out: RawTiming[] = [];
+  for (const name of names('raw', N)) out.push(await peer.createAndStart(name, LIMITS));
+  log(`raw: ${N} containers started; destroying them`);
+  await peer.destroyAll();
+  return out;
+}
+
+interface LxcCloudlet {
+  sequential: Timeline[];
+  sequentialMetrics: MetricsSnapshot;
+  sequentialDeleteMs: number;
+  burst: BurstResult;
+  burstDeleteMs: number;
+}
+
+async function cloudletLxc(): Promise<LxcCloudlet> {
+  const daemon = await BenchDaemon.start({ runtime: 'lxc', label: 'lxc', cpuProfDir: CPU_PROF });
+  cleanups.push(() => daemon.stop());
+  const api = daemon.api;
+  if (!api) throw new Error('no API client');
+  const tracker = new PhaseTracker(api, 'bench');
+  await tracker.start();
+  cleanups.push(async () => tracker.stop());
+  // Warm-up: builds the busybox image into the daemon's cache; not timed.
+  await sequential({ api, tracker, names: ['warmup'], shape: SHAPE, timeoutMs: 120_000 });
+  await deleteAll({ api, tracker, names: ['warmup'], concurrency: 1, timeoutMs: 60_000 });
+  log('cloudlet: warm-up instance done; timing sequential instances');
+  const seqNames = names('seq', N);
+  const m0 = await scrapeMetrics(api);
+  const seq = await sequential({ api, tracker, names: seqNames, shape: SHAPE, timeoutMs: 60_000 });
+  const sequentialMetrics = metricsDelta(m0, await scrapeMetrics(api));
+  const seqDel = await deleteAll({ api, tracker, names: seqNames, concurrency: CONCURRENCY, timeoutMs: 120_000 });
+  log(`cloudlet: ${N} sequential instances done; burst of ${BURST}`);
+  const burstNames = names('burst', BURST);
+  const b = await burst({ api, tracker, names: burstNames, shape: SHAPE, concurrency: CONCURRENCY, timeoutMs: 10 * 60_000 });
+  log(`cloudlet: burst all Running after ${(b.allRunningMs / 1000).toFixed(2)} s; deleting`);
+  const bDel = await deleteAll({ api, tracker, names: burstNames, concurrency: CONCURRENCY, timeoutMs: 10 * 60_000 });
+  tracker.stop();
+  return { sequential: seq, sequentialMetrics, sequentialDeleteMs: seqDel, burst: b, burstDeleteMs: bDel };
+}
+
+function stats(xs: number[]): { p50: number; p99: number; mean: number; min: number; max: number } {
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99), mean: xs.reduce((a, b) => a + b, 0) / (xs.length || 1), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+async function main(): Promise<void> {
+  checkHost();
+  const result: Record<string, unknown> = { when: new Date().toISOString(), n: N, burstSize: BURST, concurrency: CONCURRENCY, shape: SHAPE };
+  const goals: Record<string, { value: number; goal: number; unit: string; met: boolean }> = {};
+  if (!args.has('--skip-lxc')) {
+    log(`raw peer: ${N} busybox containers with the lxc tools`);
+    const raw = await rawPeer();
+    const cl = await cloudletLxc();
+    const rawS = stats(raw.map((r) => r.totalMs));
+    const clS = stats(cl.sequential.map((t) => t.totalMs));
+    const over = { p50: clS.p50 - rawS.p50, p99: clS.p99 - rawS.p99 };
+    printTable(
+      ['create → running (ms)', 'p50', 'p99', 'mean', 'min', 'max'],
+      [
+        ['raw lxc tools', f1(rawS.p50), f1(rawS.p99), f1(rawS.mean), f1(rawS.min), f1(rawS.max)],
+        ['Cloudlet (API → watch Running)', f1(clS.p50), f1(clS.p99), f1(clS.mean), f1(clS.min), f1(clS.max)],
+        ['ratio Cloudlet/raw', ratio(clS.p50, rawS.p50).toFixed(2), ratio(clS.p99, rawS.p99).toFixed(2), ratio(clS.mean, rawS.mean).toFixed(2), '', ''],
+        ['overhead Cloudlet − raw (goal p99 ≤ 100)', f1(over.p50), f1(over.p99), f1(clS.mean - rawS.mean), '', ''],
+      ],
+    );
+    const rawParts = { rootfs: stats(raw.map((r) => r.rootfsMs)).p50, define: stats(raw.map((r) => r.defineMs)).p50, start: stats(raw.map((r) => r.startMs)).p50 };
+    printTable(['raw parts p50 (ms)', 'rootfs copy', 'config', 'lxc-start+wait'], [['', f1(rawParts.rootfs), f1(rawParts.define), f1(rawParts.start)]]);
+    const seqPhases = phaseSummary(cl.sequential, percentile, 50);
+    printTable(['Cloudlet phase first seen, p50 ms after create', ...Object.keys(seqPhases)], [['', ...Object.values(seqPhases).map(f1)]]);
+    const bS = stats(cl.burst.timelines.map((t) => t.totalMs));
+    printTable(
+      ['burst', 'instances', 'conc', 'all created s', 'all Running s', 'per-instance p50 ms', 'p99 ms', 'delete all s'],
+      [['LXC', String(BURST), String(CONCURRENCY), (cl.burst.allCreatedMs / 1000).toFixed(2), (cl.burst.allRunningMs / 1000).toFixed(2), f1(bS.p50), f1(bS.p99), (cl.burstDeleteMs / 1000).toFixed(2)]],
+    );
+    printTable(['daemon metrics over the sequential instances', 'name', 'count', 'total s', 'mean ms'], metricsRows(cl.sequentialMetrics));
+    goals.overheadP99 = { value: over.p99, goal: 100, unit: 'ms', met: over.p99 <= 100 };
+    result.raw = { stats: rawS, parts: rawParts, timings: raw };
+    result.cloudlet = { stats: clS, ratio: { p50: ratio(clS.p50, rawS.p50), p99: ratio(clS.p99, rawS.p99) }, overhead: over, phasesP50: seqPhases, phasesP99: phaseSummary(cl.sequential, percentile, 99), timelines: cl.sequential, metrics: cl.sequentialMetrics, deleteAllMs: cl.sequentialDeleteMs };
+    result.burst = { allCreatedMs: cl.burst.allCreatedMs, allRunningMs: cl.burst.allRunningMs, perInstance: bS, phasesP50: phaseSummary(cl.burst.timelines, percentile, 50), deleteAllMs: cl.burstDeleteMs };
+    await cleanupAll();
+  }
+  if (!args.has('--skip-hollow')) {
+    const h: HollowResult = await runHollow({ instances: HOLLOW, totalObjects: OBJECTS, fill: FILL, concurrency: CONCURRENCY, idleSeconds: IDLE_SECONDS, settleSeconds: 10, cpuProfDir: CPU_PROF, log, onDaemon: (d) => cleanups.push(() => d.stop()) });
+    const hS = stats(h.burst.timelines.map((t) => t.totalMs));
+    printTable(
+      ['hollow', 'instances', 'conc', 'all created s', 'all Running s', 'goal', 'per-instance p50 ms', 'p99 ms'],
+      [['hollow runtime', String(HOLLOW), String(CONCURRENCY), (h.burst.allCreatedMs / 1000).toFixed(2), (h.burst.allRunningMs / 1000).toFixed(2), '≤ 10 s', f1(hS.p50), f1(hS.p99)]],
+    );
+    printTable(
+      ['idle daemon', 'objects', 'fill', 'window s', 'CPU % of one core', 'goal', 'daemon RSS MB', 'etcd CPU %', 'etcd RSS MB'],
+      [['hollow', String(h.totalObjects), `${h.fill.created} ${h.fill.kind} in ${h.fill.seconds.toFixed(0)} s`, h.idle.seconds.toFixed(1), h.idle.percentOfCore.toFixed(2), '≤ 5 %', f1(h.rssMb), f1(h.idle.etcdPercentOfCore ?? NaN), f1(h.etcdRssMb ?? NaN)]],
+    );
+    printTable(['CPU during the hollow burst', 'daemon s', 'daemon % of one core', 'etcd s', 'etcd % of one core'], [['', h.burstCpu.daemonSeconds.toFixed(1), ((100 * h.burstCpu.daemonSeconds * 1000) / h.burst.allRunningMs).toFixed(0), h.burstCpu.etcdSeconds.toFixed(1), ((100 * h.burstCpu.etcdSeconds * 1000) / h.burst.allRunningMs).toFixed(0)]]);
+    printTable(['daemon metrics over the hollow burst', 'name', 'count', 'total s', 'mean ms'], metricsRows(h.burstMetrics));
+    goals.hollow1000 = { value: h.burst.allRunningMs / 1000, goal: 10, unit: 's', met: h.burst.allRunningMs <= 10_000 };
+    goals.idleCpu = { value: h.idle.percentOfCore, goal: 5, unit: '% of one core', met: h.idle.percentOfCore <= 5 };
+    result.hollow = { instances: HOLLOW, allCreatedMs: h.burst.allCreatedMs, allRunningMs: h.burst.allRunningMs, perInstance: hS, phasesP50: phaseSummary(h.burst.timelines, percentile, 50), metrics: h.burstMetrics, burstCpu: h.burstCpu, fill: h.fill, totalObjects: h.totalObjects, idle: h.idle, rssMb: h.rssMb, etcdRssMb: h.etcdRssMb };
+  }
+  result.goals = goals;
+  printTable(['goal', 'value', 'goal', 'met'], Object.entries(goals).map(([k, g]) => [k, `${g.value.toFixed(2)} ${g.unit}`, `≤ ${g.goal} ${g.unit}`, g.met ? 'met' : 'NOT met']));
+  const out = join(projectRoot(), 'bench/results');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'instances.json'), `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${join(out, 'instances.json')}`);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(cleanupAll)
+  .then(
+    () => process.exit(0),
+    async (err: unknown) => {
+      console.error(err);
+      await cleanupAll();
+      process.exit(1);
+    },
+  );

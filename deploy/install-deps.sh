@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(etcd-server etcd-client lxc lxc-templates lxcfs busybox-static btrfs-progs
           nftables iproute2 debootstrap uidmap util-linux openssl iputils-ping procps
-          dnsmasq-base iperf3 curl openvswitch-switch openvswitch-common ovn-central ovn-host)
+          dnsmasq-base iperf3 curl openvswitch-switch openvswitch-common ovn-central ovn-host ethtool)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -49,3 +49,11 @@ export function nicMac(opts: { namespace: string; instance: string; nic: number 
   const h = shortHash(`nic\0${opts.namespace}\0${opts.instance}\0${opts.nic}`, 10);
   return ['0a', ...(h.match(/../g) ?? [])].join(':');
 }
+
+/** VETH_PREFIX starts the fixed host-end names of instance veths that hooks plumb (ovs-port NICs). */
+export const VETH_PREFIX = 'clp';
+
+/** vethHostName names an instance NIC's host veth end: `clp<11 hex>` (14 chars) of the member's scope and the NIC, so members sharing a kernel never collide. */
+export function vethHostName(opts: { scope: string; namespace: string; instance: string; nic: number }): string {
+  return `${VETH_PREFIX}${shortHash(`veth\0${opts.scope}\0${opts.namespace}\0${opts.instance}\0${opts.nic}`, 11)}`;
+}

@@ -1,13 +1,15 @@
 /**
  * NicPlumber is what the instance agent asks of networking for one instance
  * on this member: addresses from IPAM for every `spec.nics[]` entry, the
- * NicSpecs the runtime plumbs (a veth into the network's bridge here), the
+ * NicSpecs the runtime plumbs (a veth into the network's bridge, or for
+ * `ovs-port` drivers a veth with a fixed host name that LXC hooks plug into
+ * Open vSwitch with the NIC's logical port as iface-id), the
  * container's resolv.conf pointing at the network's DNS, and the release of
  * every address when the instance goes.
  */
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, NotSupportedError, UnavailableError } from '../../lib/errors.js';
+import { NotFoundError, UnavailableError } from '../../lib/errors.js';
 import { ensureDir } from '../../lib/host/fs.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Network } from '../../lib/kinds/types.js';
@@ -15,7 +17,8 @@ import type { Store } from '../../lib/store/types.js';
 import type { NicSpec } from '../instances/runtimes/types.js';
 import type { NetworkDriverRegistry } from './drivers/registry.js';
 import type { Ipam } from './ipam.js';
-import { nicMac } from './naming.js';
+import { nicMac, vethHostName } from './naming.js';
+import { offloadHookCommand, portHookCommands } from './ovn/port-hook.js';
 import { planNetwork } from './network-plan.js';
 import { addressPlan } from './subnet.js';
 
@@ -65,17 +68,16 @@ export class NicPlumber {
         throw new UnavailableError(`instance ${namespace}/${name} nic ${i}: network "${nic.network}" is not ready on member ${this.o.memberName} yet`);
       }
       const driver = this.o.drivers.get(net.spec.driver);
-      if (driver.info.attachment !== 'linux-bridge') {
-        // The LXC runtime plumbs veths into Linux bridges only; plugging into br-int with an iface-id is not wired yet.
-        throw new NotSupportedError(`instance ${namespace}/${name} nic ${i}: network "${nic.network}" uses the ${driver.info.name} driver, whose NICs the instance runtime cannot plumb yet`);
-      }
       const address = await this.o.ipam.allocate({ network: nic.network, plan: addressPlan(net.spec), owner: { namespace, instance: name, nic: i }, address: nic.address });
       const plan = planNetwork({ network: net, driver: driver.info, scope: this.o.memberName, stateRoot: this.o.stateRoot, peers: [], hosts: [] });
-      const attach = driver.attachment(plan, { namespace, instance: name, nic: i });
+      const ref = { namespace, instance: name, nic: i };
+      const attach = driver.attachment(plan, ref);
+      const hostInterface = attach.ovs ? vethHostName({ scope: this.o.memberName, ...ref }) : undefined;
       out.nics.push({
         name: `eth${i}`,
         network: nic.network,
-        link: attach.link,
+        ...(attach.link ? { link: attach.link } : {}),
+        ...(attach.ovs && hostInterface ? { hostInterface, hooks: { ...portHookCommands({ ...attach.ovs, network: nic.network }, hostInterface), startHost: offloadHookCommand(attach.ovs.hook, `eth${i}`) } } : {}),
         mtu: attach.mtu,
         mac: nicMac({ namespace, instance: name, nic: i }),
         address: `${address}/${plan.prefix}`,

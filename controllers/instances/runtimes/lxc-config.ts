@@ -86,17 +86,23 @@ export function renderLxcConfig(input: LxcConfigInput): string {
 }
 
 /**
- * nicLines renders `lxc.net.N.*` for every NIC with a host bridge: a veth
- * named after the NIC, up, with its MAC, MTU and static address; the first
- * NIC with a gateway gets the default route. No plumbed NIC: loopback only.
+ * nicLines renders `lxc.net.N.*` for every plumbed NIC: a veth named after
+ * the NIC, up, with its MAC, MTU and static address; the first NIC with a
+ * gateway gets the default route. A NIC with a host bridge gets `link`; a
+ * NIC with hooks (an Open vSwitch port) gets no link, its fixed host name
+ * (`veth.pair`), `script.up`/`script.down` and its `lxc.hook.start-host`
+ * line. No plumbed NIC: loopback only.
  */
 export function nicLines(spec: ContainerSpec): string[] {
-  const nics = spec.nics.filter((n) => n.link);
+  const nics = spec.nics.filter((n) => n.link || n.hooks);
   if (nics.length === 0) return ['lxc.net.0.type = empty'];
   const out: string[] = [];
   let routed = false;
   nics.forEach((n, i) => {
-    out.push(`lxc.net.${i}.type = veth`, `lxc.net.${i}.link = ${n.link ?? ''}`, `lxc.net.${i}.name = ${n.name}`, `lxc.net.${i}.flags = up`);
+    out.push(`lxc.net.${i}.type = veth`);
+    if (n.link) out.push(`lxc.net.${i}.link = ${n.link}`);
+    if (n.hostInterface) out.push(`lxc.net.${i}.veth.pair = ${n.hostInterface}`);
+    out.push(`lxc.net.${i}.name = ${n.name}`, `lxc.net.${i}.flags = up`);
     if (n.mac) out.push(`lxc.net.${i}.hwaddr = ${n.mac}`);
     if (n.mtu) out.push(`lxc.net.${i}.mtu = ${n.mtu}`);
     if (n.address) out.push(`lxc.net.${i}.ipv4.address = ${n.address}`);
@@ -104,6 +110,8 @@ export function nicLines(spec: ContainerSpec): string[] {
       out.push(`lxc.net.${i}.ipv4.gateway = ${n.gateway}`);
       routed = true;
     }
+    if (n.hooks) out.push(`lxc.net.${i}.script.up = ${n.hooks.up}`, `lxc.net.${i}.script.down = ${n.hooks.down}`);
+    if (n.hooks?.startHost) out.push(`lxc.hook.start-host = ${n.hooks.startHost}`);
   });
   return out;
 }

@@ -26,6 +26,7 @@ export interface RuntimeInfo {
 export interface NicSpec {
   name: string;
   network: string;
+  /** hostInterface fixes the host end's name (`lxc.net.N.veth.pair`), so hooks can name it */
   hostInterface?: string;
   mac?: string;
   /** address in CIDR form (10.42.0.2/24) */
@@ -35,6 +36,8 @@ export interface NicSpec {
   /** gateway is the default route through this NIC (only the first NIC with one gets the route) */
   gateway?: string;
   mtu?: number;
+  /** hooks are shell commands run on the host after the veth is made (`up`), before it goes (`down`) and once the container is set up, before its init (`startHost`, with LXC_PID); a NIC with hooks and no link is plumbed by them */
+  hooks?: { up: string; down: string; startHost?: string };
 }
 
 /** MountSpec bind-mounts a host path into the container. */

@@ -18,6 +18,7 @@ import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
 import { ensureDir, pathExists, readFileIfExists, writeFileAtomic } from '../../../lib/host/fs.js';
 import { INTEGRATION_BRIDGE, ovnLayout, SB_PORT, UPLINK_BRIDGE, type OvnLayout } from '../ovn/layout.js';
 import { logicalPortName, logicalSwitchName, NETWORK_TAG, parsePorts, portCommands, switchCommand } from '../ovn/northbound.js';
+import { ensurePortHook, portHookPath } from '../ovn/port-hook.js';
 import { OvnSupervisor } from '../ovn/supervisor.js';
 import { deviceWithAddress, Uplink } from '../ovn/uplink.js';
 import type { NetworkDriver, NetworkDriverInfo, NetworkObservation, NetworkPlan, NicAttachment, NicRef, PlumbingNames } from './types.js';
@@ -65,6 +66,7 @@ export class OvnDriver implements NetworkDriver {
     await writeFileAtomic(join(plan.names.stateDir, MARKER), JSON.stringify({ network: plan.network }), { mode: 0o644 });
     // The chassis first: it moves the member address onto br-phy, which the central databases then listen on.
     await this.supervisor.ensureChassis({ systemId: this.o.memberName, encapIp: local, central: central.address }, () => this.uplink.ensure(local));
+    await ensurePortHook(portHookPath(this.layout.ovsDir));
     if (!central.local) return;
     await this.supervisor.ensureCentral(central.address);
     await this.nbctl(switchCommand({ network: plan.network, subnet: plan.subnet }));
@@ -156,6 +158,6 @@ export class OvnDriver implements NetworkDriver {
 
   attachment(plan: NetworkPlan, nic?: NicRef): NicAttachment {
     if (!nic) throw new ValidationError(`network "${plan.network}": an ovn attachment needs the NIC it is for`);
-    return { link: '', mtu: plan.mtu, ovs: { bridge: INTEGRATION_BRIDGE, db: this.layout.ovsDb, ifaceId: logicalPortName({ network: plan.network, ...nic }) } };
+    return { link: '', mtu: plan.mtu, ovs: { bridge: INTEGRATION_BRIDGE, db: this.layout.ovsDb, ifaceId: logicalPortName({ network: plan.network, ...nic }), hook: portHookPath(this.layout.ovsDir) } };
   }
 }

@@ -96,8 +96,8 @@ export interface NicAttachment {
   /** link is the bridge the veth's host end joins */
   link: string;
   mtu: number;
-  /** ovs is set for `ovs-port` drivers: the host end joins this Open vSwitch bridge with this iface-id (then `link` is empty) */
-  ovs?: { bridge: string; db: string; ifaceId: string };
+  /** ovs is set for `ovs-port` drivers: the host end joins this Open vSwitch bridge (database `db`) with this iface-id through the LXC net hook `hook` (see ovn/port-hook.ts); then `link` is empty */
+  ovs?: { bridge: string; db: string; ifaceId: string; hook: string };
 }
 
 /**

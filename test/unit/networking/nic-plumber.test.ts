@@ -9,7 +9,9 @@ import { defaultNetworkDrivers } from '../../../controllers/networking/drivers/r
 import { Ipam } from '../../../controllers/networking/ipam.js';
 import { NicPlumber, writeResolvConf } from '../../../controllers/networking/nic-plumber.js';
 import { nicLines } from '../../../controllers/instances/runtimes/lxc-config.js';
-import { plumbingNames } from '../../../controllers/networking/naming.js';
+import type { NicSpec } from '../../../controllers/instances/runtimes/types.js';
+import { plumbingNames, vethHostName } from '../../../controllers/networking/naming.js';
+import { portHookCommands } from '../../../controllers/networking/ovn/port-hook.js';
 
 const kinds = KindRegistry.load();
 const networkKind = kinds.resolve('networks');
@@ -80,6 +82,56 @@ describe('instance NICs', () => {
     ]);
     expect(nicLines({ containerName: 'c', hostname: 'w', rootfsPath: '/r', mounts: [], nics: [] })).to.deep.equal(['lxc.net.0.type = empty']);
   });
+
+  it('plumbs a NIC on an ovn network as a veth with a fixed host name and hooks that plug it into br-int of the member database', async () => {
+    const drivers = defaultNetworkDrivers({ memberName: 'm1', dataDir: '/d' });
+    const ovnPlumber = new NicPlumber({ store, networkKind, ipam, drivers, memberName: 'm1', stateRoot: '/d/networks' });
+    const n = await store.create<Network>(networkKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'ov' }, spec: { driver: 'ovn', subnet: '10.60.0.0/24' } });
+    await store.update<Network>(networkKind, { ...n, status: { members: [{ name: 'm1', ready: true }] } }, { subresource: 'status' });
+    const plan = await ovnPlumber.prepare(instance([{ network: 'ov' }]));
+    const veth = vethHostName({ scope: 'm1', namespace: 'default', instance: 'web', nic: 0 });
+    expect(veth).to.match(/^clp[0-9a-f]{11}$/);
+    expect(plan.nics).to.deep.equal([{
+      name: 'eth0', network: 'ov', hostInterface: veth, mtu: 1450, mac: plan.nics[0]?.mac, address: '10.60.0.2/24', gateway: '10.60.0.1',
+      hooks: {
+        up: `/d/ovs/ovs-port.sh up unix:/d/ovs/db.sock br-int ${veth} cl-ov-default-web-0 ov`,
+        down: `/d/ovs/ovs-port.sh down unix:/d/ovs/db.sock br-int ${veth}`,
+        startHost: '/d/ovs/ovs-port.sh offload eth0',
+      },
+    }]);
+    expect(plan.nameservers).to.deep.equal([]);
+  });
+
+  it('quotes hook arguments that the shell would split', () => {
+    const cmds = portHookCommands({ hook: "/data dir/o'vs.sh", db: 'unix:/d/db.sock', bridge: 'br-int', ifaceId: 'cl-a-b-c-0', network: 'a' }, 'clp1');
+    expect(cmds.down).to.equal(`'/data dir/o'\\''vs.sh' down unix:/d/db.sock br-int clp1`);
+  });
+
+  const nicTable: Array<{ name: string; nics: NicSpec[]; lines: string[] }> = [
+    {
+      name: 'a bridge NIC: link, no pair, no scripts',
+      nics: [{ name: 'eth0', network: 'lan', link: 'clbr1', address: '10.42.0.2/24' }],
+      lines: ['lxc.net.0.type = veth', 'lxc.net.0.link = clbr1', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.ipv4.address = 10.42.0.2/24'],
+    },
+    {
+      name: 'an ovs-port NIC: no link, a fixed host name, up and down scripts, the gateway route',
+      nics: [{ name: 'eth0', network: 'ov', hostInterface: 'clp0123', mtu: 1450, address: '10.60.0.2/24', gateway: '10.60.0.1', hooks: { up: '/h up x', down: '/h down x', startHost: '/h offload eth0' } }],
+      lines: [
+        'lxc.net.0.type = veth', 'lxc.net.0.veth.pair = clp0123', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.mtu = 1450',
+        'lxc.net.0.ipv4.address = 10.60.0.2/24', 'lxc.net.0.ipv4.gateway = 10.60.0.1', 'lxc.net.0.script.up = /h up x', 'lxc.net.0.script.down = /h down x', 'lxc.hook.start-host = /h offload eth0',
+      ],
+    },
+    {
+      name: 'a NIC with neither link nor hooks: left out',
+      nics: [{ name: 'eth0', network: 'x' }, { name: 'eth1', network: 'lan', link: 'clbr1' }],
+      lines: ['lxc.net.0.type = veth', 'lxc.net.0.link = clbr1', 'lxc.net.0.name = eth1', 'lxc.net.0.flags = up'],
+    },
+  ];
+  for (const row of nicTable) {
+    it(`renders ${row.name}`, () => {
+      expect(nicLines({ containerName: 'c', hostname: 'w', rootfsPath: '/r', mounts: [], nics: row.nics })).to.deep.equal(row.lines);
+    });
+  }
 
   it('writes resolv.conf into the rootfs, replacing a symlink instead of following it', async () => {
     const root = await mkdtemp(join(tmpdir(), 'cloudlet-resolv-'));

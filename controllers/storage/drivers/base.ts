@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import { isDirectory } from '../../../lib/host/fs.js';
 import { NotSupportedError, ValidationError } from '../../../lib/errors.js';
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
-import type { PoolObservation, PoolSpec, SnapshotRef, StorageDriver, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
+import type { MountOptions, PoolObservation, PoolSpec, SnapshotRef, StorageDriver, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
 /** StorageDriverOptions configure every driver: the member's data dir and the process runner. */
 export interface StorageDriverOptions {
   /** dataDir is the member's data dir; pools live under `<dataDir>/storage` */
   dataDir: string;
   runner?: HostRunner;
+  /** memberName names this member to shared drivers (ceph takes its RBD locks in this name); default: the host name */
+  memberName?: string;
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -53,7 +55,7 @@ export abstract class BaseStorageDriver implements StorageDriver {
   abstract ensureVolume(pool: PoolSpec, vol: VolumeRequest): Promise<VolumeObservation>;
   abstract observeVolume(pool: PoolSpec, name: string): Promise<VolumeObservation>;
   abstract deleteVolume(pool: PoolSpec, name: string): Promise<void>;
-  abstract mountVolume(pool: PoolSpec, name: string): Promise<string>;
+  abstract mountVolume(pool: PoolSpec, name: string, opts?: MountOptions): Promise<string>;
   abstract unmountVolume(pool: PoolSpec, name: string): Promise<void>;
 
   /** resizeVolume: NotSupportedError unless overridden. */

@@ -5,16 +5,18 @@
 import { NotSupportedError } from '../../../lib/errors.js';
 import type { StorageDriverOptions } from './base.js';
 import { BtrfsDriver } from './btrfs.js';
+import { CephDriver } from './ceph.js';
 import { DirDriver } from './dir.js';
 import type { StorageDriver, StorageDriverName } from './types.js';
 
 /** StorageDriverFactory builds a driver for one member. */
 export type StorageDriverFactory = (opts: StorageDriverOptions) => StorageDriver;
 
-/** STORAGE_DRIVERS maps every driver name to its factory; ceph is not built yet (see docs/storage.md). */
+/** STORAGE_DRIVERS maps every driver name to its factory. */
 export const STORAGE_DRIVERS: Partial<Record<StorageDriverName, StorageDriverFactory>> = {
   dir: (o) => new DirDriver(o),
   btrfs: (o) => new BtrfsDriver(o),
+  ceph: (o) => new CephDriver(o),
 };
 
 /** StorageDriverRegistry holds one driver instance per name for a member; `get` throws NotSupportedError for an unknown or unbuilt driver. */

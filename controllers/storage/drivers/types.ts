@@ -77,6 +77,12 @@ export interface SnapshotRef {
   snapshot: string;
 }
 
+/** MountOptions tune mountVolume of shared drivers. */
+export interface MountOptions {
+  /** breakLocksOf names members known to be fenced or NotReady: their stale exclusive mount of the volume may be broken */
+  breakLocksOf?: readonly string[];
+}
+
 /**
  * StorageDriver is the verb set every driver offers; verbs a driver cannot
  * do (see `info`) throw NotSupportedError. Every verb is idempotent and every
@@ -109,7 +115,7 @@ export interface StorageDriver {
   /** restoreSnapshot replaces the volume's content with the snapshot's (the volume must not be in use) */
   restoreSnapshot(pool: PoolSpec, ref: SnapshotRef): Promise<void>;
   /** mountVolume makes the volume visible on this host and returns its path (bind-mount source for instances) */
-  mountVolume(pool: PoolSpec, name: string): Promise<string>;
+  mountVolume(pool: PoolSpec, name: string, opts?: MountOptions): Promise<string>;
   /** unmountVolume undoes mountVolume; not mounted is success */
   unmountVolume(pool: PoolSpec, name: string): Promise<void>;
 }

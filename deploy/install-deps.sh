@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(etcd-server etcd-client lxc lxc-templates lxcfs busybox-static btrfs-progs
           nftables iproute2 debootstrap uidmap util-linux openssl iputils-ping procps
-          dnsmasq-base iperf3 curl openvswitch-switch openvswitch-common ovn-central ovn-host ethtool)
+          dnsmasq-base iperf3 curl openvswitch-switch openvswitch-common ovn-central ovn-host ethtool
+          ceph-mon ceph-mgr ceph-osd ceph-common rbd-fuse e2fsprogs)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

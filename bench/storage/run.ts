@@ -9,9 +9,13 @@
  *      (CopyRootfsProvider: `cp -a --reflink=auto` onto the data dir's ext4),
  *      for the real busybox image and a synthetic distro-sized tree.
  *
- * RBD create+attach is not measured: the ceph driver is not built yet.
+ *   3. RBD volume create+attach through the ceph driver (bench/storage/rbd.ts:
+ *      ensureVolume + mountVolume with lock, rbd-fuse, loop, mkfs, mount) on a
+ *      throwaway Ceph from deploy/ceph/ceph.sh, next to a raw `rbd create`.
+ *
  * Prints a table and writes bench/results/storage.json. Usage (as root):
- *   node dist/bench/storage/run.js [--clones 10] [--rootfs 5] [--tree-mb 200]
+ *   node dist/bench/storage/run.js [--clones 10] [--rootfs 5] [--tree-mb 200] [--rbd 5] [--ceph-dir DIR]
+ * (--rbd 0 skips the Ceph row; --ceph-dir reuses a cluster made by ceph.sh up DIR.)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,12 +40,15 @@ import { BtrfsDriver } from '../../controllers/storage/drivers/btrfs.js';
 import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../controllers/storage/storage-agent.js';
 import { percentile, printTable, ratio, sleepMs } from '../common.js';
+import { benchRbd, type RbdBenchResult } from './rbd.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i] ?? '', process.argv[i + 1] ?? '');
 const CLONES = Number(args.get('--clones') ?? 10);
 const ROOTFS = Number(args.get('--rootfs') ?? 5);
 const TREE_MB = Number(args.get('--tree-mb') ?? 200);
+const RBD = Number(args.get('--rbd') ?? 5);
+const CEPH_DIR = args.get('--ceph-dir');
 const api = 'cloudlet.dev/v1alpha1';
 
 interface Stat {
@@ -149,6 +156,9 @@ async function main(): Promise<void> {
       rootfsRows.push({ image: image.name === 'synthetic' ? `synthetic ${TREE_MB} MiB` : `busybox`, cow: stat(c), copy: stat(p) });
     }
 
+    let rbd: RbdBenchResult | undefined;
+    if (RBD > 0) rbd = await benchRbd({ n: RBD, sizeMiB: 256, cephDir: CEPH_DIR });
+
     const rawS = stat(raw);
     const cloS = stat(cloudlet);
     const f = (n: number): string => n.toFixed(1);
@@ -157,6 +167,7 @@ async function main(): Promise<void> {
       [
         ['Volume clone create→Ready', String(cloS.n), f(cloS.p50), f(cloS.p90), 'raw btrfs snapshot', f(rawS.p50), f(rawS.p90), `${f(ratio(cloS.p50, rawS.p50))}x`],
         ...rootfsRows.map((r) => [`rootfs CoW (${r.image})`, String(r.cow.n), f(r.cow.p50), f(r.cow.p90), 'plain copy', f(r.copy.p50), f(r.copy.p90), `${ratio(r.copy.p50, r.cow.p50).toFixed(1)}x faster`]),
+        ...(rbd ? rbdRows(rbd, f) : []),
       ],
     );
     const result = {
@@ -164,7 +175,10 @@ async function main(): Promise<void> {
       when: new Date().toISOString(),
       volumeClone: { cloudletCreateToReadyMs: cloS, rawBtrfsSnapshotMs: rawS, ratioP50: ratio(cloS.p50, rawS.p50), sourceMb: 64 },
       rootfs: rootfsRows.map((r) => ({ image: r.image, cowMs: r.cow, copyMs: r.copy, speedupP50: ratio(r.copy.p50, r.cow.p50) })),
-      notMeasured: ['RBD volume create+attach: the ceph driver is not built yet'],
+      rbd: rbd
+        ? { sizeMiB: rbd.sizeMiB, createAttachMs: stat(rbd.createAttachMs), createMs: stat(rbd.createMs), attachMs: stat(rbd.attachMs), detachMs: stat(rbd.detachMs), rawRbdCreateMs: stat(rbd.rawRbdCreateMs), ratioP50: ratio(percentile(rbd.createAttachMs, 50), percentile(rbd.rawRbdCreateMs, 50)) }
+        : undefined,
+      notMeasured: rbd ? [] : ['RBD volume create+attach: skipped with --rbd 0'],
     };
     const out = join(projectRoot(), 'bench/results');
     await mkdir(out, { recursive: true });
@@ -178,6 +192,16 @@ async function main(): Promise<void> {
     await driver.deletePool(pool).catch((err: unknown) => console.error('pool teardown failed', err));
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** rbdRows are the table rows of the RBD measurements. */
+function rbdRows(r: RbdBenchResult, f: (n: number) => string): string[][] {
+  const raw = stat(r.rawRbdCreateMs);
+  const row = (label: string, xs: number[]): string[] => {
+    const s = stat(xs);
+    return [label, String(s.n), f(s.p50), f(s.p90), 'raw rbd create', f(raw.p50), f(raw.p90), `${f(ratio(s.p50, raw.p50))}x`];
+  };
+  return [row(`RBD volume create+attach (${r.sizeMiB} MiB)`, r.createAttachMs), row('  of which create', r.createMs), row('  of which attach', r.attachMs)];
 }
 
 main().then(

@@ -96,7 +96,7 @@ export class ClusterControllers {
       clock,
     })
       .watches(instances, enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])))
-      .watches(members, enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)));
+      .watches(members, enqueueMapped<Member>(() => instances.listShared(SchedulerReconciler.needsScheduling).map(requestFor)));
     const allocation = new Controller({
       name: 'allocation',
       reconciler: new AllocationReconciler({ store, memberKind: kinds.resolve('members'), members, instances }),

@@ -52,7 +52,7 @@ export class AllocationReconciler implements Reconciler {
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
     const cached = this.o.members.get({ name: req.name });
     if (!cached) return {};
-    const want = allocatedTo(req.name, this.o.instances.list((i) => i.status?.member === req.name));
+    const want = allocatedTo(req.name, [...this.o.instances.listShared((i) => i.status?.member === req.name)]);
     if (JSON.stringify(cached.status?.allocated ?? {}) === JSON.stringify(want)) return {};
     const member = await this.o.store.get<Member>(this.o.memberKind, req.name);
     try {

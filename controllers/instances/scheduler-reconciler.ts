@@ -51,8 +51,9 @@ export class SchedulerReconciler implements Reconciler {
     return !obj.status?.member && obj.metadata.deletionTimestamp === undefined;
   }
 
-  private instancesWithAssumed(): Instance[] {
-    const list = this.o.instances.list();
+  private instancesWithAssumed(): readonly Instance[] {
+    // read-only view of the cache: schedule() is pure, and assumed entries replace, never modify
+    const list = this.o.instances.listShared();
     const seen = new Set<string>();
     const out = list.map((i) => {
       const key = cacheKey(i.metadata);
@@ -91,7 +92,7 @@ export class SchedulerReconciler implements Reconciler {
       if (!pending) return { requeueAfter: CONFLICT_RETRY_MS };
       instance = pending;
     }
-    const result = schedule({ instance, members: this.o.members.list(), instances: this.instancesWithAssumed() });
+    const result = schedule({ instance, members: [...this.o.members.listShared()], instances: [...this.instancesWithAssumed()] });
     const now = this.o.clock.now();
     const old = instance.status ?? {};
     const generation = instance.metadata.generation;

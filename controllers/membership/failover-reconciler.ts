@@ -24,6 +24,9 @@ import { planFailover, type FailoverAction } from './failover-plan.js';
 
 /** FAILOVER_KEY is the single request the failover controller reconciles. */
 export const FAILOVER_KEY: Request = { name: 'cluster' };
+/** FAILOVER_MIN_INTERVAL_MS is the shortest time between two full failover passes. */
+export const FAILOVER_MIN_INTERVAL_MS = 250;
+
 /** FAILOVER_RECHECK_MS is the level-triggered safety net between events. */
 export const FAILOVER_RECHECK_MS = 10_000;
 
@@ -46,14 +49,21 @@ type Move = Extract<FailoverAction | MaintenanceAction, { kind: 'move' }>;
 /** FailoverReconciler moves instances off lost and evacuated members; see the file comment. */
 export class FailoverReconciler implements Reconciler {
   private readonly o: FailoverReconcilerOptions;
+  private lastPass = Number.NEGATIVE_INFINITY;
   constructor(opts: FailoverReconcilerOptions) {
     this.o = opts;
   }
 
   async reconcile(_req: Request, _ctx: ReconcileContext): Promise<Result> {
-    const members = this.o.members.list();
-    const instances = this.o.instances.list();
-    const failover = planFailover({ members, instances, pools: this.o.pools?.list(), volumes: this.o.volumes?.list() });
+    // One pass looks at every instance, and every instance change asks for a
+    // pass: coalesce a burst of changes into at most one pass per interval.
+    const wait = this.lastPass + FAILOVER_MIN_INTERVAL_MS - this.o.clock.now();
+    if (wait > 0) return { requeueAfter: wait };
+    this.lastPass = this.o.clock.now();
+    // read-only views of the caches: the plans are pure and apply() re-reads what it writes
+    const members = [...this.o.members.listShared()];
+    const instances = [...this.o.instances.listShared()];
+    const failover = planFailover({ members, instances, pools: this.o.pools ? [...this.o.pools.listShared()] : undefined, volumes: this.o.volumes ? [...this.o.volumes.listShared()] : undefined });
     const moved = new Set(failover.filter((a) => a.kind === 'move').map((a) => `${a.namespace}/${a.name}`));
     // Maintenance never touches what failover is moving in the same pass.
     const maintenance = planMaintenance({ members, instances }).filter((a) => a.kind !== 'move' || !moved.has(`${a.namespace}/${a.name}`));

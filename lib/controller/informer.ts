@@ -123,6 +123,18 @@ export class Informer<T extends KubeObject = KubeObject> {
     return out;
   }
 
+  /**
+   * listShared returns the cached objects themselves (no copies) that pass
+   * `filter`. They are shared with every other reader: callers must treat
+   * them as read-only. For hot paths that read many objects (schedulers,
+   * planners); use list() when the result is modified.
+   */
+  listShared(filter?: (obj: T) => boolean): readonly T[] {
+    const out: T[] = [];
+    for (const obj of this.cache.values()) if (!filter || filter(obj)) out.push(obj);
+    return out;
+  }
+
   /** lastSyncResourceVersion is the revision the cache reflects. */
   lastSyncResourceVersion(): string {
     return this.lastResourceVersion;

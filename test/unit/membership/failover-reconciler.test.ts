@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { MAINTENANCE_ANNOTATION, EVACUATED_FROM_ANNOTATION } from '../../../controllers/membership/evacuation.js';
-import { FAILOVER_KEY, FailoverReconciler } from '../../../controllers/membership/failover-reconciler.js';
+import { FAILOVER_KEY, FAILOVER_MIN_INTERVAL_MS, FailoverReconciler } from '../../../controllers/membership/failover-reconciler.js';
 import { EventRecorder } from '../../../lib/controller/events.js';
 import type { Informer } from '../../../lib/controller/informer.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
@@ -21,7 +21,8 @@ describe('FailoverReconciler over a MemoryStore', () => {
   }
 
   async function settle(): Promise<void> {
-    await h.clock.advanceAsync(10);
+    // passes are at least FAILOVER_MIN_INTERVAL_MS apart
+    await h.clock.advanceAsync(FAILOVER_MIN_INTERVAL_MS + 10);
     await r.reconcile(FAILOVER_KEY, ctx);
     await h.clock.advanceAsync(10);
   }
@@ -55,6 +56,15 @@ describe('FailoverReconciler over a MemoryStore', () => {
     await h.until('events written', async () => (await h.events()).length >= 2);
     const reasons = (await h.events()).map((e) => e.reason);
     expect(reasons).to.include.members(['HeartbeatLost', 'Rescheduled']);
+  });
+
+  it('coalesces passes asked for within the minimum interval', async () => {
+    await createMember(h.store, member('m1'));
+    await h.until('caches synced', () => members.list().length === 1);
+    await h.clock.advanceAsync(FAILOVER_MIN_INTERVAL_MS + 10);
+    expect((await r.reconcile(FAILOVER_KEY, ctx)).requeueAfter).to.be.greaterThan(FAILOVER_MIN_INTERVAL_MS);
+    const second = await r.reconcile(FAILOVER_KEY, ctx);
+    expect(second.requeueAfter).to.be.greaterThan(0).and.at.most(FAILOVER_MIN_INTERVAL_MS);
   });
 
   it('does not move an instance twice from a stale cache', async () => {

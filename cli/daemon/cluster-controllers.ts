@@ -83,6 +83,8 @@ export class ClusterControllers {
     const instances = informers.forKind<Instance>(instanceKind);
     const scheduler = new Controller({
       name: 'scheduler',
+      // decisions are made synchronously against the cache plus assumed placements, so workers can overlap their writes
+      concurrency: 4,
       reconciler: new SchedulerReconciler({
         store,
         instanceKind,

@@ -106,8 +106,17 @@ export class SchedulerReconciler implements Reconciler {
         observedGeneration: generation,
         conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: result.reason, observedGeneration: generation }, now),
       };
-      const written = await this.writeStatus(instance, status);
-      if (!written) return { requeueAfter: CONFLICT_RETRY_MS };
+      // Assume the placement before the first await: with several workers, the
+      // next decision (made while this write is in flight) already counts it.
+      this.assumed.set(cacheKey(req), { ...instance, status });
+      const written = await this.writeStatus(instance, status).catch((err: unknown) => {
+        this.assumed.delete(cacheKey(req));
+        throw err;
+      });
+      if (!written) {
+        this.assumed.delete(cacheKey(req));
+        return { requeueAfter: CONFLICT_RETRY_MS };
+      }
       this.assumed.set(cacheKey(req), written);
       // schedule() words its reason as "placed on member X: why"; the Event says the member once.
       const why = result.reason.replace(/^placed on member "[^"]*": /, '');

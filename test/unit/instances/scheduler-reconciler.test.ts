@@ -8,11 +8,11 @@ import { requestFor } from '../../../lib/controller/reconciler.js';
 import type { Instance, Member } from '../../../lib/kinds/types.js';
 import { createMember, type Harness, INSTANCE, instanceObj, makeHarness, member, MEMBER } from './harness.js';
 
-async function startScheduler(h: Harness): Promise<Controller[]> {
+async function startScheduler(h: Harness, concurrency = 1): Promise<Controller[]> {
   const members = h.informers.forKind<Member>(MEMBER);
   const instances = h.informers.forKind<Instance>(INSTANCE);
   const events = new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'scheduler', clock: h.clock });
-  const scheduler = new Controller({ name: 'scheduler', reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }), logger: h.logger, metrics: h.metrics, clock: h.clock })
+  const scheduler = new Controller({ name: 'scheduler', reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }), logger: h.logger, metrics: h.metrics, clock: h.clock, concurrency })
     .watches(instances, enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])))
     .watches(members, enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)));
   const allocation = new Controller({ name: 'allocation', reconciler: new AllocationReconciler({ store: h.store, memberKind: MEMBER, members, instances }), logger: h.logger, metrics: h.metrics, clock: h.clock })
@@ -82,6 +82,19 @@ describe('SchedulerReconciler', () => {
     controllers = await startScheduler(h);
     await h.until('both are scheduled', async () => (await h.instance('a')).status?.member !== undefined && (await h.instance('b')).status?.member !== undefined);
     expect(new Set([(await h.instance('a')).status?.member, (await h.instance('b')).status?.member])).to.have.length(2);
+  });
+
+  it('never overbooks a member when several workers place instances at once', async () => {
+    await createMember(h.store, member('m1', { memory: '1Gi' }));
+    await createMember(h.store, member('m2', { memory: '1Gi' }));
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) await h.store.create(INSTANCE, instanceObj(n, { memory: '512Mi' }));
+    controllers = await startScheduler(h, 4);
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await h.until('every instance is decided', async () => (await Promise.all(names.map((n) => h.instance(n)))).every((i) => i.status?.member !== undefined || i.status?.conditions?.some((c) => c.type === 'Scheduled' && c.status === 'False')));
+    const placed = (await Promise.all(names.map((n) => h.instance(n)))).map((i) => i.status?.member).filter((m): m is string => m !== undefined);
+    expect(placed).to.have.length(4);
+    expect(placed.filter((m) => m === 'm1')).to.have.length(2);
+    expect(placed.filter((m) => m === 'm2')).to.have.length(2);
   });
 
   it('keeps Member.status.allocated equal to what its instances request', async () => {

@@ -48,16 +48,20 @@ export class RbdHost {
   /** unmountFuse unmounts the image's rbd-fuse (which ends its process and closes the image) and removes the directory. */
   private async unmountFuse(image: string): Promise<void> {
     const dir = this.fuseDir(image);
-    await this.umount(dir);
+    // The loop device is detached and the file synced by now: if another mount
+    // namespace still pins the FUSE mount after a while, detach it lazily so
+    // rbd-fuse ends when the last reference goes.
+    await this.umount(dir, { lazyAfterAttempts: 40 });
     if (await isDirectory(dir)) await rmdir(dir).catch(() => undefined);
     if (await isDirectory(this.fuseRoot)) await rmdir(this.fuseRoot).catch(() => undefined);
   }
 
   /** umount unmounts `dir` until nothing is mounted there, retrying "busy" for a while: a detached loop device lets go of its file asynchronously. */
-  private async umount(dir: string): Promise<void> {
+  private async umount(dir: string, opts: { lazyAfterAttempts?: number } = {}): Promise<void> {
     for (let attempt = 0; await mountAt(dir); attempt++) {
+      const lazy = opts.lazyAfterAttempts !== undefined && attempt >= opts.lazyAfterAttempts;
       try {
-        await this.runner.run(['umount', dir], { timeoutMs: T.short });
+        await this.runner.run(lazy ? ['umount', '-l', dir] : ['umount', dir], { timeoutMs: T.short });
       } catch (err) {
         if (!isCode(err, 'HostCommand') || attempt >= 120) throw err;
         await new Promise((r) => setTimeout(r, 250));

@@ -116,7 +116,7 @@ export class HostAgents {
       metrics,
       clock,
       memberName,
-      drivers: new StorageDriverRegistry({ dataDir }),
+      drivers: new StorageDriverRegistry({ dataDir, memberName }),
       events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock }),
     });
     this.stops.push(() => storage.stop());

@@ -84,7 +84,7 @@ export class ClusterControllers {
     const scheduler = new Controller({
       name: 'scheduler',
       // decisions are made synchronously against the cache plus assumed placements, so workers can overlap their writes
-      concurrency: 4,
+      concurrency: 16,
       reconciler: new SchedulerReconciler({
         store,
         instanceKind,

@@ -62,6 +62,8 @@ export class HostAgents {
     const fenced = new FencedInstances();
     const instanceKind = kinds.resolve('instances');
     const agent = new InstanceAgent({
+      // reconciles mostly wait on etcd round trips and container start-up, not on this CPU
+      concurrency: runtime.info.simulated ? 32 : 8,
       store,
       instanceKind,
       instances: informers.forKind<Instance>(instanceKind),

@@ -83,6 +83,11 @@ make_host() {
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "$BRIDGE" up
   fi
+  # Frames into the member leave the host end with complete TCP/UDP checksums:
+  # an ovn network puts the member's eth0 into OVS's userspace datapath, which
+  # reads it through AF_PACKET and would forward partial (offloaded) checksums
+  # to br-phy, where the kernel drops them (ping works, TCP to the member dies).
+  if command -v ethtool >/dev/null 2>&1; then ethtool -K "$veth" tx off >/dev/null 2>&1 || true; fi
   in_ns "$i" ip link set lo up
   in_ns "$i" ip addr replace "$(addr_of "$i")/24" dev eth0
   in_ns "$i" ip link set eth0 up

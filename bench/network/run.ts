@@ -2,8 +2,11 @@
  * Network benchmark (bench/network). In one run, on two "members" (network
  * namespaces joined by a plain veth pair, the underlay):
  * - ping round-trip and TCP throughput (iperf3) between two endpoints on a
- *   vxlan network across the members, against the same between the two
- *   member namespaces over the plain veth pair (the ratio is the overlay's cost);
+ *   vxlan network and on an ovn network (OVS userspace datapath, VXLAN
+ *   encapsulation) across the members, against the same between the two
+ *   member namespaces over the plain veth pair (the ratio is the overlay's
+ *   cost). The ovn samples come after the others: building OVN moves each
+ *   member's underlay address onto br-phy;
  * - time from `lxc-start` of a busybox instance with a NIC on a bridge
  *   network to its address answering ping from the member.
  * Prints a table and writes bench/results/network.json.
@@ -30,6 +33,8 @@ import { ImageStore } from '../../controllers/instances/images/image-store.js';
 import { containerNameFor } from '../../controllers/instances/runtimes/naming.js';
 import { NetnsLab, nsRunner } from '../../test/integration/networking/netns.js';
 import { percentile, printTable, ratio } from '../common.js';
+import { buildOvnPair } from './ovn-pair.js';
+import { OvnSupervisor } from '../../controllers/networking/ovn/supervisor.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,6 +74,8 @@ async function main(): Promise<void> {
   const seconds = arg('seconds', 3);
   await NetnsLab.requireTools();
   await which('iperf3', { package: 'iperf3' });
+  await which('ethtool');
+  await OvnSupervisor.requireTools(true);
   const lab = new NetnsLab();
   const dataDir = await mkdtemp(join(tmpdir(), 'cl-bench-net-'));
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -89,13 +96,24 @@ async function main(): Promise<void> {
     await pingRtt(epA, '10.43.0.3', 3);
     await pingRtt(m1, '10.97.0.2', 3);
 
-    const rtt = { veth: [] as number[], vxlan: [] as number[] };
-    const gbps = { veth: [] as number[], vxlan: [] as number[] };
+    const rtt = { veth: [] as number[], vxlan: [] as number[], ovn: [] as number[] };
+    const gbps = { veth: [] as number[], vxlan: [] as number[], ovn: [] as number[] };
     for (let i = 0; i < samples; i++) {
       rtt.veth.push(await pingRtt(m1, '10.97.0.2', 50));
       rtt.vxlan.push(await pingRtt(epA, '10.43.0.3', 50));
       gbps.veth.push(await throughput(m2, m1, '10.97.0.2', seconds));
       gbps.vxlan.push(await throughput(epB, epA, '10.43.0.3', seconds));
+    }
+
+    const ovn = await buildOvnPair({ lab, dataDir, m1: { ns: m1, name: 'm1', address: '10.97.0.1' }, m2: { ns: m2, name: 'm2', address: '10.97.0.2' } });
+    cleanups.push(ovn.cleanup);
+    // Flows arrive asynchronously after the ports bind.
+    for (let tries = 0; (await run(['ip', 'netns', 'exec', ovn.a.ns, 'busybox', 'ping', '-c', '1', '-W', '1', ovn.b.address], { okExitCodes: [0, 1] })).exitCode !== 0; tries++) {
+      if (tries > 30) throw new Error('the ovn endpoints never answered each other');
+    }
+    for (let i = 0; i < samples; i++) {
+      rtt.ovn.push(await pingRtt(ovn.a.ns, ovn.b.address, 50));
+      gbps.ovn.push(await throughput(ovn.b.ns, ovn.a.ns, ovn.b.address, seconds));
     }
 
     // Instance start → its address answers ping, on a bridge network in m1.
@@ -141,10 +159,10 @@ async function main(): Promise<void> {
 
     const med = (xs: number[]): number => percentile(xs, 50);
     const rows = [
-      ['ping RTT (ms, median of avg)', med(rtt.veth).toFixed(3), med(rtt.vxlan).toFixed(3), ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2)],
-      ['TCP throughput (Gbit/s, median)', med(gbps.veth).toFixed(2), med(gbps.vxlan).toFixed(2), ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2)],
+      ['ping RTT (ms, median of avg)', med(rtt.veth).toFixed(3), med(rtt.vxlan).toFixed(3), med(rtt.ovn).toFixed(3), ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2), ratio(med(rtt.ovn), med(rtt.veth)).toFixed(2)],
+      ['TCP throughput (Gbit/s, median)', med(gbps.veth).toFixed(2), med(gbps.vxlan).toFixed(2), med(gbps.ovn).toFixed(2), ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2), ratio(med(gbps.ovn), med(gbps.veth)).toFixed(2)],
     ];
-    printTable(['measure', 'plain veth', 'vxlan', 'vxlan/veth'], rows);
+    printTable(['measure', 'plain veth', 'vxlan', 'ovn', 'vxlan/veth', 'ovn/veth'], rows);
     printTable(['instance start → address answers ping (ms)', 'median', 'max'], [['bridge network, busybox', med(startToPing).toFixed(0), Math.max(...startToPing).toFixed(0)]]);
     const result = {
       when: new Date().toISOString(),
@@ -152,9 +170,9 @@ async function main(): Promise<void> {
       iperfSeconds: seconds,
       pingRttMs: { veth: rtt.veth, vxlan: rtt.vxlan, ratio: ratio(med(rtt.vxlan), med(rtt.veth)) },
       tcpGbps: { veth: gbps.veth, vxlan: gbps.vxlan, ratio: ratio(med(gbps.vxlan), med(gbps.veth)) },
+      ovn: { pingRttMs: rtt.ovn, tcpGbps: gbps.ovn, rttRatio: ratio(med(rtt.ovn), med(rtt.veth)), tcpRatio: ratio(med(gbps.ovn), med(gbps.veth)) },
       instanceStartToPingMs: startToPing,
-      ovn: 'not measured: the ovn driver is not built yet',
-      notes: 'two network namespaces on one kernel joined by a veth pair (underlay); vxlan endpoints are namespaces on each member bridge; machine shared with other jobs',
+      notes: 'two network namespaces on one kernel joined by a veth pair (underlay); vxlan endpoints are namespaces on each member bridge; ovn endpoints are namespaces whose veth is a br-int port (OVS userspace datapath, VXLAN encap, TX checksum offload off), measured after the others; machine shared with other jobs',
     };
     await mkdir(join(process.cwd(), 'bench', 'results'), { recursive: true });
     await writeFile(join(process.cwd(), 'bench', 'results', 'network.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -61,7 +61,13 @@ describe('the cloudlet daemon (e2e)', function () {
     d = await startDaemon({ extraArgs: ['--runtime', 'hollow'] });
   });
   after(async () => {
-    if (d) await d.cleanup();
+    if (!d) return;
+    // Networks leave host plumbing (bridge, nft table, dnsmasq) that outlives the daemon on purpose:
+    // delete them through the API so the agent removes it, then stop the daemon.
+    if (d.child.exitCode === null && d.child.signalCode === null) {
+      d.cloudlet(['delete', 'network', 'keepme', 'stale-net', 'ok-net', '--ignore-not-found', '--timeout', '60s'], { timeoutMs: 90_000 });
+    }
+    await d.cleanup();
   });
 
   it('writes an HTTPS kubeconfig with the cluster CA and a bearer token', async () => {

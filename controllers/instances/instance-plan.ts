@@ -101,14 +101,14 @@ export function limitsText(instance: Instance): string {
   return `${formatCpu(r.cpu)} and ${formatBytes(r.memoryBytes)} of memory`;
 }
 
-type ReadyReason = 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'ContainerExited' | 'Restarting' | 'Deleting' | 'InvalidImage' | 'ImageNotFound' | 'ImageBuildFailed';
+type ReadyReason = 'Creating' | 'CreateBlocked' | 'CreateFailed' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'ContainerExited' | 'Restarting' | 'Deleting' | 'InvalidImage' | 'ImageNotFound' | 'ImageBuildFailed';
 
 /**
  * statusWith builds the next status. `observed: false` keeps the old
  * observedGeneration: the spec's limits are not applied by this step yet, so a
  * later step must still see the generation as new.
  */
-function statusWith(input: PlanInput, patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string }, ready: { ok: boolean; reason: ReadyReason }, drop: Array<keyof InstanceStatus> = [], observed = true): InstanceStatus {
+function statusWith(input: Pick<PlanInput, 'instance' | 'containerName' | 'now'>, patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string }, ready: { ok: boolean; reason: ReadyReason }, drop: Array<keyof InstanceStatus> = [], observed = true): InstanceStatus {
   const { instance } = input;
   const old = instance.status ?? {};
   const rec = recoverability(instance);
@@ -177,10 +177,14 @@ export function planInstance(input: PlanInput): Plan {
       const message = `building image ${image} on member ${me}; the container is created when it is ready`;
       return plan(pre, { status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }), requeueAfterMs: BUILD_POLL_MS });
     }
+    // A spec the container cannot be made from stays Failed until the spec changes.
+    if (readyReason(instance) === 'CreateFailed' && !generationChanged) return plan(pre);
     const lost = status.phase === 'Running' && desired === 'Running';
     const message = `creating the container ${input.containerName} from image ${image} with ${limitsText(instance)}`;
+    // A creation blocked by what it needs (a network, an address, a volume) keeps saying why while it retries.
+    const blocked = readyReason(instance) === 'CreateBlocked' && !generationChanged;
     return plan([...pre, 'ensureRootfs', 'define'], {
-      status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, ['imageProgress', 'startedAt', 'addresses']),
+      ...(blocked ? {} : { status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, ['imageProgress', 'startedAt', 'addresses']) }),
       events: lost ? [{ type: 'Warning', reason: 'ContainerLost', message: `the container ${input.containerName} disappeared from member ${me}; recreating it` }] : [],
       requeueAfterMs: STEP_MS,
     });
@@ -252,4 +256,29 @@ export function planInstance(input: PlanInput): Plan {
   }
   const message = `starting the container ${input.containerName} on member ${me}`;
   return plan([...pre, ...limitsAction, 'start'], { status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'Starting' }), requeueAfterMs: STEP_MS });
+}
+
+/** CreateBlocked is how a failed container creation shows in status: see createBlocked. */
+export interface CreateBlocked {
+  status: InstanceStatus;
+  /** event is set only when the message is new, so a retried failure does not repeat its Event */
+  event?: PlanEvent;
+  /** terminal: the spec itself is wrong (e.g. a fixed address outside the subnet); only a spec change helps */
+  terminal: boolean;
+}
+
+/**
+ * createBlocked turns an error from creating the container (a network that
+ * does not exist or is not ready here, a fixed address that is taken or
+ * invalid, a volume that is not ready) into the status that tells the user:
+ * a spec error (`code` Validation) makes the instance Failed and is terminal;
+ * anything else keeps it Creating with the reason while the agent retries.
+ */
+export function createBlocked(input: { instance: Instance; containerName: string; now: number; error: { code?: string; message: string } }): CreateBlocked {
+  const terminal = input.error.code === 'Validation';
+  const message = `cannot create the container: ${input.error.message}`;
+  const old = input.instance.status ?? {};
+  const status = statusWith(input, { phase: terminal ? 'Failed' : 'Creating', message }, { ok: false, reason: terminal ? 'CreateFailed' : 'CreateBlocked' }, ['imageProgress', 'startedAt', 'addresses']);
+  const changed = old.message !== message || old.phase !== status.phase;
+  return { status, terminal, ...(changed ? { event: { type: 'Warning', reason: terminal ? 'CreateFailed' : 'CreateBlocked', message } } : {}) };
 }

@@ -11,14 +11,14 @@ import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
-import { ConflictError, isCode } from '../../lib/errors.js';
+import { CloudletError, ConflictError, errorMessage, isCode, TerminalError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
 import type { ImageBuilds } from './image-builds.js';
 import type { RootfsProvider } from './images/rootfs.js';
 import type { ImageInfo } from './images/types.js';
-import { INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
+import { createBlocked, INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
 import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
 import type { FencedInstances } from './fenced-instances.js';
@@ -156,7 +156,11 @@ export class InstanceReconciler implements Reconciler {
           if (!runtime.info.simulated) rootfsPath = await this.rootfs().ensureRootfs({ containerName, image: await this.imageInfo(cur, opts.info), pool: cur.spec?.rootfs?.pool });
           break;
         case 'define':
-          await runtime.ensureCreated(await this.containerSpec(cur, containerName, rootfsPath, opts.info));
+          try {
+            await runtime.ensureCreated(await this.containerSpec(cur, containerName, rootfsPath, opts.info));
+          } catch (err) {
+            throw await this.createBlocked(cur, containerName, err);
+          }
           await this.guard.defined(cur, containerName);
           break;
         case 'setLimits':
@@ -192,6 +196,20 @@ export class InstanceReconciler implements Reconciler {
     }
     if (plan.status && plan.statusWhen === 'after') await this.writeStatus(cur, plan.status);
     return false;
+  }
+
+  /**
+   * createBlocked writes why the container could not be created (status and
+   * a Warning Event when the reason is new) and returns the error to throw:
+   * a TerminalError for a spec error, the original error (retried with
+   * backoff) otherwise.
+   */
+  private async createBlocked(cur: Instance, containerName: string, err: unknown): Promise<unknown> {
+    const error = { message: errorMessage(err), ...(err instanceof CloudletError ? { code: err.code } : {}) };
+    const blocked = createBlocked({ instance: cur, containerName, now: this.o.clock.now(), error });
+    await this.writeStatus(cur, blocked.status);
+    if (blocked.event) void this.o.events.event(cur, blocked.event.type, blocked.event.reason, blocked.event.message);
+    return blocked.terminal ? new TerminalError(blocked.status.message ?? error.message, { cause: err }) : err;
   }
 
   private async writeStatus(cur: Instance, status: InstanceStatus): Promise<Instance> {

@@ -291,6 +291,26 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     expect((await cli(['delete', 'instance', 'bad'])).code).to.equal(0);
   });
 
+  it('says why an instance cannot be created: Failed for an address outside the subnet, Creating with the reason for a missing network', async () => {
+    const net = JSON.stringify({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'e2e-fixed' }, spec: { driver: 'bridge', subnet: '10.99.31.0/24' } });
+    try {
+      expect((await cli(['apply', '-f', '-'], { input: net })).code).to.equal(0);
+      const bad = [manifest('outside', { image: 'busybox', memory: '64Mi', nics: [{ network: 'e2e-fixed', address: '10.99.30.5' }] }), manifest('nonet', { image: 'busybox', memory: '64Mi', nics: [{ network: 'no-such-net' }] })];
+      expect((await cli(['apply', '-f', '-'], { input: bad.join('\n---\n') })).code).to.equal(0);
+      const outside = await waitPhase('outside', 'Failed', 60_000, (i) => /cannot create the container/.test(i.status?.message ?? ''));
+      expect(outside.status?.message).to.match(/address 10\.99\.30\.5 cannot be used on network "e2e-fixed"/);
+      expect(outside.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason: 'CreateFailed' });
+      const nonet = await waitPhase('nonet', 'Creating', 60_000, (i) => /cannot create the container/.test(i.status?.message ?? ''));
+      expect(nonet.status?.message).to.match(/network "no-such-net" does not exist/);
+      const described = await cli(['describe', 'instance', 'outside']);
+      expect(described.stdout).to.match(/CreateFailed/);
+    } finally {
+      await cli(['delete', 'instance', 'outside', 'nonet', '--ignore-not-found', '--timeout', '60s'], { timeoutMs: 90_000 });
+      await cli(['delete', 'network', 'e2e-fixed', '--ignore-not-found', '--timeout', '60s'], { timeoutMs: 90_000 });
+    }
+    expect(await getInstance('outside')).to.equal(undefined);
+  });
+
   it('deletes the container, its root filesystem and its cgroup', async () => {
     const del = await cli(['delete', 'instance', 'web']);
     expect(del.code, del.stderr).to.equal(0);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { INSTANCE_FINALIZER, planInstance, recoverability, needsImage, type PlanInput, type PlanAction, type ImageState } from '../../../controllers/instances/instance-plan.js';
+import { createBlocked, INSTANCE_FINALIZER, planInstance, recoverability, needsImage, type PlanInput, type PlanAction, type ImageState } from '../../../controllers/instances/instance-plan.js';
 import type { Observation } from '../../../controllers/instances/runtimes/types.js';
 import type { Instance, InstancePhase, InstanceSpec, InstanceStatus } from '../../../lib/kinds/types.js';
 
@@ -84,6 +84,10 @@ const rows: Row[] = [
   { title: 'removes a stale copy of an instance now assigned to another member', input: input(inst({ status: { member: 'm2', phase: 'Running' } }), running), actions: ['deleteContainer', 'deleteRootfs'], phase: 'unchanged', events: ['Normal/StaleCopyRemoved'] },
   { title: 'ignores an instance of another member with no container here', input: input(inst({ status: { member: 'm2' } }), absent), actions: [], phase: 'unchanged', events: [] },
   { title: 'recreates a container that disappeared behind its back, with a Warning', input: input(inst({ status: { phase: 'Running', startedAt: STARTED } }), absent, { image: ready }), actions: ['ensureRootfs', 'define'], phase: 'Creating', events: ['Warning/ContainerLost'] },
+  { title: 'retries a blocked creation without overwriting the reason it is blocked', input: input(inst({ status: { phase: 'Creating', message: 'cannot create the container: address taken' }, ready: 'CreateBlocked' }), absent, { image: ready }), actions: ['ensureRootfs', 'define'], phase: 'unchanged', requeue: 'some' },
+  { title: 'tries a blocked creation afresh, saying Creating, after a spec change', input: input(inst({ generation: 2, status: { phase: 'Creating' }, ready: 'CreateBlocked' }), absent, { image: ready }), actions: ['ensureRootfs', 'define'], phase: 'Creating', ready: 'Creating' },
+  { title: 'leaves an instance whose spec cannot be created Failed until the spec changes', input: input(inst({ status: { phase: 'Failed' }, ready: 'CreateFailed' }), absent, { image: ready }), actions: [], phase: 'unchanged', requeue: 'none' },
+  { title: 'creates an instance that failed for its spec once the spec changes', input: input(inst({ generation: 2, status: { phase: 'Failed' }, ready: 'CreateFailed' }), absent, { image: ready }), actions: ['ensureRootfs', 'define'], phase: 'Creating' },
   { title: 'looks again shortly while the container is in a transition state', input: input(inst({ status: { phase: 'Starting' } }), { exists: true, state: 'STARTING' }), actions: [], phase: 'unchanged', requeue: 500 },
 ];
 
@@ -135,4 +139,26 @@ describe('needsImage', () => {
     expect(needsImage(inst(), stopped)).to.equal(false);
     expect(needsImage(inst({ deleting: true }), absent)).to.equal(false);
   });
+});
+
+describe('createBlocked', () => {
+  const base = inst({ status: { phase: 'Creating', message: 'creating the container' }, ready: 'Creating' });
+  const rows: Array<{ title: string; instance: Instance; error: { code?: string; message: string }; phase: InstancePhase; reason: string; terminal: boolean; event: boolean }> = [
+    { title: 'keeps an instance Creating, with the reason, when its network is not ready yet', instance: base, error: { code: 'Unavailable', message: 'nic 0: network "lan" is not ready on member m1 yet' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
+    { title: 'keeps it Creating when a fixed address is held by another instance (it may be freed)', instance: base, error: { code: 'Conflict', message: 'address 10.42.0.10 on network "lan" is held by default/db nic 0' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
+    { title: 'fails it, terminally, when a fixed address is outside the subnet', instance: base, error: { code: 'Validation', message: 'address 10.9.0.1 cannot be used on network "lan": it is outside 10.42.0.0/24' }, phase: 'Failed', reason: 'CreateFailed', terminal: true, event: true },
+    { title: 'does not repeat the Warning for the same blocked reason', instance: inst({ status: { phase: 'Creating', message: 'cannot create the container: nic 0: network "lan" does not exist' }, ready: 'CreateBlocked' }), error: { code: 'NotFound', message: 'nic 0: network "lan" does not exist' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: false },
+    { title: 'treats an error without a code as retryable', instance: base, error: { message: 'lxc-create exited 1' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
+  ];
+  for (const row of rows) {
+    it(row.title, () => {
+      const b = createBlocked({ instance: row.instance, containerName: CONTAINER, now: NOW, error: row.error });
+      expect(b.status.phase).to.equal(row.phase);
+      expect(b.status.message).to.equal(`cannot create the container: ${row.error.message}`);
+      expect(b.status.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason: row.reason });
+      expect(b.terminal).to.equal(row.terminal);
+      expect(b.event !== undefined).to.equal(row.event);
+      if (b.event) expect(b.event).to.include({ type: 'Warning', reason: row.reason });
+    });
+  }
 });

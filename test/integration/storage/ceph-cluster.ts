@@ -4,12 +4,13 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { run } from '../../../lib/host/exec.js';
 import { which } from '../../../lib/host/which.js';
+import { projectRoot } from '../../../lib/kinds/registry.js';
 
-const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../deploy/ceph/ceph.sh');
+// From the project root, so it is found from sources (tsx) and from dist/ alike.
+const SCRIPT = join(projectRoot(), 'deploy/ceph/ceph.sh');
 
 /** CephCluster is what `ceph.sh up` printed: the pool config a StoragePool needs. */
 export interface CephCluster {

@@ -8,10 +8,14 @@
  *    place and both the current and the smaller voter set keep a quorum of
  *    healthy voters (otherwise etcd could not commit the change, or the next
  *    failure would lose quorum);
- * 2. remove a dead learner (it cannot catch up; it only blocks new learners);
+ * 2. remove a dead learner (it cannot catch up; it only blocks new learners),
+ *    or a stalled one (the controller added it and it did not become a voter
+ *    within the learner timeout: its member never started etcd);
  * 3. promote a healthy learner while healthy voters are below target;
  * 4. add a healthy etcd-less member as a learner while no learner exists
- *    (etcd allows one learner at a time) and voters plus learners are below target.
+ *    (etcd allows one learner at a time; `otherLearners` counts learners no
+ *    member maps to, such as a joiner's before its etcd starts) and voters
+ *    plus learners are below target.
  *
  * Nothing is planned while the healthy voters are below quorum.
  * Candidates in a failure domain no healthy voter covers come first, then by name.
@@ -31,6 +35,8 @@ export interface VoterMember {
   failureDomain?: string;
   /** canHostEtcd: the member may run an etcd member (control-plane role); default true */
   canHostEtcd?: boolean;
+  /** stalled: a learner the controller added that did not become a voter within the learner timeout */
+  stalled?: boolean;
 }
 
 /** VoterAction is one membership change. */
@@ -53,15 +59,15 @@ function byPreference(covered: Set<string>): (a: VoterMember, b: VoterMember) =>
 }
 
 /** planVoters returns the ordered changes for `members` toward `target` (default 3) healthy voters; [] when nothing should change. */
-export function planVoters(input: { members: VoterMember[]; target?: number }): VoterAction[] {
+export function planVoters(input: { members: VoterMember[]; target?: number; otherLearners?: number }): VoterAction[] {
   const target = input.target ?? DEFAULT_VOTERS;
   const members = [...input.members].sort((a, b) => a.name.localeCompare(b.name));
   const voters = members.filter((m) => m.role === 'voter');
   const healthyVoters = voters.filter((m) => m.state !== 'NotReady');
   const deadVoters = voters.filter((m) => m.state === 'NotReady');
   const learners = members.filter((m) => m.role === 'learner');
-  const healthyLearners = learners.filter((m) => m.state === 'Ready');
-  const deadLearners = learners.filter((m) => m.state === 'NotReady');
+  const healthyLearners = learners.filter((m) => m.state === 'Ready' && !m.stalled);
+  const deadLearners = learners.filter((m) => m.state === 'NotReady' || m.stalled);
   const spare = members.filter((m) => m.role === 'none' && m.state === 'Ready' && (m.canHostEtcd ?? true));
   const covered = new Set(healthyVoters.map((m) => m.failureDomain).filter((d): d is string => d !== undefined));
   const actions: VoterAction[] = [];
@@ -79,7 +85,8 @@ export function planVoters(input: { members: VoterMember[]; target?: number }): 
     replacements--;
   }
   for (const dead of deadLearners) {
-    actions.push({ type: 'removeLearner', member: dead.name, reason: `learner ${dead.name} is NotReady` });
+    const why = dead.state === 'NotReady' ? 'is NotReady' : 'did not become a voter within the learner timeout';
+    actions.push({ type: 'removeLearner', member: dead.name, reason: `learner ${dead.name} ${why}` });
   }
 
   let healthy = healthyVoters.length;
@@ -92,7 +99,7 @@ export function planVoters(input: { members: VoterMember[]; target?: number }): 
   }
 
   const learnerLeft = learners.length - deadLearners.length - (actions.filter((a) => a.type === 'promote').length);
-  if (learnerLeft === 0 && healthy < target) {
+  if (learnerLeft === 0 && (input.otherLearners ?? 0) === 0 && healthy < target) {
     const next = [...spare].sort(byPreference(covered))[0];
     if (next) actions.push({ type: 'addLearner', member: next.name, reason: `${healthy} healthy voters, target ${target}` });
   }

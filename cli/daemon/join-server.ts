@@ -23,10 +23,12 @@ import type { Member } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Store } from '../../lib/store/types.js';
 import type { EtcdMembership, EtcdMemberInfo } from '../../lib/etcd/membership.js';
+import { initialClusterOf } from '../../lib/etcd/args.js';
 import { caFingerprint } from '../../lib/pki/pki.js';
 import { AlreadyExistsError, BadRequestError, ConflictError, NotFoundError, UnauthorizedError, UnavailableError, isCode } from '../../lib/errors.js';
 import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
 import { DEFAULT_VOTERS } from '../../controllers/membership/voter-plan.js';
+import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX } from '../../controllers/membership/etcd-learners.js';
 import { MEMBER_NAME_RE, type MemberEtcdConfig } from './cluster.js';
 import { encodeJoinToken, JOIN_TOKEN_KEY_PREFIX, newJoinToken, secretHash } from './join-token.js';
 
@@ -155,9 +157,7 @@ export class JoinService {
       }
       if (voters.length >= DEFAULT_VOTERS) return this.answer({ mode: 'client', endpoints });
       const added = await etcd.addLearner(req.etcdPeerUrl);
-      const initialCluster = added.members
-        .map((m) => `${m.id === added.id ? req.member : m.name}=${m.peerUrls[0] ?? ''}`)
-        .join(',');
+      const initialCluster = initialClusterOf(added.members, added.id, req.member);
       this.o.logger.info('member joins etcd as a learner', { member: req.member, peerUrl: req.etcdPeerUrl });
       return this.answer({ mode: 'member', initialCluster, initialClusterState: 'existing', endpoints });
     } finally {
@@ -209,6 +209,9 @@ export class JoinService {
       if (!isCode(err, 'Conflict') && !isCode(err, 'NotFound')) throw err;
     }
     await this.o.store.raw.delete(HEARTBEAT_PREFIX + name);
+    // A removed member is no candidate for etcd any more, and its pending learner (removed above) needs no hand-over.
+    await this.o.store.raw.delete(ETCD_CANDIDATE_PREFIX + name);
+    await this.o.store.raw.delete(ETCD_LEARNER_PREFIX + name);
     try {
       await this.o.store.delete(this.o.memberKind, name, undefined);
     } catch (err) {

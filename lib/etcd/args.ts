@@ -44,6 +44,20 @@ export function peerUrlOf(config: EtcdMemberConfig): string {
   return config.advertisePeerUrl ?? `${config.peerTls ? 'https' : 'http'}://${config.host}:${config.peerPort}`;
 }
 
+/** httpsUrlOf is `https://HOST:PORT`, with an IPv6 host in brackets. */
+export function httpsUrlOf(host: string, port: number): string {
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * initialClusterOf is the --initial-cluster string for a member `name` that
+ * was just added as `id` (etcd names it only once it starts): every member's
+ * `name=firstPeerURL`, in etcd's order.
+ */
+export function initialClusterOf(members: Array<{ id: string; name: string; peerUrls: string[] }>, id: string, name: string): string {
+  return members.map((m) => `${m.id === id ? name : m.name}=${m.peerUrls[0] ?? ''}`).join(',');
+}
+
 /** etcdArgs builds the etcd 3.4 arguments (without the program) for `config`; never through a shell. */
 export function etcdArgs(config: EtcdMemberConfig): string[] {
   const clientScheme = config.clientTls ? 'https' : 'http';

@@ -86,6 +86,24 @@ export function renderLxcConfig(input: LxcConfigInput): string {
 }
 
 /**
+ * withBroadcast renders `A.B.C.D/P` as `A.B.C.D/P BROADCAST`. LXC 5 left to
+ * itself configures the broadcast as 0.0.0.255 for a /24 (seen with
+ * `ip addr` inside a container), so the broadcast is always spelled out.
+ * Anything that is not an IPv4 CIDR is returned unchanged.
+ */
+export function withBroadcast(cidr: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return cidr;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return cidr;
+  const ip = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const hostBits = 2 ** (32 - prefix);
+  const bcast = Math.floor(ip / hostBits) * hostBits + hostBits - 1;
+  return `${cidr} ${[24, 16, 8, 0].map((shift) => Math.floor(bcast / 2 ** shift) % 256).join('.')}`;
+}
+
+/**
  * nicLines renders `lxc.net.N.*` for every plumbed NIC: a veth named after
  * the NIC, up, with its MAC, MTU and static address; the first NIC with a
  * gateway gets the default route. A NIC with a host bridge gets `link`; a
@@ -105,7 +123,7 @@ export function nicLines(spec: ContainerSpec): string[] {
     out.push(`lxc.net.${i}.name = ${n.name}`, `lxc.net.${i}.flags = up`);
     if (n.mac) out.push(`lxc.net.${i}.hwaddr = ${n.mac}`);
     if (n.mtu) out.push(`lxc.net.${i}.mtu = ${n.mtu}`);
-    if (n.address) out.push(`lxc.net.${i}.ipv4.address = ${n.address}`);
+    if (n.address) out.push(`lxc.net.${i}.ipv4.address = ${withBroadcast(n.address)}`);
     if (n.gateway && !routed) {
       out.push(`lxc.net.${i}.ipv4.gateway = ${n.gateway}`);
       routed = true;

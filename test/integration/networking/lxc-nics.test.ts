@@ -92,6 +92,12 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', '10.44.0.3'])).to.equal(0);
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', 'beta'])).to.equal(0);
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', '10.98.0.2'])).to.equal(0);
+    // The subnet's broadcast address, not whatever LXC would guess.
+    const addr = new PassThrough();
+    const chunks: Buffer[] = [];
+    addr.on('data', (c: Buffer) => chunks.push(c));
+    expect(await (runtime as LxcRuntime).exec(alpha, ['ip', '-4', 'addr', 'show', 'eth0'], { stdin: 'ignore', stdout: addr, timeoutMs: 20_000 })).to.equal(0);
+    expect(Buffer.concat(chunks).toString('utf8')).to.match(/inet 10\.44\.0\.2\/24 brd 10\.44\.0\.255 /);
     await plumber.release({ metadata: { name: 'alpha', namespace: 'default' } });
     await plumber.release({ metadata: { name: 'beta', namespace: 'default' } });
     expect(await ipam.listAll()).to.deep.equal([]);

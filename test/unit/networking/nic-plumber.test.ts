@@ -77,8 +77,8 @@ describe('instance NICs', () => {
     });
     expect(lines).to.deep.equal([
       'lxc.net.0.type = veth', 'lxc.net.0.link = clbr1', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.hwaddr = 0a:00:00:00:00:01',
-      'lxc.net.0.mtu = 1450', 'lxc.net.0.ipv4.address = 10.42.0.2/24', 'lxc.net.0.ipv4.gateway = 10.42.0.1',
-      'lxc.net.1.type = veth', 'lxc.net.1.link = clbr2', 'lxc.net.1.name = eth1', 'lxc.net.1.flags = up', 'lxc.net.1.ipv4.address = 10.43.0.2/24',
+      'lxc.net.0.mtu = 1450', 'lxc.net.0.ipv4.address = 10.42.0.2/24 10.42.0.255', 'lxc.net.0.ipv4.gateway = 10.42.0.1',
+      'lxc.net.1.type = veth', 'lxc.net.1.link = clbr2', 'lxc.net.1.name = eth1', 'lxc.net.1.flags = up', 'lxc.net.1.ipv4.address = 10.43.0.2/24 10.43.0.255',
     ]);
     expect(nicLines({ containerName: 'c', hostname: 'w', rootfsPath: '/r', mounts: [], nics: [] })).to.deep.equal(['lxc.net.0.type = empty']);
   });
@@ -111,14 +111,14 @@ describe('instance NICs', () => {
     {
       name: 'a bridge NIC: link, no pair, no scripts',
       nics: [{ name: 'eth0', network: 'lan', link: 'clbr1', address: '10.42.0.2/24' }],
-      lines: ['lxc.net.0.type = veth', 'lxc.net.0.link = clbr1', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.ipv4.address = 10.42.0.2/24'],
+      lines: ['lxc.net.0.type = veth', 'lxc.net.0.link = clbr1', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.ipv4.address = 10.42.0.2/24 10.42.0.255'],
     },
     {
       name: 'an ovs-port NIC: no link, a fixed host name, up and down scripts, the gateway route',
       nics: [{ name: 'eth0', network: 'ov', hostInterface: 'clp0123', mtu: 1450, address: '10.60.0.2/24', gateway: '10.60.0.1', hooks: { up: '/h up x', down: '/h down x', startHost: '/h offload eth0' } }],
       lines: [
         'lxc.net.0.type = veth', 'lxc.net.0.veth.pair = clp0123', 'lxc.net.0.name = eth0', 'lxc.net.0.flags = up', 'lxc.net.0.mtu = 1450',
-        'lxc.net.0.ipv4.address = 10.60.0.2/24', 'lxc.net.0.ipv4.gateway = 10.60.0.1', 'lxc.net.0.script.up = /h up x', 'lxc.net.0.script.down = /h down x', 'lxc.hook.start-host = /h offload eth0',
+        'lxc.net.0.ipv4.address = 10.60.0.2/24 10.60.0.255', 'lxc.net.0.ipv4.gateway = 10.60.0.1', 'lxc.net.0.script.up = /h up x', 'lxc.net.0.script.down = /h down x', 'lxc.hook.start-host = /h offload eth0',
       ],
     },
     {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { limitSettings, renderLxcConfig } from '../../../../controllers/instances/runtimes/lxc-config.js';
+import { limitSettings, renderLxcConfig, withBroadcast } from '../../../../controllers/instances/runtimes/lxc-config.js';
 import type { ContainerSpec } from '../../../../controllers/instances/runtimes/types.js';
 
 const spec: ContainerSpec = {
@@ -64,4 +64,20 @@ describe('lxc config', () => {
     const input = { spec, containerDir: '/c', layout: { memory: 1, cpu: 1 } as const };
     expect(renderLxcConfig(input)).to.equal(renderLxcConfig(input));
   });
+});
+
+describe('withBroadcast', () => {
+  const rows: Array<[string, string]> = [
+    ['10.42.0.2/24', '10.42.0.2/24 10.42.0.255'],
+    ['10.42.0.2/16', '10.42.0.2/16 10.42.255.255'],
+    ['192.168.7.9/29', '192.168.7.9/29 192.168.7.15'],
+    ['10.0.0.5/32', '10.0.0.5/32 10.0.0.5'],
+    ['172.16.0.1/0', '172.16.0.1/0 255.255.255.255'],
+    ['fd00::2/64', 'fd00::2/64'],
+    ['10.42.0.2', '10.42.0.2'],
+    ['300.1.1.1/24', '300.1.1.1/24'],
+  ];
+  for (const [cidr, want] of rows) {
+    it(`renders ${cidr} as "${want}"`, () => expect(withBroadcast(cidr)).to.equal(want));
+  }
 });

@@ -23,6 +23,11 @@ export class MemoryStore extends ObjectStore {
     this.memory = memory;
   }
 
+  /** sibling is a second store over the same data, as another process would have one (tests of concurrent writers). */
+  sibling(): ObjectStore {
+    return new ObjectStore({ backend: this.memory });
+  }
+
   /** compact forgets history before `revision`: watches from older revisions fail with GoneError. */
   async compact(revision: string): Promise<void> {
     this.memory.compact(Number(revision));

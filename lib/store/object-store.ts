@@ -47,6 +47,8 @@ export interface ObjectStoreOptions {
 }
 
 const MAX_RETRIES = 16;
+/** RECENT_MAX bounds the cache of values this store last read or wrote (a few MiB at most). */
+const RECENT_MAX = 2048;
 
 /** ObjectStore is the one implementation of Store's object rules; EtcdStore and MemoryStore only pick the backend. */
 export class ObjectStore implements Store {
@@ -54,6 +56,14 @@ export class ObjectStore implements Store {
   readonly raw: RawKV;
   protected readonly backend: KVBackend;
   private readonly now: () => Date;
+  /**
+   * recent holds, per key, the value and mod revision this store last read or
+   * wrote. An update whose resourceVersion equals the remembered revision
+   * skips its read: the conditional write still compares the revision in the
+   * backend, so a change by anyone else since then fails it exactly as the
+   * read would have. Bounded, oldest first out.
+   */
+  private readonly recent = new Map<string, { modRevision: number; value: string }>();
 
   constructor(opts: ObjectStoreOptions) {
     this.backend = opts.backend;
@@ -78,9 +88,11 @@ export class ObjectStore implements Store {
         }
         return object;
       }
-      const res = await this.backend.putIf(key, encodeObject(object), 0);
+      const value = encodeObject(object);
+      const res = await this.backend.putIf(key, value, 0);
       if (res.ok) {
         object.metadata.resourceVersion = String(res.revision);
+        this.remember(key, res.revision, value);
         return object;
       }
       if (!generated) throw new AlreadyExistsError(alreadyExistsMessage(kind, object.metadata.name));
@@ -92,7 +104,11 @@ export class ObjectStore implements Store {
   async get<T extends KubeObject>(kind: KindInfo, name: string, namespace?: string): Promise<T> {
     const key = objectKey(kind, name, namespace);
     const { kv } = await this.backend.get(key);
-    if (!kv) throw new NotFoundError(notFoundMessage(kind, name));
+    if (!kv) {
+      this.recent.delete(key);
+      throw new NotFoundError(notFoundMessage(kind, name));
+    }
+    this.remember(key, kv.modRevision, kv.value);
     return decodeObject<T>(kv.value, kv.modRevision, key);
   }
 
@@ -120,24 +136,49 @@ export class ObjectStore implements Store {
     if (opts.subresource === 'status' && !kind.hasStatus) throw new NotFoundError(`${kind.plural} has no status subresource`);
     const name = obj.metadata.name;
     const key = objectKey(kind, name, obj.metadata.namespace);
-    const { kv } = await this.backend.get(key);
-    if (!kv) throw new NotFoundError(notFoundMessage(kind, name));
-    if (String(kv.modRevision) !== rv) throw conflictError(kind, name);
+    const known = this.recent.get(key);
+    let kv: { modRevision: number; value: string } | undefined = known !== undefined && String(known.modRevision) === rv ? known : undefined;
+    const skippedRead = kv !== undefined;
+    if (!kv) {
+      kv = (await this.backend.get(key)).kv;
+      if (!kv) throw new NotFoundError(notFoundMessage(kind, name));
+      if (String(kv.modRevision) !== rv) throw conflictError(kind, name);
+    }
     const stored = decodeObject<T>(kv.value, kv.modRevision, key);
     const { object, remove } = prepareUpdate(kind, stored, obj, opts);
     if (opts.dryRun) return object;
     if (remove) {
       const res = await this.backend.deleteIf(key, { modRevision: kv.modRevision });
-      if (!res.ok) throw conflictError(kind, name);
+      this.recent.delete(key);
+      if (!res.ok) throw await this.writeFailed(kind, key, name, skippedRead);
       object.metadata.resourceVersion = String(res.revision);
       return object;
     }
     const value = encodeObject(object);
     if (value === kv.value) return stored; // nothing changed: no write, no event, same resourceVersion
     const res = await this.backend.putIf(key, value, kv.modRevision);
-    if (!res.ok) throw conflictError(kind, name);
+    if (!res.ok) {
+      this.recent.delete(key);
+      throw await this.writeFailed(kind, key, name, skippedRead);
+    }
     object.metadata.resourceVersion = String(res.revision);
+    this.remember(key, res.revision, value);
     return object;
+  }
+
+  /** writeFailed is the error for a conditional write that lost: NotFound when the object is gone (checked only when the read was skipped), else Conflict. */
+  private async writeFailed(kind: KindInfo, key: string, name: string, skippedRead: boolean): Promise<Error> {
+    if (skippedRead && !(await this.backend.get(key)).kv) return new NotFoundError(notFoundMessage(kind, name));
+    return conflictError(kind, name);
+  }
+
+  private remember(key: string, modRevision: number, value: string): void {
+    this.recent.delete(key);
+    this.recent.set(key, { modRevision, value });
+    if (this.recent.size > RECENT_MAX) {
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) this.recent.delete(oldest.value);
+    }
   }
 
   /**
@@ -147,6 +188,7 @@ export class ObjectStore implements Store {
    */
   async delete<T extends KubeObject>(kind: KindInfo, name: string, namespace: string | undefined, opts: DeleteOptions = {}): Promise<DeleteResult<T>> {
     const key = objectKey(kind, name, namespace);
+    this.recent.delete(key);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { kv } = await this.backend.get(key);
       if (!kv) throw new NotFoundError(notFoundMessage(kind, name));

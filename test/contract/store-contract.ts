@@ -15,6 +15,8 @@ export interface StoreHarness {
   compact(revision: string): Promise<void>;
   /** expireLease makes `lease` expire (memory: at once; etcd: by not renewing it until it lapses) */
   expireLease(lease: Lease): Promise<void>;
+  /** other opens a second store over the same data, as another process would have one; close() closes it too */
+  other(): Promise<Store>;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,20 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
           'ConflictError',
           'Operation cannot be fulfilled on instances.cloudlet.dev "web": the object has been modified; please apply your changes to the latest version and try again',
         );
+      });
+
+      it('refuses an update another writer has moved past, and calls an object another writer deleted not found', async () => {
+        const mine = await store.create(INSTANCE, instance('web', ns));
+        const theirs = await h.other();
+        const seen = await theirs.get(INSTANCE, 'web', ns);
+        await theirs.update(INSTANCE, { ...seen, spec: { image: 'busybox', cpu: 2 } });
+        await expectReject(store.update(INSTANCE, { ...mine, spec: { image: 'busybox', cpu: 3 } }), 'ConflictError');
+        const fresh = await store.get(INSTANCE, 'web', ns);
+        expect(fresh.spec).to.deep.equal({ image: 'busybox', cpu: 2 });
+        const updated = await store.update(INSTANCE, { ...fresh, spec: { image: 'busybox', cpu: 3 } });
+        await theirs.delete(INSTANCE, 'web', ns);
+        await expectReject(store.update(INSTANCE, { ...updated, spec: { image: 'busybox', cpu: 4 } }), 'NotFoundError');
+        await expectReject(store.update(INSTANCE, { ...updated, status: { phase: 'Running' } }, { subresource: 'status' }), 'NotFoundError');
       });
 
       it('bumps generation on spec changes only', async () => {

@@ -18,7 +18,14 @@ describe('EtcdStore against a real etcd', function () {
   describeStoreContract('EtcdStore', async () => {
     if (!etcd) throw new Error('etcd did not start');
     const store = new EtcdStore({ endpoints: etcd.endpoints, logger: silentLogger(), metrics: createMetrics() });
+    const others: EtcdStore[] = [];
+    const endpoints = etcd.endpoints;
     return {
+      other: async () => {
+        const other = new EtcdStore({ endpoints, logger: silentLogger(), metrics: createMetrics() });
+        others.push(other);
+        return other;
+      },
       store,
       compact: (revision) => store.compact(revision),
       expireLease: async (lease) => {
@@ -30,7 +37,10 @@ describe('EtcdStore against a real etcd', function () {
           await sleep(250);
         }
       },
-      close: () => store.close(),
+      close: async () => {
+        for (const o of others) await o.close();
+        await store.close();
+      },
     };
   });
 });

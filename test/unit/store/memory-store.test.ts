@@ -7,6 +7,7 @@ describeStoreContract('MemoryStore', async () => {
     store,
     compact: (revision) => store.compact(revision),
     expireLease: async (lease) => store.expireLease(lease.id),
+    other: async () => store.sibling(),
     close: () => store.close(),
   };
 });

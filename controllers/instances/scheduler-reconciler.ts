@@ -71,16 +71,11 @@ export class SchedulerReconciler implements Reconciler {
   }
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
-    const cached = this.o.instances.get(req);
-    if (!cached || !SchedulerReconciler.needsScheduling(cached) || this.assumed.has(cacheKey(req))) return {};
-    let instance: Instance;
-    try {
-      instance = await this.o.store.get<Instance>(this.o.instanceKind, req.name, req.namespace);
-    } catch (err) {
-      if (isCode(err, 'NotFound')) return {};
-      throw err;
-    }
-    if (!SchedulerReconciler.needsScheduling(instance)) return {};
+    // Decide from the informer's copy: every write below is conditional on its
+    // resourceVersion, so a copy that is behind loses with a conflict and is
+    // decided again from the newer copy (no extra read per decision).
+    let instance = this.o.instances.get(req);
+    if (!instance || !SchedulerReconciler.needsScheduling(instance) || this.assumed.has(cacheKey(req))) return {};
     if (!instance.status?.phase) {
       // Say Pending first, so watchers see the whole life: Pending → Scheduled → … → Running.
       const pending = await this.writeStatus(instance, {
@@ -140,12 +135,12 @@ export class SchedulerReconciler implements Reconciler {
     return { requeueAfter: this.o.pendingRetryMs ?? PENDING_RETRY_MS };
   }
 
-  /** writeStatus writes the status subresource; undefined when another writer got there first (decide again with fresh data). */
+  /** writeStatus writes the status subresource; undefined when another writer got there first or the instance is gone (decide again with fresh data). */
   private async writeStatus(instance: Instance, status: InstanceStatus): Promise<Instance | undefined> {
     try {
       return await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });
     } catch (err) {
-      if (isCode(err, 'Conflict')) return undefined;
+      if (isCode(err, 'Conflict') || isCode(err, 'NotFound')) return undefined;
       throw err;
     }
   }

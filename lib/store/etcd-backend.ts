@@ -3,7 +3,9 @@
  * gRPC clients: every call is one round trip, timed into
  * metrics.etcdRoundTrips and translated by translateEtcdError. Watches go
  * through one WatchHub per prefix. Leases are never kept alive
- * automatically: the caller drives keepAliveOnce().
+ * automatically: the caller drives keepAliveOnce(). Calls are never retried;
+ * with several endpoints, one that was just unreachable is passed by
+ * (EndpointHealth).
  */
 import { readFileSync } from 'node:fs';
 import type { Observable } from 'rxjs';
@@ -16,6 +18,7 @@ import { translateEtcdError } from './etcd-errors.js';
 import { prefixEnd, resilientWatch, toKV } from './etcd-watch.js';
 import type { Lease } from './types.js';
 import { WatchHub } from './watch-hub.js';
+import { EndpointHealth } from './endpoint-health.js';
 
 /** EtcdTlsOptions are PEM file paths for a TLS connection to etcd. */
 export interface EtcdTlsOptions {
@@ -61,6 +64,7 @@ export class EtcdBackend implements KVBackend {
     this.watchWindow = opts.watchWindow ?? 5000;
     const timeout = opts.callTimeoutMs ?? 10_000;
     const hosts = opts.endpoints.map((e) => e.replace(/^https?:\/\//, ''));
+    const health = hosts.length > 1 ? new EndpointHealth({ endpoints: hosts }) : undefined;
     this.client = new Etcd3({
       hosts,
       credentials: opts.tls
@@ -70,7 +74,8 @@ export class EtcdBackend implements KVBackend {
             privateKey: opts.tls.keyFile ? readFileSync(opts.tls.keyFile) : undefined,
           }
         : undefined,
-      faultHandling: { host: () => passThrough, global: passThrough },
+      // Several endpoints (an etcd-client member): pass an unreachable one by for a moment (endpoint-health.ts).
+      faultHandling: { host: (h) => (health ? (health.policy(h) as unknown as Policy) : passThrough), global: passThrough },
       grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });

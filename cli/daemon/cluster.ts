@@ -63,6 +63,11 @@ export async function writeClusterFiles(dataDir: string, identity: ClusterIdenti
   await writeAtomic(join(dataDir, 'cluster.json'), `${JSON.stringify(identity, null, 2)}\n`, 0o600);
 }
 
+/** writeClusterIdentity rewrites DIR/cluster.json alone (atomically), e.g. when an etcd client becomes an etcd member. */
+export async function writeClusterIdentity(dataDir: string, identity: ClusterIdentity): Promise<void> {
+  await writeAtomic(join(dataDir, 'cluster.json'), `${JSON.stringify(identity, null, 2)}\n`, 0o600);
+}
+
 /** MemberFile is what member.json holds. */
 export interface MemberFile {
   name: string;

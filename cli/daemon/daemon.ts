@@ -1,8 +1,10 @@
 /**
  * Daemon assembles one Cloudlet member in one place (STYLE.md: wire
  * everything explicitly at start-up): embedded etcd (or external endpoints),
- * the store, the API server, the shared informers, the member agent, the host
- * agents, and the cluster controllers that run only while this member leads.
+ * the store, the API server, the shared informers, the member agent, the
+ * etcd learner agent of an etcd-client member (it starts a local etcd when the
+ * voter controller adds this member to etcd), the host agents, and the
+ * cluster controllers that run only while this member leads.
  */
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -24,6 +26,8 @@ import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, wri
 import { EtcdMembership } from '../../lib/etcd/membership.js';
 import { JoinService } from './join-server.js';
 import { VoterController, waitUntilVoter } from './voters.js';
+import { EtcdLearnerAgent } from './etcd-learner-agent.js';
+import { EventRecorder } from '../../lib/controller/events.js';
 import { ClusterControllers } from './cluster-controllers.js';
 import { HostAgents } from './host-agents.js';
 import { VERSION } from '../../lib/version.js';
@@ -43,6 +47,7 @@ export class Daemon {
   /** metrics of this daemon (exposed on /metrics) */
   readonly metrics: Metrics;
   private storeRef: Store | undefined;
+  private learnerAgent: EtcdLearnerAgent | undefined;
   /** apiPort is the port the API listens on, once started. */
   apiPort = 0;
   /** etcdPid is the embedded etcd's PID, once started. */
@@ -120,6 +125,24 @@ export class Daemon {
     await agent.start();
     this.stack.push({ name: 'member agent', stop: () => agent.stop() });
 
+    if (identity.etcd?.mode === 'client' && !external) {
+      const learnerAgent = new EtcdLearnerAgent({
+        store,
+        memberKind,
+        identity,
+        dataDir,
+        ...(this.opts.etcdBinary ? { etcdBinary: this.opts.etcdBinary } : {}),
+        etcd: openEtcd,
+        events: new EventRecorder({ store, logger, metrics: this.metrics, component: 'etcd-learner-agent', host: memberName, clock }),
+        logger,
+        clock,
+        onStarted: (pid) => (this.etcdPid = pid),
+      });
+      this.learnerAgent = learnerAgent;
+      await learnerAgent.start();
+      this.stack.push({ name: 'etcd learner agent', stop: () => learnerAgent.stop() });
+    }
+
     const hostAgents = new HostAgents({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName, dataDir, lxcpath, runtime: this.opts.runtime ?? 'lxc', memberAgent: agent });
     await hostAgents.start();
     this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });
@@ -166,7 +189,12 @@ export class Daemon {
   private async startEtcd(identity: ClusterIdentity): Promise<string[]> {
     const { dataDir, logger } = this.opts;
     const cfg = identity.etcd;
-    if (cfg?.mode === 'client') return cfg.endpoints;
+    if (cfg?.mode === 'client') {
+      // The voter controller may make this member an etcd member later (EtcdLearnerAgent): that etcd then
+      // stops here, last, as a voter's etcd started at join time does.
+      this.stack.push({ name: 'etcd', stop: async () => this.learnerAgent?.stopEtcd() });
+      return cfg.endpoints;
+    }
     const files = memberTlsFiles(dataDir);
     const tls = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile };
     const etcd = new EtcdServer({

@@ -1,7 +1,8 @@
 /**
  * etcd voters on the daemon side: the leader-only VoterController (the
  * EtcdVoterReconciler over a live etcd cluster API), and waitUntilVoter, which
- * a member that joined etcd as a learner runs before it uses its own etcd.
+ * a member that joined etcd as a learner runs before it uses its own etcd, and
+ * which the EtcdLearnerAgent runs for a member the voter controller added later.
  */
 import type { Logger } from '../../lib/log/logger.js';
 import type { Metrics } from '../../lib/metrics/metrics.js';
@@ -14,7 +15,7 @@ import { Controller } from '../../lib/controller/controller.js';
 import { enqueueMapped } from '../../lib/controller/handlers.js';
 import { EventRecorder } from '../../lib/controller/events.js';
 import { EtcdMembership } from '../../lib/etcd/membership.js';
-import { TimeoutError, errorMessage, isCode } from '../../lib/errors.js';
+import { TimeoutError, UnavailableError, errorMessage, isCode } from '../../lib/errors.js';
 import { ETCD_VOTERS_KEY, EtcdVoterReconciler } from '../../controllers/membership/etcd-voter-reconciler.js';
 import type { MemberTlsFiles } from './cluster.js';
 
@@ -50,6 +51,7 @@ export class VoterController {
         members,
         etcd: this.etcd,
         events: new EventRecorder({ store, logger, metrics, component: 'etcd-voters', host: memberName, clock }),
+        clock,
       }),
       logger,
       metrics,
@@ -73,14 +75,23 @@ export class VoterController {
 
 /**
  * waitUntilVoter asks etcd (through `endpoints`) to promote learner `name`
- * until it is a voter; TimeoutError after `timeoutMs` (default 120 s). The
- * leader's voter controller may promote it first: that counts as done.
+ * until it is a voter; TimeoutError after `timeoutMs` (default 120 s), and
+ * UnavailableError as soon as `signal` aborts. The leader's voter controller
+ * may promote it first: that counts as done.
  */
-export async function waitUntilVoter(opts: { name: string; endpoints: string[]; tls: MemberTlsFiles; logger: Logger; timeoutMs?: number }): Promise<void> {
+export async function waitUntilVoter(opts: {
+  name: string;
+  endpoints: string[];
+  tls: MemberTlsFiles;
+  logger: Logger;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}): Promise<void> {
   const etcd = new EtcdMembership({ endpoints: opts.endpoints, tls: opts.tls });
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   try {
     for (;;) {
+      if (opts.signal?.aborted) throw new UnavailableError(`the promotion of etcd member ${opts.name} was abandoned`);
       try {
         const self = (await etcd.list()).find((m) => m.name === opts.name);
         if (self && !self.isLearner) return;

@@ -108,3 +108,17 @@ export function resumeAction(input: { marker: EtcdLearnerAssignment | undefined;
   if (!self) return 'none';
   return self.isLearner ? 'wait' : 'voter';
 }
+
+/**
+ * AttemptAction is what a member does with its running attempt when it sees
+ * its assignment again: `continue`, or `abandon` (stop its etcd) because its
+ * learner is no longer in etcd. A missing assignment alone is no reason to
+ * stop: the leader deletes it once it has promoted the learner itself.
+ */
+export type AttemptAction = 'continue' | 'abandon';
+
+/** attemptAction decides for the attempt at etcd id `attemptId`; `members` undefined means etcd could not be asked (continue). */
+export function attemptAction(input: { attemptId: string; assignment: EtcdLearnerAssignment | undefined; members: EtcdMemberView[] | undefined }): AttemptAction {
+  if (input.assignment?.id === input.attemptId || input.members === undefined) return 'continue';
+  return input.members.some((m) => m.id === input.attemptId) ? 'continue' : 'abandon';
+}

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  attemptAction,
   learnerDataAction,
   parseAssignment,
   parseCandidate,
@@ -57,5 +58,16 @@ describe('etcd learner hand-over', () => {
   ];
   for (const [title, marker, members, want] of resumeRows) {
     it(title, () => expect(resumeAction({ marker, members })).to.equal(want));
+  }
+
+  const attemptRows: Array<[string, EtcdLearnerAssignment | undefined, Array<{ id: string; name: string; isLearner: boolean }> | undefined, string]> = [
+    ['continues while its assignment stands', a('5'), [], 'continue'],
+    ['continues when the leader deleted the assignment after promoting the learner', undefined, [{ id: '5', name: 'm4', isLearner: false }], 'continue'],
+    ['abandons when etcd no longer lists its learner', undefined, [{ id: '1', name: 'm1', isLearner: false }], 'abandon'],
+    ['abandons when a new assignment replaced a removed learner', a('6'), [{ id: '6', name: '', isLearner: true }], 'abandon'],
+    ['continues when etcd cannot be asked', undefined, undefined, 'continue'],
+  ];
+  for (const [title, assignment, members, want] of attemptRows) {
+    it(`an attempt ${title}`, () => expect(attemptAction({ attemptId: '5', assignment, members })).to.equal(want));
   }
 });

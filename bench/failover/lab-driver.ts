@@ -18,6 +18,8 @@ export interface LabDriverOptions {
   labDir: string;
   /** labId: LAB_ID for lab.sh (a lab with its own bridge, namespaces and subnet) */
   labId: string;
+  /** runtime: LAB_RUNTIME for lab.sh (default: lab.sh's, lxc) */
+  runtime?: 'lxc' | 'hollow';
 }
 
 /** RunResult is a finished command. */
@@ -53,7 +55,7 @@ export class LabDriver {
 
   /** lab runs `lab.sh ARGS` with this lab's LAB_DIR and LAB_ID. */
   lab(args: string[], timeoutMs = 300_000): Promise<RunResult> {
-    const env = { ...process.env, LAB_DIR: this.o.labDir, LAB_ID: this.o.labId };
+    const env = { ...process.env, LAB_DIR: this.o.labDir, LAB_ID: this.o.labId, ...(this.o.runtime ? { LAB_RUNTIME: this.o.runtime } : {}) };
     return new Promise((res) => {
       execFile(join(this.o.root, 'deploy', 'lab', 'lab.sh'), args, { cwd: this.o.root, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
         res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });

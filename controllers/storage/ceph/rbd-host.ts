@@ -111,17 +111,26 @@ export class RbdHost {
     });
   }
 
-  /** detach unmounts `target`, detaches the image's loop devices, stops its rbd-fuse and removes the mount points; absent is success. */
-  async detach(image: string, target: string): Promise<void> {
+  /**
+   * detach unmounts `target`, detaches the image's loop devices, stops its
+   * rbd-fuse and removes the mount points; absent is success. With `abort`
+   * (another member broke this member's lock and blocklisted its rbd-fuse,
+   * so every write through it would hang) the FUSE connection is aborted
+   * first — `umount -f` on a FUSE mount, which fails pending and later I/O
+   * at once and ends rbd-fuse even while the loop device keeps the mount
+   * busy — and nothing is flushed: what was not written could not land.
+   */
+  async detach(image: string, target: string, opts: { abort?: boolean } = {}): Promise<void> {
+    if (opts.abort && (await this.fuseMounted(image))) await this.runner.run(['umount', '-f', this.fuseDir(image)], { timeoutMs: T.short, okExitCodes: [0, 32] });
     await this.umount(target);
     if (await this.fuseMounted(image)) {
       const file = this.imageFile(image);
       for (const dev of await loopDevicesOf(this.runner, file)) {
-        await this.runner.run(['blockdev', '--flushbufs', dev], { timeoutMs: T.long }).catch(() => undefined);
+        if (!opts.abort) await this.runner.run(['blockdev', '--flushbufs', dev], { timeoutMs: T.long }).catch(() => undefined);
         await this.runner.run(['losetup', '--detach', dev], { timeoutMs: T.short });
       }
       // Push the fuse file's dirty pages to rbd-fuse (and so to the OSDs) before it is unmounted.
-      await this.runner.run(['sync', file], { timeoutMs: T.long }).catch(() => undefined);
+      if (!opts.abort) await this.runner.run(['sync', file], { timeoutMs: T.long }).catch(() => undefined);
     }
     await this.unmountFuse(image);
     if (await isDirectory(target)) await rmdir(target).catch(async () => rm(target, { recursive: false, force: true }));

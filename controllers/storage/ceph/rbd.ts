@@ -103,6 +103,22 @@ export function lockMember(lock: RbdLock): string | undefined {
   return lock.id.startsWith(LOCK_COOKIE_PREFIX) ? lock.id.slice(LOCK_COOKIE_PREFIX.length) : undefined;
 }
 
+/** parseWatchers reads the client addresses watching an image from `rbd status --format json` (its open handles: rbd-fuse mounts, running rbd calls). */
+export function parseWatchers(text: string): string[] {
+  const data: unknown = JSON.parse(text.trim() === '' ? '{}' : text);
+  if (!isRecord(data) || !Array.isArray(data.watchers)) return [];
+  return data.watchers.filter(isRecord).map((w) => (typeof w.address === 'string' ? w.address : '')).filter((a) => a !== '');
+}
+
+/**
+ * BLOCKLIST_SECONDS is how long a client cut off by a lock break stays on
+ * the OSD blocklist: a week. Its blocked writes are retried by librados for
+ * as long as the process lives and would land once the entry expires, so
+ * the entry must outlive any partition the old member comes back from (it
+ * then aborts that client when it unmounts; see RbdHost.detach).
+ */
+export const BLOCKLIST_SECONDS = 7 * 24 * 3600;
+
 /** parseSnapshots reads `rbd snap ls --format json` into sorted user snapshot names. */
 export function parseSnapshots(text: string): string[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '[]' : text);

@@ -10,8 +10,9 @@
  * mountVolume first takes the image's RBD advisory lock with the cookie
  * `cloudlet:<member>` (`rbd lock add` is an atomic exclusive create), and a
  * lock held by another member refuses the mount with ConflictError. A lock
- * is broken only when the caller says its member is fenced
- * (MountOptions.breakLocksOf). Images are made with the `layering` feature
+ * is broken only when the caller says its member is lost
+ * (MountOptions.breakLocksOf, mayBreakLockOf), and the old holder's clients
+ * are blocklisted first (ceph/rbd-locks.ts). Images are made with the `layering` feature
  * only, so librbd's own exclusive-lock feature does not fight the advisory lock.
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -21,8 +22,9 @@ import { ConflictError, errorMessage, HostCommandError, isCode, NotFoundError, V
 import { isDirectory } from '../../../lib/host/fs.js';
 import { which } from '../../../lib/host/which.js';
 import { withRevert } from '../../../lib/host/revert.js';
-import { type CephPoolConfig, cephArgv, lockCookie, lockMember, parseCephConfig, parseDf, parseImageSize, parseLocks, parseSnapshots, parseUsedBytes, type RbdLock, rbdArgv, unreachableReason } from '../ceph/rbd.js';
+import { type CephPoolConfig, cephArgv, lockMember, parseCephConfig, parseDf, parseImageSize, parseSnapshots, parseUsedBytes, type RbdLock, rbdArgv, unreachableReason } from '../ceph/rbd.js';
 import { RbdHost } from '../ceph/rbd-host.js';
+import { RbdLocks } from '../ceph/rbd-locks.js';
 import { BaseStorageDriver, checkName, type StorageDriverOptions } from './base.js';
 import type { MountOptions, PoolObservation, PoolSpec, SnapshotRef, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
@@ -185,7 +187,7 @@ export class CephDriver extends BaseStorageDriver {
     await this.rbd(pool, ['rm', '--no-progress', `.new-${checkName('volume', name)}`], [0, 2]);
     if ((await this.imageSize(pool, name)) === undefined) return;
     await this.unmountVolume(pool, name);
-    const other = (await this.locks(pool, name)).find((l) => lockMember(l) !== this.memberName);
+    const other = await this.lockSet(pool).otherHolder(name);
     if (other) throw new ConflictError(`volume ${name} is mounted on member ${lockMember(other) ?? other.locker}; unmount it there first`);
     await this.rbd(pool, ['snap', 'purge', '--no-progress', name]);
     await this.rbd(pool, ['rm', '--no-progress', name], [0, 2]);
@@ -223,58 +225,47 @@ export class CephDriver extends BaseStorageDriver {
     if (wasMounted) await this.mountVolume(pool, ref.volume);
   }
 
+  private lockSet(pool: PoolSpec): RbdLocks {
+    return new RbdLocks(this.runner, this.cfg(pool), this.memberName);
+  }
+
   /** locks lists the image's advisory locks. */
   async locks(pool: PoolSpec, name: string): Promise<RbdLock[]> {
-    return parseLocks((await this.rbd(pool, ['lock', 'ls', '--format', 'json', checkName('volume', name)])).stdout);
+    return this.lockSet(pool).list(checkName('volume', name));
   }
 
   /**
-   * lock takes the image's exclusive advisory lock for this member. Our own
-   * lock is kept (re-mount after a restart); another member's lock refuses
-   * with ConflictError unless that member is in `breakLocksOf`.
+   * mountVolume locks the image for this member (breaking a lost member's
+   * lock when `opts` allows, see RbdLocks), then attaches it (rbd-fuse,
+   * loop, mkfs on first use, mount); undone on failure.
    */
-  private async lock(pool: PoolSpec, name: string, opts: MountOptions): Promise<void> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const held = await this.locks(pool, name);
-      if (held.some((l) => lockMember(l) === this.memberName)) return;
-      const other = held[0];
-      if (other !== undefined) {
-        const member = lockMember(other);
-        if (member === undefined || !(opts.breakLocksOf ?? []).includes(member)) {
-          throw new ConflictError(`volume ${name} is already mounted read-write on member ${member ?? other.locker} (RBD lock ${other.id}); a second read-write mount is refused`);
-        }
-        await this.rbd(pool, ['lock', 'rm', name, other.id, other.locker], [0, 2]);
-        continue;
-      }
-      const res = await this.rbd(pool, ['lock', 'add', name, lockCookie(this.memberName)], [0, 16]);
-      if (res.exitCode === 0) return;
-    }
-    const holder = (await this.locks(pool, name))[0];
-    throw new ConflictError(`volume ${name} is already mounted read-write on member ${holder ? (lockMember(holder) ?? holder.locker) : 'another member'}; a second read-write mount is refused`);
-  }
-
-  private async unlock(pool: PoolSpec, name: string): Promise<void> {
-    for (const l of await this.locks(pool, name)) {
-      if (lockMember(l) === this.memberName) await this.rbd(pool, ['lock', 'rm', name, l.id, l.locker], [0, 2]);
-    }
-  }
-
-  /** mountVolume locks the image for this member, then attaches it (rbd-fuse, loop, mkfs on first use, mount); undone on failure. */
   async mountVolume(pool: PoolSpec, name: string, opts: MountOptions = {}): Promise<string> {
     const target = this.mountPointOf(pool, name);
     if ((await this.imageSize(pool, name)) === undefined) throw new NotFoundError(`volume ${name} does not exist in pool ${pool.name}`);
+    const locks = this.lockSet(pool);
     await withRevert(async (revert) => {
-      const had = (await this.locks(pool, name)).some((l) => lockMember(l) === this.memberName);
-      await this.lock(pool, name, opts);
-      if (!had) revert.add(() => this.unlock(pool, name));
+      const had = await locks.holds(name);
+      await locks.take(name, opts);
+      if (!had) revert.add(() => locks.release(name));
       await this.host(pool).attach(name, target);
     });
     return target;
   }
 
-  /** unmountVolume unmounts and detaches the image here and drops this member's lock; not mounted is success. */
+  /**
+   * unmountVolume unmounts and detaches the image here and drops this
+   * member's lock; not mounted is success. A mount whose lock another member
+   * broke (this member was lost, its rbd-fuse is blocklisted) is aborted
+   * rather than flushed: its writes could not land, and flushing them would hang.
+   */
   async unmountVolume(pool: PoolSpec, name: string): Promise<void> {
-    await this.host(pool).detach(name, this.mountPointOf(pool, name));
-    if ((await this.imageSize(pool, name)) !== undefined) await this.unlock(pool, name);
+    const host = this.host(pool);
+    const target = this.mountPointOf(pool, name);
+    const exists = (await this.imageSize(pool, name)) !== undefined;
+    const locks = this.lockSet(pool);
+    const attached = (await host.isAttached(target)) || (await host.fuseMounted(checkName('volume', name)));
+    const broken = attached && exists && !(await locks.holds(name));
+    await host.detach(name, target, { abort: broken });
+    if (exists) await locks.release(name);
   }
 }

@@ -77,10 +77,24 @@ export interface SnapshotRef {
   snapshot: string;
 }
 
+/** BrokenLock describes a lock mountVolume broke: whose it was and which of its clients were cut off. */
+export interface BrokenLock {
+  /** member held the lock */
+  member: string;
+  /** lock is the driver's name for it (ceph: the RBD lock cookie) */
+  lock: string;
+  /** blocklisted: the cluster clients of the old holder that may no longer write (ceph: addresses) */
+  blocklisted: string[];
+}
+
 /** MountOptions tune mountVolume of shared drivers. */
 export interface MountOptions {
   /** breakLocksOf names members known to be fenced or NotReady: their stale exclusive mount of the volume may be broken */
   breakLocksOf?: readonly string[];
+  /** mayBreakLockOf is asked about the member holding the volume (see lock-break.ts); true lets its stale mount be broken too */
+  mayBreakLockOf?: (member: string) => boolean;
+  /** onLockBroken hears every lock this mount broke (after the old holder was cut off) */
+  onLockBroken?: (broken: BrokenLock) => void;
 }
 
 /**
@@ -116,7 +130,7 @@ export interface StorageDriver {
   restoreSnapshot(pool: PoolSpec, ref: SnapshotRef): Promise<void>;
   /** mountVolume makes the volume visible on this host and returns its path (bind-mount source for instances) */
   mountVolume(pool: PoolSpec, name: string, opts?: MountOptions): Promise<string>;
-  /** unmountVolume undoes mountVolume; not mounted is success */
+  /** unmountVolume undoes mountVolume; not mounted is success. A shared driver whose lock another member broke discards what could not be written */
   unmountVolume(pool: PoolSpec, name: string): Promise<void>;
 }
 

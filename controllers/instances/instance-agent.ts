@@ -10,7 +10,8 @@
  *   a container stopped behind Cloudlet's back is noticed within seconds;
  * - an orphan sweep, once the informer has synced and then every
  *   `orphanSweepMs` (default 60 s): containers and root filesystems this
- *   runtime owns that no instance assigned here claims are deleted.
+ *   runtime owns that no instance assigned here claims are deleted (and
+ *   the shared volumes they mounted released).
  * Stopping the agent leaves containers running; the next start adopts them.
  */
 import type { Clock, TimerHandle } from '../../lib/controller/clock.js';
@@ -288,12 +289,14 @@ export class InstanceAgent {
     return out;
   }
 
-  /** sweepOrphans deletes containers and root filesystems here that no instance assigned to this member claims. */
+  /** sweepOrphans deletes containers, root filesystems and volume mounts here that no instance assigned to this member claims. */
   async sweepOrphans(): Promise<string[]> {
     const claimedNow = (): Set<string> => new Set(this.mineWhere().map((r) => this.reconciler.containerNameOf(r)));
     const claimed = claimedNow();
     const names = new Set(await this.o.runtime.list());
     if (this.o.rootfs && !this.o.runtime.info.simulated) for (const n of await this.o.rootfs.list()) names.add(n);
+    // A container deleted while its volumes failed to unmount: removing it again retries the release.
+    if (this.o.volumes) for (const n of await this.o.volumes.users()) names.add(n);
     const removed: string[] = [];
     for (const name of names) {
       if (claimed.has(name)) continue;

@@ -31,7 +31,9 @@ export type PlanAction =
   | 'stop'
   | 'deleteContainer'
   | 'deleteRootfs'
-  | 'removeFinalizer';
+  | 'removeFinalizer'
+  /** releaseVolumes gives back the shared volumes a Stopped instance mounted (they are mounted again before a start) */
+  | 'releaseVolumes';
 
 /** PlanEvent is an Event to record about the instance. */
 export interface PlanEvent {
@@ -224,7 +226,9 @@ export function planInstance(input: PlanInput): Plan {
   if (desired === 'Stopped') {
     const message = `the container is stopped because spec.state is Stopped`;
     const events: PlanEvent[] = status.phase === 'Stopping' ? [{ type: 'Normal', reason: 'Stopped', message: `stopped the container ${input.containerName}` }] : [];
-    return plan([...pre, ...limitsAction], { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'Stopped' }, ['startedAt', 'addresses']), statusWhen: 'after', events });
+    // A Stopped instance holds no shared volume: its data is at rest in the pool, free to mount elsewhere (docs/storage.md).
+    const release: PlanAction[] = (instance.spec?.volumes ?? []).length > 0 ? ['releaseVolumes'] : [];
+    return plan([...pre, ...limitsAction, ...release], { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'Stopped' }, ['startedAt', 'addresses']), statusWhen: 'after', events });
   }
   if (status.phase === 'Running') {
     const how = `the container exited on its own (its init stopped: halted inside, stopped outside Cloudlet, or killed)`;

@@ -30,6 +30,20 @@ import { requestsOf } from './scheduler.js';
 /** SIMULATED_ROOTFS is the root filesystem path given to simulated runtimes, which need none. */
 export const SIMULATED_ROOTFS = '/nonexistent/cloudlet-simulated-rootfs';
 
+/**
+ * InstanceVolumes is what the agent needs of storage (the VolumeMounter):
+ * bind mounts for a container, made idempotently (again before every start),
+ * and `release` of the shared volumes a container mounted — after the agent
+ * deleted the container, and while the instance is Stopped. `users` names
+ * containers with volumes still mounted, so the orphan sweep retries a
+ * release that failed.
+ */
+export interface InstanceVolumes {
+  mountsFor(instance: Instance, containerName: string): Promise<MountSpec[]>;
+  release(containerName: string): Promise<void>;
+  users(): Promise<string[]>;
+}
+
 /** InstanceReconcilerOptions wire the reconciler to its member's host. */
 export interface InstanceReconcilerOptions {
   store: Store;
@@ -54,8 +68,8 @@ export interface InstanceReconcilerOptions {
     nicsFor(instance: Instance, rootfsPath: string): Promise<NicSpec[]>;
     release(instance: Instance): Promise<void>;
   };
-  /** volumes gives instances their spec.volumes bind mounts (storage's VolumeMounter); without it spec.volumes is ignored */
-  volumes?: { mountsFor(instance: Instance): Promise<MountSpec[]> };
+  /** volumes gives instances their spec.volumes bind mounts and takes shared ones back (storage's VolumeMounter); without it spec.volumes is ignored */
+  volumes?: InstanceVolumes;
   /** locks: instance locks bound to this member's lease (failover instances start only while holding theirs) */
   locks?: InstanceLocks;
   /** fenced: instances this member fenced; they never start again here at the epoch they were fenced at */
@@ -167,6 +181,8 @@ export class InstanceReconciler implements Reconciler {
           await runtime.setLimits(containerName, this.limitsOf(cur));
           break;
         case 'start':
+          // A Stopped instance gave its shared volumes back: mount them again (a no-op when mounted).
+          await this.mountVolumes(cur, containerName);
           if (await this.placementChanged(cur)) return true;
           if (!(await this.guard.mayStart(cur))) return true;
           await runtime.start(containerName);
@@ -176,6 +192,7 @@ export class InstanceReconciler implements Reconciler {
           break;
         case 'deleteContainer':
           await runtime.delete(containerName);
+          await this.o.volumes?.release(containerName);
           this.o.removed?.(containerName);
           await this.guard.removed(containerName, cur);
           break;
@@ -187,6 +204,9 @@ export class InstanceReconciler implements Reconciler {
           await this.o.nics?.release(cur);
           await this.guard.removed(containerName, cur);
           cur = await store.update<Instance>(instanceKind, removeFinalizer(cur, INSTANCE_FINALIZER));
+          break;
+        case 'releaseVolumes':
+          await this.o.volumes?.release(containerName);
           break;
         case 'addFinalizer':
           break;
@@ -246,16 +266,22 @@ export class InstanceReconciler implements Reconciler {
     if (this.o.runtime.info.simulated) return spec;
     const info = await this.imageInfo(cur, known);
     spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info, pool: cur.spec?.rootfs?.pool }));
-    const mounts = this.o.volumes ? await this.o.volumes.mountsFor(cur) : [];
+    const mounts = this.o.volumes ? await this.o.volumes.mountsFor(cur, containerName) : [];
     const nics = this.o.nics ? await this.o.nics.nicsFor(cur, spec.rootfsPath) : [];
     return { ...spec, nics, mounts, distro: info.distro, haltSignal: info.haltSignal };
   }
 
-  /** removeContainer deletes a container and its rootfs that no instance claims any more; absent is success. */
+  private async mountVolumes(cur: Instance, containerName: string): Promise<void> {
+    if (this.o.runtime.info.simulated || !this.o.volumes || (cur.spec?.volumes ?? []).length === 0) return;
+    await this.o.volumes.mountsFor(cur, containerName);
+  }
+
+  /** removeContainer deletes a container and its rootfs that no instance claims any more, and releases its volumes; absent is success. */
   async removeContainer(containerName: string): Promise<void> {
     const obs = await this.o.runtime.observe(containerName);
     if (obs.exists) await this.o.runtime.delete(containerName);
     if (!this.o.runtime.info.simulated && this.o.rootfs) await this.o.rootfs.deleteRootfs(containerName);
+    await this.o.volumes?.release(containerName);
     this.o.removed?.(containerName);
     await this.guard.removed(containerName);
   }

@@ -21,6 +21,7 @@ import { type ImageSource, VolumeReconciler } from './volume-reconciler.js';
 import type { RootfsProvider } from '../instances/images/rootfs.js';
 import { StorageRootfsProvider } from './btrfs-rootfs.js';
 import { VolumeMounter } from './volume-mounts.js';
+import { fileMountRecords } from './mount-records.js';
 
 /** StorageAgentOptions wire the storage agent of one member. */
 export interface StorageAgentOptions {
@@ -89,14 +90,22 @@ export class StorageAgent {
     return new StorageRootfsProvider({ fallback, pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')), drivers, memberName });
   }
 
-  /** volumeMounter gives instances their spec.volumes bind mounts from this member's volumes. */
+  /**
+   * volumeMounter gives instances their spec.volumes bind mounts from this
+   * member's volumes and releases shared ones (records under
+   * `<dataDir>/volume-mounts/`); it breaks locks only of members the Member
+   * informer shows lost.
+   */
   volumeMounter(): VolumeMounter {
-    const { kinds, informers, drivers, memberName } = this.o;
+    const { kinds, informers, drivers, memberName, events } = this.o;
     return new VolumeMounter({
       volumes: informers.forKind<Volume>(kinds.resolve('volumes')),
       pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')),
+      members: informers.forKind<Member>(kinds.resolve('members')),
       drivers,
       memberName,
+      records: fileMountRecords(drivers.dataDir),
+      events,
     });
   }
 

@@ -27,6 +27,11 @@ export class StorageDriverRegistry {
     private readonly factories: Partial<Record<StorageDriverName, StorageDriverFactory>> = STORAGE_DRIVERS,
   ) {}
 
+  /** dataDir is the member's data dir the drivers keep their files under. */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   /** get returns the (cached) driver named `name`. */
   get(name: string): StorageDriver {
     const cached = this.drivers.get(name);

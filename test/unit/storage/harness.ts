@@ -68,7 +68,7 @@ export class FakeDriver extends BaseStorageDriver {
   async mountVolume(_p: PoolSpec, name: string): Promise<string> {
     return `/fake/${name}`;
   }
-  async unmountVolume(): Promise<void> {}
+  async unmountVolume(_p: PoolSpec, _name: string): Promise<void> {}
 }
 
 export const ctx: ReconcileContext = { log: silentLogger(), signal: new AbortController().signal, reconcileId: 't', controller: 'test' };

@@ -57,6 +57,7 @@ export class EtcdBackend implements KVBackend {
   private readonly metrics: Metrics | undefined;
   private readonly hubs = new Map<string, WatchHub>();
   private readonly watchWindow: number;
+  private readonly health: EndpointHealth | undefined;
 
   constructor(opts: EtcdBackendOptions) {
     this.log = opts.logger.child({ component: 'store' });
@@ -65,6 +66,7 @@ export class EtcdBackend implements KVBackend {
     const timeout = opts.callTimeoutMs ?? 10_000;
     const hosts = opts.endpoints.map((e) => e.replace(/^https?:\/\//, ''));
     const health = hosts.length > 1 ? new EndpointHealth({ endpoints: hosts }) : undefined;
+    this.health = health;
     this.client = new Etcd3({
       hosts,
       credentials: opts.tls
@@ -194,6 +196,7 @@ export class EtcdBackend implements KVBackend {
   async close(): Promise<void> {
     for (const hub of this.hubs.values()) hub.close();
     this.hubs.clear();
+    this.health?.close();
     this.client.close();
   }
 }

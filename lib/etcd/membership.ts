@@ -28,13 +28,24 @@ export interface EtcdMembershipOptions {
   callTimeoutMs?: number;
 }
 
-function translate(err: unknown, op: string): CloudletError {
+/**
+ * translateMembershipError maps an etcd cluster-API error during `op`: an
+ * unknown member → NotFoundError; a change etcd cannot take now (a learner
+ * not yet in sync — etcd 3.4 says "can only promote a learner member which
+ * is in sync with leader" —, a second learner, an unhealthy cluster) →
+ * UnavailableError; a peer URL in use or a promote of a voter →
+ * ConflictError; anything else as the store translates it.
+ */
+export function translateMembershipError(err: unknown, op: string): CloudletError {
   const message = errorMessage(err);
   if (/member not found|ID not found/i.test(message)) return new NotFoundError(`etcd ${op}: ${message}`, { cause: err });
-  if (/not in sync|too many learner|unhealthy|re-configuration failed|not started/i.test(message)) {
+  if (/not in sync|in sync with leader|too many learner|unhealthy|re-configuration failed|not started/i.test(message)) {
     return new UnavailableError(`etcd ${op}: ${message}`, { cause: err });
   }
-  if (/peerURL exists|member not a learner|is not a learner/i.test(message)) return new ConflictError(`etcd ${op}: ${message}`, { cause: err });
+  // etcd 3.4: "Peer URLs already exists", "can only promote a learner member" (checked after "in sync" above).
+  if (/peerURL exists|Peer URLs already exists|member not a learner|is not a learner|can only promote a learner member/i.test(message)) {
+    return new ConflictError(`etcd ${op}: ${message}`, { cause: err });
+  }
   return translateEtcdError(err, op);
 }
 
@@ -64,7 +75,7 @@ export class EtcdMembership {
       const res = await this.client.cluster.memberList({ linearizable: true });
       return res.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner ?? false }));
     } catch (err) {
-      throw translate(err, 'member list');
+      throw translateMembershipError(err, 'member list');
     }
   }
 
@@ -77,7 +88,7 @@ export class EtcdMembership {
         members: res.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner ?? false })),
       };
     } catch (err) {
-      throw translate(err, 'member add');
+      throw translateMembershipError(err, 'member add');
     }
   }
 
@@ -86,7 +97,7 @@ export class EtcdMembership {
     try {
       await this.client.cluster.memberPromote({ ID: id });
     } catch (err) {
-      throw translate(err, 'member promote');
+      throw translateMembershipError(err, 'member promote');
     }
   }
 
@@ -95,7 +106,7 @@ export class EtcdMembership {
     try {
       await this.client.cluster.memberRemove({ ID: id });
     } catch (err) {
-      const e = translate(err, 'member remove');
+      const e = translateMembershipError(err, 'member remove');
       if (e.code !== 'NotFound') throw e;
     }
   }

@@ -45,6 +45,7 @@ import {
   resumeAction,
   type EtcdLearnerAssignment,
   type EtcdMemberView,
+  type ResumeAction,
 } from '../../controllers/membership/etcd-learners.js';
 import { memberTlsFiles, writeClusterIdentity, type ClusterIdentity } from './cluster.js';
 import { waitUntilVoter } from './voters.js';
@@ -104,11 +105,6 @@ export class EtcdLearnerAgent {
     this.markerFile = join(this.etcdDir, 'learner.json');
   }
 
-  /** isVoter: this member runs an etcd voter now. */
-  get isVoter(): boolean {
-    return this.voter;
-  }
-
   /** start resumes an interrupted promotion, publishes the candidacy and watches for an assignment. */
   async start(): Promise<void> {
     await mkdir(this.etcdDir, { recursive: true, mode: 0o700 });
@@ -151,7 +147,7 @@ export class EtcdLearnerAgent {
     }
   }
 
-  private async resume(marker: EtcdLearnerAssignment): Promise<string> {
+  private async resume(marker: EtcdLearnerAssignment): Promise<ResumeAction> {
     const members = await this.listEtcd();
     // Without an answer, wait for the assignment: the next start asks again.
     const action = members ? resumeAction({ marker, members }) : 'wait';

@@ -8,6 +8,7 @@
  */
 import { setCondition } from '../../lib/controller/conditions.js';
 import { formatBytes } from '../../lib/kinds/quantity.js';
+import type { CloudletErrorCode } from '../../lib/errors.js';
 import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
 import type { Observation } from './runtimes/types.js';
 import { formatCpu, requestsOf } from './scheduler.js';
@@ -275,11 +276,11 @@ export interface CreateBlocked {
  * createBlocked turns an error from creating the container (a network that
  * does not exist or is not ready here, a fixed address that is taken or
  * invalid, a volume that is not ready) into the status that tells the user:
- * a spec error (`code` Validation) makes the instance Failed and is terminal;
+ * a spec error (`code` Invalid, a ValidationError) makes the instance Failed and is terminal;
  * anything else keeps it Creating with the reason while the agent retries.
  */
-export function createBlocked(input: { instance: Instance; containerName: string; now: number; error: { code?: string; message: string } }): CreateBlocked {
-  const terminal = input.error.code === 'Validation';
+export function createBlocked(input: { instance: Instance; containerName: string; now: number; error: { code?: CloudletErrorCode; message: string } }): CreateBlocked {
+  const terminal = input.error.code === 'Invalid';
   const message = `cannot create the container: ${input.error.message}`;
   const old = input.instance.status ?? {};
   const status = statusWith(input, { phase: terminal ? 'Failed' : 'Creating', message }, { ok: false, reason: terminal ? 'CreateFailed' : 'CreateBlocked' }, ['imageProgress', 'startedAt', 'addresses']);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createBlocked, INSTANCE_FINALIZER, planInstance, recoverability, needsImage, type PlanInput, type PlanAction, type ImageState } from '../../../controllers/instances/instance-plan.js';
 import type { Observation } from '../../../controllers/instances/runtimes/types.js';
+import type { CloudletErrorCode } from '../../../lib/errors.js';
 import type { Instance, InstancePhase, InstanceSpec, InstanceStatus } from '../../../lib/kinds/types.js';
 
 const NOW = Date.parse('2025-05-01T12:00:00Z');
@@ -143,10 +144,10 @@ describe('needsImage', () => {
 
 describe('createBlocked', () => {
   const base = inst({ status: { phase: 'Creating', message: 'creating the container' }, ready: 'Creating' });
-  const rows: Array<{ title: string; instance: Instance; error: { code?: string; message: string }; phase: InstancePhase; reason: string; terminal: boolean; event: boolean }> = [
+  const rows: Array<{ title: string; instance: Instance; error: { code?: CloudletErrorCode; message: string }; phase: InstancePhase; reason: string; terminal: boolean; event: boolean }> = [
     { title: 'keeps an instance Creating, with the reason, when its network is not ready yet', instance: base, error: { code: 'Unavailable', message: 'nic 0: network "lan" is not ready on member m1 yet' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
     { title: 'keeps it Creating when a fixed address is held by another instance (it may be freed)', instance: base, error: { code: 'Conflict', message: 'address 10.42.0.10 on network "lan" is held by default/db nic 0' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
-    { title: 'fails it, terminally, when a fixed address is outside the subnet', instance: base, error: { code: 'Validation', message: 'address 10.9.0.1 cannot be used on network "lan": it is outside 10.42.0.0/24' }, phase: 'Failed', reason: 'CreateFailed', terminal: true, event: true },
+    { title: 'fails it, terminally, when a fixed address is outside the subnet', instance: base, error: { code: 'Invalid', message: 'address 10.9.0.1 cannot be used on network "lan": it is outside 10.42.0.0/24' }, phase: 'Failed', reason: 'CreateFailed', terminal: true, event: true },
     { title: 'does not repeat the Warning for the same blocked reason', instance: inst({ status: { phase: 'Creating', message: 'cannot create the container: nic 0: network "lan" does not exist' }, ready: 'CreateBlocked' }), error: { code: 'NotFound', message: 'nic 0: network "lan" does not exist' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: false },
     { title: 'treats an error without a code as retryable', instance: base, error: { message: 'lxc-create exited 1' }, phase: 'Creating', reason: 'CreateBlocked', terminal: false, event: true },
   ];

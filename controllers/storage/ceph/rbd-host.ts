@@ -7,16 +7,28 @@
  * is mounted. Every step is idempotent and `detach` undoes them in reverse;
  * the caller holds the RBD lock.
  */
-import { rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCode, UnavailableError } from '../../../lib/errors.js';
 import type { HostRunner } from '../../../lib/host/exec.js';
-import { ensureDir, isDirectory, pathExists } from '../../../lib/host/fs.js';
+import { ensureDir, isDirectory, pathExists, readFileIfExists } from '../../../lib/host/fs.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { loopDevicesOf, mountAt } from '../drivers/btrfs-host.js';
 import { type CephPoolConfig, fuseEnv } from './rbd.js';
 
 const T = { short: 30_000, long: 10 * 60_000 };
+
+/** rbdFusePids lists the live rbd-fuse processes serving mount point `dir` (their argv from /proc/<pid>/cmdline; zombies have none). */
+export async function rbdFusePids(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    // A process may end between readdir and the read: that is not an error here.
+    const argv = (await readFileIfExists(`/proc/${entry}/cmdline`).catch(() => undefined))?.split('\0') ?? [];
+    if (argv[0] === 'rbd-fuse' && argv[1] === dir) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 /** RbdHost attaches and detaches images of one pool on this member; see the file comment. */
 export class RbdHost {
@@ -116,12 +128,12 @@ export class RbdHost {
    * rbd-fuse and removes the mount points; absent is success. With `abort`
    * (another member broke this member's lock and blocklisted its rbd-fuse,
    * so every write through it would hang) the FUSE connection is aborted
-   * first — `umount -f` on a FUSE mount, which fails pending and later I/O
-   * at once and ends rbd-fuse even while the loop device keeps the mount
-   * busy — and nothing is flushed: what was not written could not land.
+   * first — `umount -f` on a FUSE mount fails pending and later I/O at once,
+   * even while the loop device keeps the mount busy — and its rbd-fuse is
+   * killed (abortFuse); nothing is flushed: what was not written could not land.
    */
   async detach(image: string, target: string, opts: { abort?: boolean } = {}): Promise<void> {
-    if (opts.abort && (await this.fuseMounted(image))) await this.runner.run(['umount', '-f', this.fuseDir(image)], { timeoutMs: T.short, okExitCodes: [0, 32] });
+    if (opts.abort) await this.abortFuse(image);
     await this.umount(target);
     if (await this.fuseMounted(image)) {
       const file = this.imageFile(image);
@@ -134,6 +146,28 @@ export class RbdHost {
     }
     await this.unmountFuse(image);
     if (await isDirectory(target)) await rmdir(target).catch(async () => rm(target, { recursive: false, force: true }));
+  }
+
+  /**
+   * abortFuse cuts the image's rbd-fuse off for good: `umount -f` aborts the
+   * FUSE connection, and the process is killed — an rbd-fuse with writes in
+   * flight sits in librbd retrying them (the OSDs drop a blocklisted
+   * client's requests), and would send them once the blocklist entry expires.
+   */
+  private async abortFuse(image: string): Promise<void> {
+    const dir = this.fuseDir(image);
+    if (await this.fuseMounted(image)) await this.runner.run(['umount', '-f', dir], { timeoutMs: T.short, okExitCodes: [0, 32] });
+    const pids = await rbdFusePids(dir);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+    for (let i = 0; i < 100 && (await rbdFusePids(dir)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const left = await rbdFusePids(dir);
+    if (left.length > 0) throw new UnavailableError(`rbd-fuse ${left.join(', ')} for ${dir} did not end after SIGKILL`);
   }
 
   /** isAttached tells whether `target` is mounted. */

@@ -4,7 +4,8 @@
  * member B, a second read-write mount refused, stale locks broken only for a
  * fenced member, size enforced, snapshots, and NotReady reasons for a wrong
  * key and an unreachable monitor. Two members are two drivers with their own
- * member name and data dir on this machine.
+ * member name and data dir on this machine. The same cluster then carries
+ * ceph-instances.ts: real instances moving between two members with their volume.
  */
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { CephDriver } from '../../../controllers/storage/drivers/ceph.js';
 import type { PoolSpec } from '../../../controllers/storage/drivers/types.js';
 import { type CephCluster, cephDown, cephUp, poolConfig } from './ceph-cluster.js';
 import { forceCleanup, loopsUnder, mountsUnder } from './helpers.js';
+import { describeInstancesOnCeph } from './ceph-instances.js';
 
 const MiB = 2 ** 20;
 
@@ -200,6 +202,12 @@ describe('the ceph driver on a real throwaway Ceph', function () {
     it('refuses a pool without its cluster config', async () => {
       expect((await rejects(a.ensurePool({ name: 'nothing', config: {} }))).code).to.equal('Invalid');
     });
+  });
+
+  // Instances moving with their volume, on this same cluster (it starts once: about a minute).
+  describeInstancesOnCeph(() => {
+    if (!cluster) throw new Error('the ceph cluster did not come up');
+    return cluster;
   });
 
   describe('teardown', () => {

@@ -1,5 +1,5 @@
-/** Helpers for the storage integration tests: tool checks and host leftovers (mounts, loop devices). */
-import { readFile } from 'node:fs/promises';
+/** Helpers for the storage integration tests: tool checks and host leftovers (mounts, loop devices, rbd-fuse processes). */
+import { readdir, readFile } from 'node:fs/promises';
 import { run } from '../../../lib/host/exec.js';
 import { which } from '../../../lib/host/which.js';
 import { parseLoopList, parseMountInfo } from '../../../controllers/storage/drivers/btrfs-host.js';
@@ -22,8 +22,33 @@ export async function loopsUnder(dir: string): Promise<string[]> {
   return parseLoopList(res.stdout).filter((l) => l.backingFile.startsWith(`${dir}/`)).map((l) => l.device);
 }
 
-/** forceCleanup unmounts and detaches whatever a failed test left inside `dir` (deepest mounts first). */
+/** rbdFusePidsUnder lists rbd-fuse processes whose mount point is inside `dir` (exact argv from /proc/<pid>/cmdline). */
+export async function rbdFusePidsUnder(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0] === 'rbd-fuse' && argv[1]?.startsWith(`${dir}/`)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * forceCleanup unmounts and detaches whatever a failed test left inside
+ * `dir` (deepest mounts first). FUSE mounts are aborted first (`umount -f`),
+ * so an rbd-fuse whose client was blocklisted cannot hang the rest; rbd-fuse
+ * processes still running for `dir` are killed by PID.
+ */
 export async function forceCleanup(dir: string): Promise<void> {
+  const mounts = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).filter((m) => m.mountPoint.startsWith(`${dir}/`));
+  for (const m of mounts.filter((x) => x.fsType.startsWith('fuse'))) await run(['umount', '-f', m.mountPoint], { okExitCodes: [0, 32] }).catch(() => undefined);
   for (const m of (await mountsUnder(dir)).sort((a, b) => b.length - a.length)) await run(['umount', '-l', m]).catch(() => undefined);
   for (const d of await loopsUnder(dir)) await run(['losetup', '--detach', d]).catch(() => undefined);
+  for (const pid of await rbdFusePidsUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }

@@ -216,7 +216,10 @@ describe('networks end to end on the lab (real daemon, real LXC, two members)', 
   it('leaves no link, nft table, dnsmasq, OVS/OVN daemon or state on any member after the instances and networks are deleted', async () => {
     for (const name of ['a1', 'a2', 'd1', 'o1', 'o2']) await cli(['delete', 'instance', name, '--ignore-not-found']);
     await waitFor('every instance to go', async () => ((await count('instances')) === 0 ? true : undefined));
-    for (const name of ['lan', 'dmz', 'ov']) expect((await cli(['delete', 'network', name])).code).to.equal(0);
+    for (const name of ['lan', 'dmz', 'ov']) {
+      const del = await cli(['delete', 'network', name, '--timeout', '120s'], { timeoutMs: 150_000 });
+      expect(del.code, `cloudlet delete network ${name}: ${del.stdout}${del.stderr}`).to.equal(0);
+    }
     await waitFor('every network to go', async () => ((await count('networks')) === 0 ? true : undefined));
     await waitFor('OVS, OVN and dnsmasq processes of the lab to end', async () => (labDaemons().length === 0 ? true : undefined), 60_000);
     for (const m of MEMBERS) {

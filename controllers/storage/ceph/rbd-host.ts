@@ -133,17 +133,18 @@ export class RbdHost {
    * killed (abortFuse); nothing is flushed: what was not written could not land.
    */
   async detach(image: string, target: string, opts: { abort?: boolean } = {}): Promise<void> {
+    const file = this.imageFile(image);
+    // Looked up before an abort: once the FUSE mount is cut off, the loop devices'
+    // backing file no longer resolves to the image file and they would be left attached.
+    const loops = (await this.fuseMounted(image)) ? await loopDevicesOf(this.runner, file) : [];
     if (opts.abort) await this.abortFuse(image);
     await this.umount(target);
-    if (await this.fuseMounted(image)) {
-      const file = this.imageFile(image);
-      for (const dev of await loopDevicesOf(this.runner, file)) {
-        if (!opts.abort) await this.runner.run(['blockdev', '--flushbufs', dev], { timeoutMs: T.long }).catch(() => undefined);
-        await this.runner.run(['losetup', '--detach', dev], { timeoutMs: T.short });
-      }
-      // Push the fuse file's dirty pages to rbd-fuse (and so to the OSDs) before it is unmounted.
-      if (!opts.abort) await this.runner.run(['sync', file], { timeoutMs: T.long }).catch(() => undefined);
+    for (const dev of loops) {
+      if (!opts.abort) await this.runner.run(['blockdev', '--flushbufs', dev], { timeoutMs: T.long }).catch(() => undefined);
+      await this.runner.run(['losetup', '--detach', dev], { timeoutMs: T.short, okExitCodes: [0, 1] });
     }
+    // Push the fuse file's dirty pages to rbd-fuse (and so to the OSDs) before it is unmounted.
+    if (!opts.abort && (await this.fuseMounted(image))) await this.runner.run(['sync', file], { timeoutMs: T.long }).catch(() => undefined);
     await this.unmountFuse(image);
     if (await isDirectory(target)) await rmdir(target).catch(async () => rm(target, { recursive: false, force: true }));
   }

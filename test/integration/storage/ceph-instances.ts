@@ -38,7 +38,8 @@ import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { capture, preflight } from '../lxc/helpers.js';
 import { type CephCluster, poolConfig } from './ceph-cluster.js';
-import { forceCleanup, loopsUnder, mountsUnder, rbdFusePidsUnder } from './helpers.js';
+import { forceCleanup, loopsUnder, mountsUnder, rbdFusePidsUnder, pollUntil } from './helpers.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 250 });
 
 const api = 'cloudlet.dev/v1alpha1';
 const POOL = 'ceph-move';
@@ -47,20 +48,6 @@ const IMAGE = 'default_moved';
 const STALE_MARKER = 'STALE-WRITE-FROM-CUT-OFF-MEMBER-B';
 const MARKER_OFFSET = 64 * 2 ** 20 - 4096;
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 /** MemberHost is one member's agents over the shared store. */
 interface MemberHost {

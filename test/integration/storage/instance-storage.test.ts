@@ -28,24 +28,11 @@ import { isSubvolume } from '../../../controllers/storage/drivers/btrfs-host.js'
 import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { preflight } from '../lxc/helpers.js';
-import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
+import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs, pollUntil } from './helpers.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 200 });
 
 const api = 'cloudlet.dev/v1alpha1';
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)', function () {
   this.timeout(300_000);

@@ -21,25 +21,12 @@ import type { KubeObject } from '../../../lib/store/types.js';
 import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
-import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
+import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs, pollUntil } from './helpers.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 100 });
 
 const api = 'cloudlet.dev/v1alpha1';
 const MiB = 2 ** 20;
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describe('storage agent over real etcd and real btrfs', function () {
   this.timeout(120_000);

@@ -160,10 +160,17 @@ export class TimeoutError extends CloudletError {
   }
 }
 
-/** UnavailableError: a dependency (etcd, a host service) cannot be reached right now; retry later. */
+/**
+ * UnavailableError: a dependency (etcd, a host service) cannot be reached or
+ * cannot take the change right now; retry later. `retryAfterSeconds`, when
+ * set, is the wait the thrower suggests (the API sends it as
+ * `details.retryAfterSeconds` and a Retry-After header).
+ */
 export class UnavailableError extends CloudletError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super('Unavailable', message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

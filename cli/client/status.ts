@@ -28,7 +28,7 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: Array<{ type?: string; message?: string; field?: string }> };
+  details?: { name?: string; group?: string; kind?: string; causes?: Array<{ type?: string; message?: string; field?: string }>; retryAfterSeconds?: number };
 }
 
 /** ServerStatusCause wraps the Status a server answered with; it is the `cause` of errors made by statusError. */
@@ -93,8 +93,10 @@ export function statusError(httpCode: number, body: unknown, what = 'request'): 
       return new MethodNotAllowedError(message, options);
     case 'Timeout':
       return new TimeoutError(message, options);
-    case 'ServiceUnavailable':
-      return new UnavailableError(message, options);
+    case 'ServiceUnavailable': {
+      const after = status.details?.retryAfterSeconds;
+      return new UnavailableError(message, { ...options, ...(typeof after === 'number' ? { retryAfterSeconds: after } : {}) });
+    }
     default:
       return new InternalError(message, options);
   }

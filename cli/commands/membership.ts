@@ -6,7 +6,10 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CliContext } from '../context.js';
+import { parseDuration, type CliContext } from '../context.js';
+import { retryTransient } from '../../lib/controller/backoff.js';
+import { errorMessage } from '../../lib/errors.js';
+import { serverStatusOf } from '../client/status.js';
 
 interface MemberFlags {
   dataDir?: string;
@@ -42,12 +45,15 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
 
   memberFlags(program.command('join').description('join the cluster named by TOKEN with a new data dir (then run it with `cloudlet daemon`)'))
     .argument('<token>', 'join token printed by `cloudlet token create`')
-    .action(async (token: string, flags: MemberFlags, cmd: Command) => {
+    .option('--timeout <duration>', 'how long to wait for the cluster to accept the join (e.g. 2m)', '2m')
+    .action(async (token: string, flags: MemberFlags & { timeout: string }, cmd: Command) => {
       const { runJoin } = await import('../daemon/join-client.js');
       const dataDir = await dataDirOf(flags);
-      const { kubeconfig, identity } = await runJoin({ token, dataDir, listen: flags.listen, ...opt(flags) });
+      const ctx = ctxOf(cmd);
+      const timeoutMs = parseDuration(flags.timeout, '--timeout');
+      const { kubeconfig, identity } = await runJoin({ token, dataDir, listen: flags.listen, timeoutMs, onProgress: (line) => ctx.err(line), ...opt(flags) });
       const role = identity.etcd?.mode === 'member' ? 'an etcd learner (promoted to voter when it starts)' : 'an etcd client';
-      ctxOf(cmd).out(`joined as member ${identity.memberName}, ${role}; data dir ${dataDir}; kubeconfig: ${kubeconfig}`);
+      ctx.out(`joined as member ${identity.memberName}, ${role}; data dir ${dataDir}; kubeconfig: ${kubeconfig}`);
       setExit(0);
     });
 
@@ -72,18 +78,20 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
     .command('remove')
     .description('remove a member: its etcd membership, heartbeat and Member object (needs an etcd quorum without it; then stop its daemon)')
     .argument('<name>', 'member name')
-    .action(async (name: string, _flags: unknown, cmd: Command) => {
-      setExit(await removeMember(ctxOf(cmd), name));
+    .option('--timeout <duration>', 'how long to wait while etcd cannot take the removal yet', '2m')
+    .action(async (name: string, flags: { timeout: string }, cmd: Command) => {
+      setExit(await removeMember(ctxOf(cmd), name, parseDuration(flags.timeout, '--timeout')));
     });
 
   program
     .command('leave')
     .description("remove this machine's member from its cluster (run while the cluster has quorum without it; then stop its daemon)")
     .option('--data-dir <dir>', 'data directory of this member')
-    .action(async (flags: { dataDir?: string }, cmd: Command) => {
+    .option('--timeout <duration>', 'how long to wait while etcd cannot take the removal yet', '2m')
+    .action(async (flags: { dataDir?: string; timeout: string }, cmd: Command) => {
       const dataDir = await dataDirOf(flags);
       const { memberName } = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as { memberName: string };
-      setExit(await removeMember(ctxOf(cmd), memberName));
+      setExit(await removeMember(ctxOf(cmd), memberName, parseDuration(flags.timeout, '--timeout')));
     });
 }
 
@@ -91,12 +99,31 @@ function opt(flags: MemberFlags): { memberName?: string; address?: string } {
   return { ...(flags.member ? { memberName: flags.member } : {}), ...(flags.address ? { address: flags.address } : {}) };
 }
 
-async function removeMember(ctx: CliContext, name: string): Promise<number> {
-  const res = await (await ctx.client()).request<{ removed: string; etcdMemberRemoved: boolean }>({
-    method: 'POST',
-    path: '/cloudlet/members/remove',
-    body: { member: name },
-  });
+/**
+ * removeMember asks the cluster to remove `name`. The server answers 503
+ * while etcd cannot take the removal yet (another membership change in
+ * flight, voters not connected long enough after a change): that is retried
+ * with backoff for up to `timeoutMs`, saying what it waits for. A refused
+ * connection is not retried (a wrong server is not a busy one).
+ */
+async function removeMember(ctx: CliContext, name: string, timeoutMs: number): Promise<number> {
+  const client = await ctx.client();
+  let last = '';
+  const res = await retryTransient(
+    () => client.request<{ removed: string; etcdMemberRemoved: boolean }>({ method: 'POST', path: '/cloudlet/members/remove', body: { member: name } }),
+    {
+      what: `remove member ${name}`,
+      timeoutMs,
+      transient: (err) => serverStatusOf(err)?.code === 503,
+      backoff: { initialMs: 500, maxMs: 5000 },
+      hint: 'check that the other members are Ready (`cloudlet get members`): etcd removes a voter only while the rest keep a quorum',
+      onRetry: ({ error }) => {
+        const line = `waiting for etcd to accept the removal… (${errorMessage(error)})`;
+        if (line !== last) ctx.err(line);
+        last = line;
+      },
+    },
+  );
   ctx.out(`member ${res.removed} removed${res.etcdMemberRemoved ? ' (and its etcd member)' : ''}`);
   return 0;
 }

@@ -13,6 +13,7 @@ import { choosePorts } from '../../lib/etcd/ports.js';
 import { httpsUrlOf } from '../../lib/etcd/args.js';
 import { caFingerprint, ensureCertificate } from '../../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../../lib/errors.js';
+import { retryTransient } from '../../lib/controller/backoff.js';
 import { clientAddress, defaultMemberName, MEMBER_NAME_RE, parseListen, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
 import { checkFreshDataDir, memberAddressOf, memberSans, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from './join-token.js';
@@ -26,6 +27,31 @@ export interface JoinOptions {
   memberName?: string;
   address?: string;
   now?: () => number;
+  /** timeoutMs bounds the wait for the cluster to accept the join (default 2 min) */
+  timeoutMs?: number;
+  /** onProgress is told what the join waits for, each time that changes (the CLI prints it) */
+  onProgress?: (line: string) => void;
+}
+
+/** DEFAULT_JOIN_TIMEOUT_MS is how long a join waits for the cluster to accept it. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 120_000;
+
+/** JoinReply is one answer to a join request, or the network error in its place. */
+export type JoinReply = { status: number; text: string } | { error: unknown };
+
+/**
+ * classifyJoinReply decides what one join attempt's reply means: 200 is
+ * admitted; 503 (etcd refused for now, or another membership change holds
+ * the mutex), 429, 502, 504 and a failed connection are "not yet" (retry);
+ * every other status is a final refusal (a bad token, a name in use, a bad
+ * request). `message` is the server's own sentence.
+ */
+export function classifyJoinReply(reply: JoinReply): { outcome: 'admitted' | 'retry' | 'refused'; message: string } {
+  if ('error' in reply) return { outcome: 'retry', message: `the cluster did not answer: ${errorMessage(reply.error)}` };
+  if (reply.status === 200) return { outcome: 'admitted', message: '' };
+  const message = serverMessage(reply.text);
+  if ([429, 502, 503, 504].includes(reply.status)) return { outcome: 'retry', message };
+  return { outcome: 'refused', message };
 }
 
 function call(url: string, opts: { method: 'GET' | 'POST'; ca?: string; body?: unknown }): Promise<{ status: number; text: string }> {
@@ -94,6 +120,50 @@ function serverMessage(text: string): string {
   return text.slice(0, 300);
 }
 
+/**
+ * postJoin asks the cluster to admit this member, retrying while the answer
+ * is "not yet" (classifyJoinReply) with backoff inside `timeoutMs`, and tells
+ * `onProgress` what it waits for. The token stays valid across retries: the
+ * server consumes it only with the admission.
+ */
+async function postJoin(o: { server: string; caPem: string; body: Record<string, string>; timeoutMs?: number; onProgress?: (line: string) => void }): Promise<JoinResponse> {
+  let last = '';
+  const text = await retryTransient(
+    async () => {
+      const reply: JoinReply = await call(`${o.server}/cloudlet/join`, { method: 'POST', ca: o.caPem, body: o.body }).catch((error: unknown) => ({ error }));
+      const { outcome, message } = classifyJoinReply(reply);
+      if (outcome === 'refused') throw new ValidationError(`the cluster refused the join: ${message}`);
+      if (outcome === 'retry') throw new UnavailableError(message, { retryAfterSeconds: retryAfterOf(reply) });
+      return (reply as { text: string }).text;
+    },
+    {
+      what: 'join the cluster',
+      timeoutMs: o.timeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
+      backoff: { initialMs: 500, maxMs: 5000 },
+      hint: 'check that every member is up and Ready (`cloudlet get members`) and that their etcd members reach each other on the peer port; then run the join again with the same token',
+      onRetry: ({ error }) => {
+        const line = `waiting for the cluster to accept a new etcd member… (${errorMessage(error)})`;
+        if (line !== last) o.onProgress?.(line);
+        last = line;
+      },
+    },
+  );
+  return JSON.parse(text) as JoinResponse;
+}
+
+/** retryAfterOf reads a Status's details.retryAfterSeconds; 1 s when absent. */
+function retryAfterOf(reply: JoinReply): number {
+  if ('error' in reply) return 1;
+  try {
+    const parsed = JSON.parse(reply.text) as { details?: { retryAfterSeconds?: unknown } };
+    const v = parsed.details?.retryAfterSeconds;
+    if (typeof v === 'number' && v > 0 && v <= 30) return v;
+  } catch {
+    // not a Status: the default
+  }
+  return 1;
+}
+
 /** runJoin joins the cluster named by the token; returns the kubeconfig path. */
 export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; identity: ClusterIdentity }> {
   const now = opts.now ?? Date.now;
@@ -110,9 +180,7 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
     await mkdir(etcdDir, { recursive: true, mode: 0o700 });
     const { ports } = await choosePorts(etcdDir, address);
     const etcdPeerUrl = httpsUrlOf(address, ports.peer);
-    const res = await call(`${server}/cloudlet/join`, { method: 'POST', ca: caPem, body: { secret: token.secret, member: name, address, etcdPeerUrl } });
-    if (res.status !== 200) throw new ValidationError(`the cluster refused the join: ${serverMessage(res.text)}`);
-    const answer = JSON.parse(res.text) as JoinResponse;
+    const answer = await postJoin({ server, caPem, body: { secret: token.secret, member: name, address, etcdPeerUrl }, ...opts });
     const pki = join(opts.dataDir, 'pki');
     await mkdir(pki, { recursive: true, mode: 0o700 });
     await writeFile(join(pki, 'ca.crt'), answer.caCert);

@@ -9,7 +9,9 @@
  *
  * A join is checked completely (token present and unexpired, name free, etcd
  * ready for a learner) before the token is consumed with one atomic delete,
- * so a refused join changes nothing.
+ * so a refused join changes nothing; a transient refusal is a 503 the joiner
+ * retries (join-client.ts). Every etcd membership change here holds the
+ * cluster's membership mutex, so concurrent joins and removals go one at a time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
@@ -21,8 +23,10 @@ import { sendJson } from '../../lib/api/request.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
-import type { Store } from '../../lib/store/types.js';
-import type { EtcdMembership, EtcdMemberInfo } from '../../lib/etcd/membership.js';
+import type { RawEntry, Store } from '../../lib/store/types.js';
+import { withMutex } from '../../lib/store/mutex.js';
+import type { EtcdMembership } from '../../lib/etcd/membership.js';
+import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_RECORD_PREFIX } from '../../lib/store/key-space.js';
 import { initialClusterOf } from '../../lib/etcd/args.js';
 import { caFingerprint } from '../../lib/pki/pki.js';
 import { AlreadyExistsError, BadRequestError, ConflictError, NotFoundError, UnauthorizedError, UnavailableError, isCode } from '../../lib/errors.js';
@@ -38,6 +42,16 @@ export interface JoinRequest {
   member: string;
   address: string;
   etcdPeerUrl: string;
+}
+
+/** JOIN_RECORD_TTL_SECONDS is how long an admitted join's answer is kept for retries. */
+const JOIN_RECORD_TTL_SECONDS = 600;
+
+/** JoinRecord is an admitted join: who, at which peer URL, and the etcd settings it was given. */
+interface JoinRecord {
+  member: string;
+  etcdPeerUrl: string;
+  etcd: MemberEtcdConfig;
 }
 
 /** JoinResponse is what a joiner receives: everything to start as a member. */
@@ -62,8 +76,6 @@ export interface JoinServiceOptions {
   etcd: () => EtcdMembership;
   logger: Logger;
   now?: () => number;
-  /** learnerWaitMs bounds the wait for a pending learner's promotion (default 20 s) */
-  learnerWaitMs?: number;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -127,52 +139,102 @@ export class JoinService {
     return encodeJoinToken(token);
   }
 
-  /** join checks a join request completely, consumes the token, adds the joiner to etcd if voters are short, and answers. */
+  /**
+   * join admits a joiner. The request and token are checked first (401, 409
+   * and 400 are final); then, holding the etcd membership mutex, one attempt:
+   * list etcd, add the joiner as a learner while voters are short, record the
+   * answer and consume the token. etcd's transient refusals (a learner still
+   * joining, "unhealthy cluster" right after a promotion, no leader…) and a
+   * busy mutex come back as UnavailableError (503 with retryAfterSeconds):
+   * the token is kept and the joiner retries. A retry of a join that was
+   * admitted but whose answer was lost gets the recorded answer again.
+   */
   async join(body: Record<string, unknown>): Promise<JoinResponse> {
     const req: JoinRequest = { secret: str(body, 'secret'), member: str(body, 'member'), address: str(body, 'address'), etcdPeerUrl: str(body, 'etcdPeerUrl') };
     if (!MEMBER_NAME_RE.test(req.member)) throw new BadRequestError(`member name "${req.member}" is invalid`);
     if (!isIP(req.address)) throw new BadRequestError(`address "${req.address}" is not an IP address`);
     if (!/^https:\/\/\S+:\d+$/.test(req.etcdPeerUrl)) throw new BadRequestError(`etcdPeerUrl "${req.etcdPeerUrl}" is not https://HOST:PORT`);
-    const key = JOIN_TOKEN_KEY_PREFIX + secretHash(req.secret);
-    const entry = await this.o.store.raw.get(key);
-    if (!entry) throw new UnauthorizedError('the join token is unknown, expired or already used: create a new one with `cloudlet token create`');
-    const { expiresAt } = JSON.parse(entry.value) as { expiresAt: number };
-    if (this.now() >= expiresAt * 1000) throw new UnauthorizedError(`the join token expired at ${new Date(expiresAt * 1000).toISOString()}`);
+    const hash = secretHash(req.secret);
+    const admitted = await this.recordedAnswer(hash, req);
+    if (admitted) return admitted;
+    await this.liveToken(hash);
     try {
       const existing = await this.o.store.get<Member>(this.o.memberKind, req.member);
       if (existing.status?.phase !== 'Left') throw new AlreadyExistsError(`a member named "${req.member}" already exists: choose another --member name`);
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
     }
+    return withMutex(
+      { store: this.o.store, key: ETCD_MEMBERSHIP_LOCK_KEY, holder: `the join of ${req.member}`, waitMs: 10_000, logger: this.o.logger },
+      () => this.admit(req, hash),
+    );
+  }
+
+  /** liveToken returns the stored token entry, or throws the final 401 that says why there is none. */
+  private async liveToken(hash: string): Promise<RawEntry> {
+    const entry = await this.o.store.raw.get(JOIN_TOKEN_KEY_PREFIX + hash);
+    if (!entry) throw new UnauthorizedError('the join token is unknown, expired or already used: create a new one with `cloudlet token create`');
+    const { expiresAt } = JSON.parse(entry.value) as { expiresAt: number };
+    if (this.now() >= expiresAt * 1000) throw new UnauthorizedError(`the join token expired at ${new Date(expiresAt * 1000).toISOString()}`);
+    return entry;
+  }
+
+  /** recordedAnswer is the answer of an earlier admission of this same joiner with this token, if one is recorded. */
+  private async recordedAnswer(hash: string, req: JoinRequest): Promise<JoinResponse | undefined> {
+    const record = await this.o.store.raw.get(JOIN_RECORD_PREFIX + hash);
+    if (!record) return undefined;
+    const r = JSON.parse(record.value) as JoinRecord;
+    if (r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl) {
+      throw new UnauthorizedError('the join token was already used: create a new one with `cloudlet token create`');
+    }
+    this.o.logger.info('join retried after its answer was lost: answering again', { member: req.member });
+    return this.answer(r.etcd);
+  }
+
+  /** admit is one attempt under the membership mutex (see join). */
+  private async admit(req: JoinRequest, hash: string): Promise<JoinResponse> {
+    // Another join may have used the token while this one waited for the mutex.
+    const entry = await this.liveToken(hash);
     const etcd = this.o.etcd();
     try {
-      const members = await this.waitNoLearner(etcd);
+      const members = await etcd.list();
       if (members.some((m) => m.name === req.member || m.peerUrls.includes(req.etcdPeerUrl))) {
         throw new AlreadyExistsError(`etcd already has a member named "${req.member}" or at ${req.etcdPeerUrl}`);
       }
+      if (members.some((m) => m.isLearner)) {
+        throw new UnavailableError('another member is still joining etcd: waiting for it to become a voter (etcd takes one learner at a time)', { retryAfterSeconds: 1 });
+      }
       const voters = members.filter((m) => !m.isLearner);
       const endpoints = voters.flatMap((m) => m.clientUrls);
-      if (!(await this.o.store.raw.delete(key, { ifValue: entry.value }))) {
-        throw new UnauthorizedError('the join token was already used: create a new one with `cloudlet token create`');
+      if (voters.length >= DEFAULT_VOTERS) {
+        const config: MemberEtcdConfig = { mode: 'client', endpoints };
+        await this.consume(entry, hash, req, config);
+        return this.answer(config);
       }
-      if (voters.length >= DEFAULT_VOTERS) return this.answer({ mode: 'client', endpoints });
       const added = await etcd.addLearner(req.etcdPeerUrl);
-      const initialCluster = initialClusterOf(added.members, added.id, req.member);
+      const config: MemberEtcdConfig = { mode: 'member', initialCluster: initialClusterOf(added.members, added.id, req.member), initialClusterState: 'existing', endpoints };
+      try {
+        await this.consume(entry, hash, req, config);
+      } catch (err) {
+        // A learner nobody will start would block every later add: take it out again.
+        await etcd.remove(added.id);
+        throw err;
+      }
       this.o.logger.info('member joins etcd as a learner', { member: req.member, peerUrl: req.etcdPeerUrl });
-      return this.answer({ mode: 'member', initialCluster, initialClusterState: 'existing', endpoints });
+      return this.answer(config);
     } finally {
       etcd.close();
     }
   }
 
-  /** waitNoLearner waits for a pending learner's promotion: etcd accepts one learner at a time. */
-  private async waitNoLearner(etcd: EtcdMembership): Promise<EtcdMemberInfo[]> {
-    const deadline = this.now() + (this.o.learnerWaitMs ?? 20_000);
-    for (;;) {
-      const members = await etcd.list();
-      if (!members.some((m) => m.isLearner)) return members;
-      if (this.now() > deadline) throw new UnavailableError('another member is still joining etcd; retry the join in a few seconds');
-      await new Promise((r) => setTimeout(r, 500));
+  /** consume records the admission (for a retried request) and deletes the token; 401 if the token went meanwhile. */
+  private async consume(entry: RawEntry, hash: string, req: JoinRequest, etcd: MemberEtcdConfig): Promise<void> {
+    const record: JoinRecord = { member: req.member, etcdPeerUrl: req.etcdPeerUrl, etcd };
+    const lease = await this.o.store.grantLease(JOIN_RECORD_TTL_SECONDS);
+    await this.o.store.raw.put(JOIN_RECORD_PREFIX + hash, JSON.stringify(record), { lease });
+    if (!(await this.o.store.raw.delete(entry.key, { ifValue: entry.value }))) {
+      await lease.revoke();
+      throw new UnauthorizedError('the join token was already used: create a new one with `cloudlet token create`');
     }
   }
 
@@ -186,23 +248,31 @@ export class JoinService {
     };
   }
 
-  /** removeMember marks the Member Left, removes its etcd member and heartbeat, then deletes the Member. */
-  async removeMember(name: string): Promise<{ removed: string; etcdMemberRemoved: boolean }> {
-    const member = await this.o.store.get<Member>(this.o.memberKind, name);
+  /** removeEtcdMember removes `name`'s etcd member if it has one; true when it did. */
+  private async removeEtcdMember(name: string): Promise<boolean> {
     const etcd = this.o.etcd();
-    let etcdMemberRemoved = false;
     try {
       const members = await etcd.list();
       const target = members.find((m) => m.name === name);
-      if (target) {
-        const voters = members.filter((m) => !m.isLearner);
-        if (!target.isLearner && voters.length <= 1) throw new ConflictError(`"${name}" is the last etcd voter: it cannot leave its own cluster`);
-        await etcd.remove(target.id);
-        etcdMemberRemoved = true;
-      }
+      if (!target) return false;
+      const voters = members.filter((m) => !m.isLearner);
+      if (!target.isLearner && voters.length <= 1) throw new ConflictError(`"${name}" is the last etcd voter: it cannot leave its own cluster`);
+      await etcd.remove(target.id);
+      return true;
     } finally {
       etcd.close();
     }
+  }
+
+  /** removeMember marks the Member Left, removes its etcd member and heartbeat, then deletes the Member. */
+  async removeMember(name: string): Promise<{ removed: string; etcdMemberRemoved: boolean }> {
+    const member = await this.o.store.get<Member>(this.o.memberKind, name);
+    // etcd refuses a removal that would leave too few connected voters ("unhealthy cluster", e.g. right after a
+    // promotion): that is a 503 the CLI retries; nothing below runs before etcd has let the member go.
+    const etcdMemberRemoved = await withMutex(
+      { store: this.o.store, key: ETCD_MEMBERSHIP_LOCK_KEY, holder: `the removal of ${name}`, waitMs: 10_000, logger: this.o.logger },
+      () => this.removeEtcdMember(name),
+    );
     try {
       await this.o.store.update<Member>(this.o.memberKind, { ...member, status: { ...member.status, phase: 'Left', etcdRole: 'none' } }, { subresource: 'status' });
     } catch (err) {

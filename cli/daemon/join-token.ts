@@ -7,6 +7,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../../lib/errors.js';
+import { JOIN_TOKEN_KEY_PREFIX } from '../../lib/store/key-space.js';
+export { JOIN_TOKEN_KEY_PREFIX };
 
 /** JoinToken is what a token carries. */
 export interface JoinToken {
@@ -23,8 +25,6 @@ export interface JoinToken {
 /** JOIN_TOKEN_PREFIX marks version 1 tokens. */
 export const JOIN_TOKEN_PREFIX = 'cl1.';
 
-/** JOIN_TOKEN_KEY_PREFIX is where token hashes live in etcd: `<prefix><sha256(secret)>`. */
-export const JOIN_TOKEN_KEY_PREFIX = '/cloudlet/join-tokens/';
 
 /** newJoinToken makes a token for `addresses` and the CA fingerprint, valid for `ttlSeconds` from `nowMs`. */
 export function newJoinToken(opts: { addresses: string[]; caFingerprint: string; ttlSeconds: number; nowMs: number }): JoinToken {

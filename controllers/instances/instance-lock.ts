@@ -8,9 +8,9 @@
  * gone. `decideLock` is the pure decision; `InstanceLocks` talks to the store.
  */
 import type { Lease, RawEntry, Store } from '../../lib/store/types.js';
+import { INSTANCE_LOCK_PREFIX as LOCK_PREFIX } from '../../lib/store/key-space.js';
+export { LOCK_PREFIX };
 
-/** LOCK_PREFIX is where instance locks live: `<prefix><namespace>/<name>`. */
-export const LOCK_PREFIX = '/cloudlet/locks/instances/';
 
 /** lockKey is the lock key of namespace/name. */
 export function lockKey(namespace: string, name: string): string {

@@ -14,12 +14,8 @@
  * its learner is gone. Parsing and the member side's decisions are pure
  * functions here so both sides and the tests share one definition.
  */
-
-/** ETCD_CANDIDATE_PREFIX holds `<prefix><member>` → EtcdCandidate, one per etcd-client member. */
-export const ETCD_CANDIDATE_PREFIX = '/cloudlet/etcd-candidates/';
-
-/** ETCD_LEARNER_PREFIX holds `<prefix><member>` → EtcdLearnerAssignment while that member is being added. */
-export const ETCD_LEARNER_PREFIX = '/cloudlet/etcd-learners/';
+import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX } from '../../lib/store/key-space.js';
+export { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX };
 
 /** EtcdCandidate is what an etcd-client member publishes: the peer URL its etcd would listen on. */
 export interface EtcdCandidate {

@@ -28,6 +28,8 @@ import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
 import { initialClusterOf } from '../../lib/etcd/args.js';
+import { ETCD_MEMBERSHIP_LOCK_KEY } from '../../lib/store/key-space.js';
+import { withMutex } from '../../lib/store/mutex.js';
 import { isCode } from '../../lib/errors.js';
 import { planVoters, type VoterAction, type VoterMember, type VoterRole } from './voter-plan.js';
 import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX, parseAssignment, parseCandidate, type EtcdLearnerAssignment } from './etcd-learners.js';
@@ -137,7 +139,7 @@ export class EtcdVoterReconciler implements Reconciler {
       otherLearners: view.otherLearners,
     });
     const action = plan[0];
-    if (action && (await this.apply(action, view, stalled(action.member)))) return { requeueAfter: 200 };
+    if (action && (await this.applyExclusive(action, view, stalled(action.member)))) return { requeueAfter: 200 };
     return conflicts ? { requeueAfter: 100 } : period;
   }
 
@@ -191,6 +193,24 @@ export class EtcdVoterReconciler implements Reconciler {
 
   private assignmentFor(member: string, id: string, peerUrl: string, etcdMembers: EtcdMemberEntry[]): EtcdLearnerAssignment {
     return { member, id, peerUrl, initialCluster: initialClusterOf(etcdMembers, id, member), endpoints: votersOf(etcdMembers) };
+  }
+
+  /**
+   * applyExclusive applies one action holding the cluster's etcd membership
+   * mutex, so it never interleaves with a join or a member removal. A busy
+   * mutex is "not now": false, and the next pass (at most a period away)
+   * re-plans from fresh data.
+   */
+  private async applyExclusive(action: VoterAction, view: View, stalled: boolean): Promise<boolean> {
+    try {
+      return await withMutex(
+        { store: this.o.store, key: ETCD_MEMBERSHIP_LOCK_KEY, holder: `the etcd voter controller (${action.type} ${action.member})`, waitMs: 2000, clock: this.clock },
+        () => this.apply(action, view, stalled),
+      );
+    } catch (err) {
+      if (isCode(err, 'Unavailable')) return false;
+      throw err;
+    }
   }
 
   /** apply performs one action; true when etcd changed. */

@@ -12,9 +12,9 @@ import type { Clock } from '../../lib/controller/clock.js';
 import { isCode, errorMessage } from '../../lib/errors.js';
 import { capacityFromFacts, readHostFacts } from './capacity.js';
 import { fenceDeadline } from './fencing.js';
+import { HEARTBEAT_PREFIX } from '../../lib/store/key-space.js';
+export { HEARTBEAT_PREFIX };
 
-/** HEARTBEAT_PREFIX is where heartbeat keys live: `<prefix><member>`, bound to the member's lease. */
-export const HEARTBEAT_PREFIX = '/cloudlet/heartbeats/';
 
 /** MemberAgentOptions configure a MemberAgent. */
 export interface MemberAgentOptions {

@@ -7,9 +7,9 @@
 import { ConflictError, ValidationError } from '../../lib/errors.js';
 import type { RawKV } from '../../lib/store/types.js';
 import { formatIp, hostAddresses, parseIp, reservedReason, type AddressPlan } from './subnet.js';
+import { IPAM_PREFIX } from '../../lib/store/key-space.js';
+export { IPAM_PREFIX };
 
-/** IPAM_PREFIX is the raw key prefix of every address allocation. */
-export const IPAM_PREFIX = '/cloudlet/ipam/';
 
 /** NicOwner names the NIC holding an address: an instance's n-th NIC. */
 export interface NicOwner {

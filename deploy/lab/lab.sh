@@ -5,7 +5,7 @@
 # and LXC path. m1 runs `cloudlet init`; m2..mN join through real tokens.
 # Processes are tracked by PID files (daemon.pid, etcd/etcd.pid), never by name.
 #
-#   lab.sh up N | kubeconfig | kill NAME | partition NAME | heal NAME |
+#   lab.sh up N | join [--parallel] NAME... | kubeconfig | kill NAME | partition NAME | heal NAME |
 #          restart NAME | exec NAME -- CMD... | ps | status | down
 #
 # Environment: LAB_DIR (default /tmp/cloudlet-lab), CLOUDLET (command that runs
@@ -131,6 +131,58 @@ cmd_up() {
       fi
     fi
     start_daemon "$i"
+    wait_for 120 "member m$i to be Ready" member_ready "$i"
+    echo "m$i up at $(addr_of "$i")"
+  done
+}
+
+# join_member I TOKEN: member I joins with TOKEN and starts its daemon, without
+# waiting for any other member (the join itself waits while etcd cannot take
+# it yet, and says so on stderr, prefixed with the member's name).
+join_member() {
+  local i=$1 token=$2 dir; dir=$(dir_of "$i")
+  in_ns "$i" "${CLI[@]}" join "$token" --data-dir "$dir" --listen "$(addr_of "$i"):$PORT" --member "m$i" 2>&1 >/dev/null | sed -u "s/^/m$i: /" >&2
+  [[ ${PIPESTATUS[0]} == 0 ]] || die "m$i: the join failed"
+  [[ -f $dir/cluster.json ]] || die "m$i: the join made no cluster.json"
+  start_daemon "$i"
+}
+
+launched_or_ended() { [[ -s $2 ]] || ! kill -0 "$1" 2>/dev/null; }
+
+# cmd_join [--parallel] NAME...: members join a running lab right after one
+# another (default: each join starts as soon as the previous daemon was
+# launched, before it is Ready) or all at the same moment (--parallel); then
+# waits until every one is Ready.
+cmd_join() {
+  local parallel=0
+  if [[ ${1:-} == --parallel ]]; then parallel=1; shift; fi
+  [[ $# -ge 1 ]] || die "join [--parallel] NAME..."
+  ensure_built
+  local kc; kc=$(live_kubeconfig) || die "no member's API answers: run lab.sh up first"
+  local idx=() tokens=() name i
+  for name in "$@"; do
+    i=$(index_of "$name")
+    [[ ! -f $(dir_of "$i")/cluster.json ]] || die "$name already has a data dir"
+    make_host "$i"
+    idx+=("$i")
+    tokens+=("$(cli --kubeconfig "$kc" token create --ttl 10m)")
+  done
+  local pids=() k
+  for k in "${!idx[@]}"; do
+    if ((parallel)); then
+      join_member "${idx[$k]}" "${tokens[$k]}" &
+      pids+=($!)
+    else
+      # start_daemon returns once the member's API answers; a learner's API answers once etcd promoted it
+      join_member "${idx[$k]}" "${tokens[$k]}" &
+      pids+=($!)
+      wait_for 180 "m${idx[$k]}'s join and daemon launch" launched_or_ended "$!" "$LAB_DIR/m${idx[$k]}.launch.pid"
+    fi
+  done
+  local failed=0 p
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || die "a join failed (see above)"
+  for i in "${idx[@]}"; do
     wait_for 120 "member m$i to be Ready" member_ready "$i"
     echo "m$i up at $(addr_of "$i")"
   done
@@ -284,13 +336,14 @@ main() {
   local cmd=${1:-}; shift || true
   case $cmd in
     up) cmd_up "$@" ;;
+    join) cmd_join "$@" ;;
     kubeconfig) cmd_kubeconfig ;;
     kill | partition | heal | restart) [[ $# -ge 1 ]] || die "$cmd NAME"; "cmd_$cmd" "$1" ;;
     exec) [[ $# -ge 1 ]] || die "exec NAME -- CMD..."; cmd_exec "$@" ;;
     ps) cmd_ps ;;
     status) cmd_status ;;
     down) cmd_down ;;
-    *) die "usage: lab.sh up N | kubeconfig | kill NAME | partition NAME | heal NAME | restart NAME | exec NAME -- CMD | ps | status | down" ;;
+    *) die "usage: lab.sh up N | join [--parallel] NAME... | kubeconfig | kill NAME | partition NAME | heal NAME | restart NAME | exec NAME -- CMD | ps | status | down" ;;
   esac
 }
 

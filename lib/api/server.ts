@@ -203,6 +203,8 @@ export class ApiServer {
       return;
     }
     const status = statusOf(e, ctx);
+    const retryAfter = status.details?.retryAfterSeconds;
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
     sendJson(res, status.code, status);
   }
 }

@@ -2,7 +2,7 @@
  * Kubernetes Status objects: how every error (and a successful delete of
  * something that is not an object) is written to the wire.
  */
-import { CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
+import { CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, UnavailableError, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
 import type { KindInfo } from '../kinds/registry.js';
 
 /** StatusDetails is the `details` of a Status. */
@@ -11,6 +11,8 @@ export interface StatusDetails {
   group?: string;
   kind?: string;
   causes?: Array<{ reason?: string; message: string; field?: string }>;
+  /** retryAfterSeconds: a transient refusal's suggested wait before the client tries again */
+  retryAfterSeconds?: number;
 }
 
 /** Status is a meta/v1 Status object. */
@@ -51,6 +53,7 @@ export function statusOf(err: unknown, ctx: StatusContext = {}): Status {
   if (causes.length > 0) {
     details.causes = causes.map((c) => ({ reason: c.type ?? 'FieldValueInvalid', message: c.message, field: c.field }));
   }
+  if (e instanceof UnavailableError && e.retryAfterSeconds !== undefined) details.retryAfterSeconds = e.retryAfterSeconds;
   const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: KUBE_REASON[e.code], code };
   if (Object.keys(details).length > 0) status.details = details;
   return status;

@@ -14,9 +14,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Lease, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { realClock, sleep } from './clock.js';
+import { LEADER_PREFIX } from '../store/key-space.js';
+export { LEADER_PREFIX };
 
-/** LEADER_PREFIX is where election keys live in the raw key space. */
-export const LEADER_PREFIX = '/cloudlet/leader/';
 
 /** LeaderElectorOptions configures an election; store, name, identity, logger and onStartedLeading are required. */
 export interface LeaderElectorOptions {

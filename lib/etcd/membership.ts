@@ -29,24 +29,67 @@ export interface EtcdMembershipOptions {
 }
 
 /**
- * translateMembershipError maps an etcd cluster-API error during `op`: an
- * unknown member → NotFoundError; a change etcd cannot take now (a learner
- * not yet in sync — etcd 3.4 says "can only promote a learner member which
- * is in sync with leader" —, a second learner, an unhealthy cluster) →
- * UnavailableError; a peer URL in use or a promote of a voter →
+ * MembershipRefusal is how one etcd cluster-API error is understood:
+ * `transient` refusals clear by themselves (retry with backoff) and say what
+ * they are waiting for; the others are final.
+ */
+export interface MembershipRefusal {
+  code: 'NotFound' | 'Conflict' | 'Unavailable' | 'Other';
+  /** waitingFor: for a transient refusal, what etcd waits for, as a phrase for progress lines */
+  waitingFor?: string;
+}
+
+/**
+ * MEMBERSHIP_REFUSALS is the table of etcd 3.4's cluster-API refusals, in
+ * match order. The transient ones: etcd's strict reconfiguration check
+ * ("unhealthy cluster": every voter must have been connected for 5 s, so a
+ * change right after another one is refused), one learner at a time, no
+ * leader or a leader change, a learner not yet in sync, a reconfiguration
+ * that would leave too few started members, a cluster version not yet
+ * decided, timeouts and an unreachable endpoint.
+ */
+export const MEMBERSHIP_REFUSALS: ReadonlyArray<{ pattern: RegExp } & MembershipRefusal> = [
+  { pattern: /member not found|ID not found/i, code: 'NotFound' },
+  { pattern: /not in sync|in sync with leader/i, code: 'Unavailable', waitingFor: 'the new etcd member to catch up with the leader' },
+  { pattern: /unhealthy cluster|unhealthy/i, code: 'Unavailable', waitingFor: 'every etcd member to be connected to the others for a few seconds (etcd refuses a change right after another)' },
+  { pattern: /too many learner/i, code: 'Unavailable', waitingFor: 'another member to finish joining etcd (etcd takes one learner at a time)' },
+  { pattern: /not enough started members|re-configuration failed/i, code: 'Unavailable', waitingFor: 'enough etcd members to be started for a quorum after the change' },
+  { pattern: /no leader|leader changed|leader failure|not leader/i, code: 'Unavailable', waitingFor: 'etcd to elect a leader' },
+  { pattern: /not capable|cluster version/i, code: 'Unavailable', waitingFor: 'etcd to agree on the cluster version' },
+  { pattern: /not started/i, code: 'Unavailable', waitingFor: 'the etcd member to start' },
+  { pattern: /timed out|DEADLINE_EXCEEDED|deadline/i, code: 'Unavailable', waitingFor: 'etcd to answer in time' },
+  // etcd 3.4: "Peer URLs already exists", "can only promote a learner member" (after "in sync" above).
+  { pattern: /peerURL exists|Peer URLs already exists|member ID already exist|member not a learner|is not a learner|can only promote a learner member/i, code: 'Conflict' },
+  { pattern: /ECONNREFUSED|ECONNRESET|No connection established|UNAVAILABLE|ClientClosed|circuit/i, code: 'Unavailable', waitingFor: 'an etcd endpoint to answer' },
+];
+
+/** classifyMembershipRefusal looks an etcd cluster-API error message up in MEMBERSHIP_REFUSALS; 'Other' when none matches. */
+export function classifyMembershipRefusal(message: string): MembershipRefusal {
+  const hit = MEMBERSHIP_REFUSALS.find((r) => r.pattern.test(message));
+  return hit ? { code: hit.code, ...(hit.waitingFor ? { waitingFor: hit.waitingFor } : {}) } : { code: 'Other' };
+}
+
+/**
+ * translateMembershipError maps an etcd cluster-API error during `op` by
+ * classifyMembershipRefusal: an unknown member → NotFoundError; a transient
+ * refusal → UnavailableError whose message says what etcd waits for (with a
+ * suggested retry of 1 s); a peer URL in use or a promote of a voter →
  * ConflictError; anything else as the store translates it.
  */
 export function translateMembershipError(err: unknown, op: string): CloudletError {
+  if (err instanceof CloudletError) return err;
   const message = errorMessage(err);
-  if (/member not found|ID not found/i.test(message)) return new NotFoundError(`etcd ${op}: ${message}`, { cause: err });
-  if (/not in sync|in sync with leader|too many learner|unhealthy|re-configuration failed|not started/i.test(message)) {
-    return new UnavailableError(`etcd ${op}: ${message}`, { cause: err });
+  const refusal = classifyMembershipRefusal(message);
+  switch (refusal.code) {
+    case 'NotFound':
+      return new NotFoundError(`etcd ${op}: ${message}`, { cause: err });
+    case 'Conflict':
+      return new ConflictError(`etcd ${op}: ${message}`, { cause: err });
+    case 'Unavailable':
+      return new UnavailableError(`etcd ${op}: ${message}; waiting for ${refusal.waitingFor ?? 'etcd'}`, { cause: err, retryAfterSeconds: 1 });
+    case 'Other':
+      return translateEtcdError(err, op);
   }
-  // etcd 3.4: "Peer URLs already exists", "can only promote a learner member" (checked after "in sync" above).
-  if (/peerURL exists|Peer URLs already exists|member not a learner|is not a learner|can only promote a learner member/i.test(message)) {
-    return new ConflictError(`etcd ${op}: ${message}`, { cause: err });
-  }
-  return translateEtcdError(err, op);
 }
 
 /** EtcdMembership: see the file comment. close() when done. */

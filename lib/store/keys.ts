@@ -4,9 +4,9 @@
  */
 import type { KindInfo } from '../kinds/registry.js';
 import { ValidationError } from '../errors.js';
+import { REGISTRY_PREFIX } from './key-space.js';
+export { REGISTRY_PREFIX };
 
-/** REGISTRY_PREFIX is the root of every object key. */
-export const REGISTRY_PREFIX = '/cloudlet/registry/';
 
 /** resourceName is `plural.group`, or `plural` for the core group, as Kubernetes messages write it. */
 export function resourceName(kind: KindInfo): string {

@@ -72,8 +72,8 @@ export interface JoinServiceOptions {
   clusterName: string;
   /** apiServer gives this member's API URL (known once it listens), put into tokens */
   apiServer: () => string;
-  /** etcd opens the etcd cluster API (closed after each use) */
-  etcd: () => EtcdMembership;
+  /** etcd opens the etcd cluster API (closed after each use); EtcdMembership in the daemon, a fake in unit tests */
+  etcd: () => Pick<EtcdMembership, 'list' | 'addLearner' | 'remove' | 'close'>;
   logger: Logger;
   now?: () => number;
 }

@@ -15,7 +15,8 @@ import { Controller } from '../../lib/controller/controller.js';
 import { enqueueMapped } from '../../lib/controller/handlers.js';
 import { EventRecorder } from '../../lib/controller/events.js';
 import { EtcdMembership } from '../../lib/etcd/membership.js';
-import { TimeoutError, UnavailableError, errorMessage, isCode } from '../../lib/errors.js';
+import { UnavailableError, errorMessage, isCode } from '../../lib/errors.js';
+import { retryTransient } from '../../lib/controller/backoff.js';
 import { ETCD_VOTERS_KEY, EtcdVoterReconciler } from '../../controllers/membership/etcd-voter-reconciler.js';
 import type { MemberTlsFiles } from './cluster.js';
 
@@ -75,9 +76,12 @@ export class VoterController {
 
 /**
  * waitUntilVoter asks etcd (through `endpoints`) to promote learner `name`
- * until it is a voter; TimeoutError after `timeoutMs` (default 120 s), and
- * UnavailableError as soon as `signal` aborts. The leader's voter controller
- * may promote it first: that counts as done.
+ * until it is a voter, through the shared retry policy (retryTransient):
+ * etcd's transient refusals (a learner not yet in sync, an unhealthy cluster
+ * right after another change, no leader) and a promotion the leader's voter
+ * controller made first are "not yet"; TimeoutError after `timeoutMs`
+ * (default 120 s) naming the last refusal, and UnavailableError as soon as
+ * `signal` aborts.
  */
 export async function waitUntilVoter(opts: {
   name: string;
@@ -88,20 +92,31 @@ export async function waitUntilVoter(opts: {
   signal?: AbortSignal;
 }): Promise<void> {
   const etcd = new EtcdMembership({ endpoints: opts.endpoints, tls: opts.tls });
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   try {
-    for (;;) {
-      if (opts.signal?.aborted) throw new UnavailableError(`the promotion of etcd member ${opts.name} was abandoned`);
-      try {
+    await retryTransient(
+      async () => {
         const self = (await etcd.list()).find((m) => m.name === opts.name);
         if (self && !self.isLearner) return;
-        if (self) await etcd.promote(self.id);
-      } catch (err) {
-        if (!isCode(err, 'Unavailable') && !isCode(err, 'Conflict')) opts.logger.warn('promotion to etcd voter failed; retrying', { error: errorMessage(err) });
-      }
-      if (Date.now() > deadline) throw new TimeoutError(`etcd member ${opts.name} was not promoted to voter in time`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+        if (!self) throw new UnavailableError(`etcd lists no started member named ${opts.name} yet`);
+        try {
+          await etcd.promote(self.id);
+        } catch (err) {
+          // Conflict: promoted meanwhile (by the voter controller); the next attempt's list sees it.
+          if (!isCode(err, 'Conflict')) throw err;
+        }
+        throw new UnavailableError(`etcd member ${opts.name} is not a voter yet`);
+      },
+      {
+        what: `promote etcd member ${opts.name} to voter`,
+        timeoutMs: opts.timeoutMs ?? 120_000,
+        backoff: { initialMs: 250, maxMs: 2000 },
+        hint: 'check that this member reaches the other etcd members on their peer ports',
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onRetry: ({ attempt, error }) => {
+          if (attempt % 10 === 0) opts.logger.info('still waiting for the promotion to etcd voter', { member: opts.name, error: errorMessage(error) });
+        },
+      },
+    );
   } finally {
     etcd.close();
   }

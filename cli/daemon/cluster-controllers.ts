@@ -23,6 +23,7 @@ import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
 import { SchedulerReconciler } from '../../controllers/instances/scheduler-reconciler.js';
 import { AllocationReconciler } from '../../controllers/instances/allocation.js';
 import { FAILOVER_KEY, FailoverReconciler } from '../../controllers/membership/failover-reconciler.js';
+import { STORAGE_DRIVER_INFO } from '../../controllers/storage/drivers/registry.js';
 import type { StoragePool, Volume } from '../../lib/kinds/types.js';
 import type { Subscription } from 'rxjs';
 
@@ -127,6 +128,7 @@ export class ClusterControllers {
         instances,
         pools,
         volumes,
+        drivers: STORAGE_DRIVER_INFO,
         clock,
         logger,
         events: new EventRecorder({ store, logger, metrics, component: 'failover-controller', host: memberName, clock }),

@@ -80,19 +80,6 @@ export const BUILD_POLL_MS = 2000;
 /** IMAGE_RETRY_MS is when a retryable image failure (mirror unreachable) is tried again. */
 export const IMAGE_RETRY_MS = 60_000;
 
-/** recoverability says whether the instance may fail over to another member, and why (status.recoverable). */
-export function recoverability(instance: Instance): { recoverable: boolean; reason: string } {
-  const spec = instance.spec;
-  const recovery = spec?.recovery ?? 'restart';
-  if (recovery !== 'failover') {
-    return { recoverable: false, reason: `spec.recovery is ${recovery}: after a failure it is ${recovery === 'none' ? 'left stopped' : 'restarted on the same member'}, never moved` };
-  }
-  if ((spec?.volumes ?? []).length > 0) {
-    return { recoverable: false, reason: 'it mounts volumes, and failover of volume data needs a shared storage pool, which this member does not provide yet' };
-  }
-  return { recoverable: true, reason: 'it is made only from its image, with no local volumes, so another member can recreate it' };
-}
-
 /** needsImage tells whether the agent must resolve the image before planning: a container that should exist does not yet. */
 export function needsImage(instance: Instance, obs: Observation): boolean {
   return !obs.exists && instance.metadata.deletionTimestamp === undefined;
@@ -114,14 +101,12 @@ type ReadyReason = 'Creating' | 'CreateBlocked' | 'CreateFailed' | 'Starting' | 
 function statusWith(input: Pick<PlanInput, 'instance' | 'containerName' | 'now'>, patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string }, ready: { ok: boolean; reason: ReadyReason }, drop: Array<keyof InstanceStatus> = [], observed = true): InstanceStatus {
   const { instance } = input;
   const old = instance.status ?? {};
-  const rec = recoverability(instance);
   const next: InstanceStatus = {
     ...old,
     observedGeneration: observed ? (instance.metadata.generation ?? old.observedGeneration) : old.observedGeneration,
     containerName: input.containerName,
-    // The failover controller owns these (it knows the storage pools); the agent only fills them in when absent.
-    recoverable: old.recoverable ?? rec.recoverable,
-    recoverableReason: old.recoverableReason ?? rec.reason,
+    // status.recoverable and recoverableReason belong to the failover controller
+    // (controllers/membership/recoverability.ts): copied through, never computed here.
     // 0 rather than absent, so RESTARTS reads 0 until the first restart
     restartCount: old.restartCount ?? 0,
     ...patch,

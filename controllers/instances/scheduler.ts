@@ -5,7 +5,7 @@
  * and an Event; nothing here touches the store or the clock.
  */
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
-import type { Instance, Member } from '../../lib/kinds/types.js';
+import type { Instance, InstanceSpec, Member } from '../../lib/kinds/types.js';
 import { matchesSelector } from './label-selector.js';
 
 /** DEFAULT_CPU and DEFAULT_MEMORY are the CRD defaults, used when a spec leaves them out. */
@@ -88,6 +88,32 @@ export function unavailability(member: Member): string | undefined {
   return undefined;
 }
 
+/** Placement is an instance's spec.placement. */
+export type Placement = NonNullable<InstanceSpec['placement']>;
+
+/** pinAllows tells whether `placement.member` lets the instance run on `member` (no pin allows every member). */
+export function pinAllows(placement: Placement, member: Member): boolean {
+  return placement.member === undefined || member.metadata.name === placement.member;
+}
+
+/** selectorAllows tells whether `placement.memberSelector` lets the instance run on `member` (no selector allows every member). */
+export function selectorAllows(placement: Placement, member: Member): boolean {
+  return placement.memberSelector === undefined || matchesSelector(member.metadata.labels, placement.memberSelector);
+}
+
+/**
+ * spreadCount is how many other instances of `instance`'s spread group (same
+ * namespace, same `placement.spreadGroup`) are assigned to `member`: 0 when
+ * it has no group. The scheduler prefers the member with the fewest; spread
+ * is a preference, never a limit.
+ */
+export function spreadCount(instance: Instance, member: string, instances: Instance[]): number {
+  const group = instance.spec?.placement?.spreadGroup;
+  if (group === undefined) return 0;
+  const ns = instance.metadata.namespace ?? '';
+  return instances.filter((i) => i.status?.member === member && !sameInstance(i, instance) && (i.metadata.namespace ?? '') === ns && i.spec?.placement?.spreadGroup === group).length;
+}
+
 /** formatCpu renders cores as "1 CPU", "2 CPUs", "0.5 CPU". */
 export function formatCpu(cores: number): string {
   const n = Math.round(cores * 1000) / 1000;
@@ -139,11 +165,11 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   let pool = [...members].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 
   if (placement.member !== undefined) {
-    pool = pool.filter((m) => m.metadata.name === placement.member);
+    pool = pool.filter((m) => pinAllows(placement, m));
     if (pool.length === 0) return { member: undefined, code: 'MemberNotFound', reason: `member "${placement.member}" does not exist` };
   }
   if (placement.memberSelector) {
-    pool = pool.filter((m) => matchesSelector(m.metadata.labels, placement.memberSelector));
+    pool = pool.filter((m) => selectorAllows(placement, m));
     if (pool.length === 0) {
       const where = placement.member !== undefined ? `member "${placement.member}" does not match` : 'no member matches';
       return { member: undefined, code: 'NoMatchingMember', reason: `${where} the memberSelector` };
@@ -164,13 +190,8 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   if (fits.length === 0) return { member: undefined, code: 'InsufficientResources', reason: insufficient(req, loads, placement.member) };
 
   const group = placement.spreadGroup;
-  const ns = instance.metadata.namespace ?? '';
-  const groupCount = (member: string): number =>
-    group === undefined
-      ? 0
-      : instances.filter((i) => i.status?.member === member && !sameInstance(i, instance) && (i.metadata.namespace ?? '') === ns && i.spec?.placement?.spreadGroup === group).length;
   const ranked = fits
-    .map((l) => ({ l, spread: groupCount(l.name), mem: fraction(l.used.memoryBytes, l.capacity.memoryBytes), cpu: fraction(l.used.cpu, l.capacity.cpu) }))
+    .map((l) => ({ l, spread: spreadCount(instance, l.name, instances), mem: fraction(l.used.memoryBytes, l.capacity.memoryBytes), cpu: fraction(l.used.cpu, l.capacity.cpu) }))
     .sort((a, b) => a.spread - b.spread || a.mem - b.mem || a.cpu - b.cpu || a.l.name.localeCompare(b.l.name));
   const best = ranked[0];
   if (!best) return { member: undefined, code: 'InsufficientResources', reason: insufficient(req, loads, placement.member) };

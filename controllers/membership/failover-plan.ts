@@ -5,24 +5,27 @@
  *   member that lost its heartbeat (NotReady, Left or gone) and those a Ready
  *   member fenced; the target comes from the scheduler, the placement epoch
  *   goes up by one;
- * - which stay, phase Unknown, and why: not recoverable (local volumes), no
+ * - which stay, phase Unknown, and why: not recoverable (`decideRecoverability`:
+ *   a local-pool volume, a pin, a selector no other member matches), no
  *   member can take them, or recovery restart/none (they wait for their
  *   member);
  * - what status.recoverable and status.recoverableReason every instance
- *   should show, truthfully, before any failure.
+ *   should show, truthfully, before any failure (the same decision that
+ *   gates the moves, so the status never promises a move the plan refuses).
  * Nothing here touches the store or the clock.
  */
 import { getCondition } from '../../lib/controller/conditions.js';
 import type { Instance, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
-import { recoverability } from '../instances/instance-plan.js';
 import { schedule } from '../instances/scheduler.js';
+import { decideRecoverability, type StorageDriverCapabilities } from './recoverability.js';
 
-/** FailoverInput is the cluster as the informers see it. */
+/** FailoverInput is the cluster as the informers see it, and the storage drivers' capabilities. */
 export interface FailoverInput {
   members: Member[];
   instances: Instance[];
-  pools?: StoragePool[];
-  volumes?: Volume[];
+  pools: StoragePool[];
+  volumes: Volume[];
+  drivers: StorageDriverCapabilities;
 }
 
 /** InstanceRef names an instance. */
@@ -39,37 +42,6 @@ export type FailoverAction =
   | (InstanceRef & { kind: 'move'; from: string; to: string; epoch: number; why: MoveWhy; message: string })
   | (InstanceRef & { kind: 'unknown'; member: string; reason: 'NotRecoverable' | 'NoTarget' | 'WaitingForMember'; message: string })
   | (InstanceRef & { kind: 'recoverable'; recoverable: boolean; reason: string });
-
-/** Recoverability is status.recoverable and its reason. */
-export interface Recoverability {
-  recoverable: boolean;
-  reason: string;
-}
-
-function poolShared(pool: StoragePool | undefined): boolean {
-  return pool ? (pool.status?.shared ?? pool.spec?.driver === 'ceph') : false;
-}
-
-/**
- * recoverabilityOf tells whether `instance` can fail over, knowing the pools
- * and volumes: recovery must be failover, and every volume it mounts must
- * live on a shared pool (local-pool data cannot move until replication
- * exists). An instance with no volumes is made from its image: recoverable.
- */
-export function recoverabilityOf(instance: Instance, storage: { pools?: StoragePool[]; volumes?: Volume[] } = {}): Recoverability {
-  const base = recoverability(instance);
-  const vols = instance.spec?.volumes ?? [];
-  if ((instance.spec?.recovery ?? 'restart') !== 'failover' || vols.length === 0) return base;
-  const ns = instance.metadata.namespace ?? 'default';
-  const local: string[] = [];
-  for (const v of vols) {
-    const vol = storage.volumes?.find((x) => x.metadata.name === v.name && (x.metadata.namespace ?? 'default') === ns);
-    const pool = vol ? storage.pools?.find((p) => p.metadata.name === vol.spec?.pool) : undefined;
-    if (!poolShared(pool)) local.push(vol ? `${v.name} (pool ${vol.spec?.pool ?? '?'} is local to one member)` : `${v.name} (volume not found)`);
-  }
-  if (local.length > 0) return { recoverable: false, reason: `it mounts volumes whose data stays on one member: ${local.join(', ')}; failover needs every volume on a shared pool` };
-  return { recoverable: true, reason: 'every volume it mounts is on a shared pool and the rest comes from its image, so another member can run it' };
-}
 
 /** memberLost tells whether a member has lost its heartbeat (or is gone): its instances must be recovered elsewhere. */
 export function memberLost(member: Member | undefined): boolean {
@@ -108,7 +80,7 @@ export function planFailover(input: FailoverInput): FailoverAction[] {
   for (const inst of sorted) {
     if (inst.metadata.deletionTimestamp) continue;
     const ref = refOf(inst);
-    const rec = recoverabilityOf(inst, input);
+    const rec = decideRecoverability({ instance: inst, members: input.members, instances: input.instances, pools: input.pools, volumes: input.volumes, drivers: input.drivers });
     if (inst.status?.recoverable !== rec.recoverable || inst.status?.recoverableReason !== rec.reason) actions.push({ ...ref, kind: 'recoverable', recoverable: rec.recoverable, reason: rec.reason });
     const from = inst.status?.member;
     if (!from) continue;
@@ -124,12 +96,14 @@ export function planFailover(input: FailoverInput): FailoverAction[] {
       if (lost) unknown('WaitingForMember', `member ${from} lost its heartbeat; spec.recovery is ${recovery}, so the instance waits for ${from} to come back`);
       continue;
     }
-    if (!rec.recoverable) {
+    if (lost && !rec.recoverable) {
       unknown('NotRecoverable', `member ${from} lost its heartbeat and the instance cannot fail over: ${rec.reason}`);
       continue;
     }
-    // A lost member is never a target (it is not Ready); a fenced instance may go back to its own Ready member.
-    const candidates = input.members.filter((m) => !(lost && m.metadata.name === from));
+    // A lost member is never a target (it is not Ready). A fenced instance may
+    // go back to its own Ready member, whose storage and placement it already
+    // satisfies; to another member only when it is recoverable.
+    const candidates = input.members.filter((m) => (lost ? m.metadata.name !== from : rec.recoverable || m.metadata.name === from));
     const result = schedule({ instance: inst, members: candidates, instances: working });
     if (result.member === undefined) {
       unknown('NoTarget', `member ${from} ${lost ? 'lost its heartbeat' : 'fenced the instance'}; no member can take it yet: ${result.reason}`);

@@ -21,6 +21,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import type { Store } from '../../lib/store/types.js';
 import { EVACUATED_FROM_ANNOTATION, MAINTENANCE_ANNOTATION, planMaintenance, type MaintenanceAction } from './evacuation.js';
 import { planFailover, type FailoverAction } from './failover-plan.js';
+import type { StorageDriverCapabilities } from './recoverability.js';
 
 /** FAILOVER_KEY is the single request the failover controller reconciles. */
 export const FAILOVER_KEY: Request = { name: 'cluster' };
@@ -37,8 +38,11 @@ export interface FailoverReconcilerOptions {
   memberKind: KindInfo;
   members: Informer<Member>;
   instances: Informer<Instance>;
+  /** pools and volumes: without them every instance that mounts a volume is unrecoverable (its volume is not found) */
   pools?: Informer<StoragePool>;
   volumes?: Informer<Volume>;
+  /** drivers: each storage driver's capabilities by name (STORAGE_DRIVER_INFO), to tell shared pools from local ones */
+  drivers: StorageDriverCapabilities;
   events: EventRecorder;
   clock: Clock;
   logger: Logger;
@@ -63,7 +67,9 @@ export class FailoverReconciler implements Reconciler {
     // read-only views of the caches: the plans are pure and apply() re-reads what it writes
     const members = [...this.o.members.listShared()];
     const instances = [...this.o.instances.listShared()];
-    const failover = planFailover({ members, instances, pools: this.o.pools ? [...this.o.pools.listShared()] : undefined, volumes: this.o.volumes ? [...this.o.volumes.listShared()] : undefined });
+    const pools = this.o.pools ? [...this.o.pools.listShared()] : [];
+    const volumes = this.o.volumes ? [...this.o.volumes.listShared()] : [];
+    const failover = planFailover({ members, instances, pools, volumes, drivers: this.o.drivers });
     const moved = new Set(failover.filter((a) => a.kind === 'move').map((a) => `${a.namespace}/${a.name}`));
     // Maintenance never touches what failover is moving in the same pass.
     const maintenance = planMaintenance({ members, instances }).filter((a) => a.kind !== 'move' || !moved.has(`${a.namespace}/${a.name}`));

@@ -24,9 +24,12 @@ export const BTRFS_MIN_POOL_BYTES = 128 * 2 ** 20;
 const LAYOUT = ['volumes', 'snapshots', 'images', 'rootfs'] as const;
 const T = { short: 30_000, long: 10 * 60_000 };
 
+/** BTRFS_INFO is the btrfs driver's capability object: local, snapshots, CoW clones, quota. */
+export const BTRFS_INFO: Readonly<StorageDriverInfo> = { name: 'btrfs', shared: false, snapshots: true, cowClone: true, quota: true, resize: true, minPoolBytes: BTRFS_MIN_POOL_BYTES };
+
 /** BtrfsDriver is the btrfs storage driver; see the file comment. */
 export class BtrfsDriver extends BaseStorageDriver {
-  readonly info: StorageDriverInfo = { name: 'btrfs', shared: false, snapshots: true, cowClone: true, quota: true, resize: true, minPoolBytes: BTRFS_MIN_POOL_BYTES };
+  readonly info: StorageDriverInfo = BTRFS_INFO;
 
   /** rootOf is the pool's btrfs root on this member (the mount point, or spec.source). */
   rootOf(pool: PoolSpec): string {

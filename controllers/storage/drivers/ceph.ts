@@ -31,9 +31,12 @@ import type { MountOptions, PoolObservation, PoolSpec, SnapshotRef, StorageDrive
 const MiB = 2 ** 20;
 const TOOLS: Array<[string, string]> = [['rbd', 'ceph-common'], ['ceph', 'ceph-common'], ['rbd-fuse', 'rbd-fuse'], ['losetup', 'mount'], ['mkfs.ext4', 'e2fsprogs'], ['blkid', 'util-linux']];
 
+/** CEPH_INFO is the ceph driver's capability object: shared (every member sees the data), snapshots, quota, no CoW clones. */
+export const CEPH_INFO: Readonly<StorageDriverInfo> = { name: 'ceph', shared: true, snapshots: true, cowClone: false, quota: true, resize: true, minPoolBytes: 0 };
+
 /** CephDriver is the RBD storage driver; see the file comment. */
 export class CephDriver extends BaseStorageDriver {
-  readonly info: StorageDriverInfo = { name: 'ceph', shared: true, snapshots: true, cowClone: false, quota: true, resize: true, minPoolBytes: 0 };
+  readonly info: StorageDriverInfo = CEPH_INFO;
   /** memberName is the name this member's RBD locks carry */
   readonly memberName: string;
 

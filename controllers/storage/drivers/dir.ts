@@ -12,9 +12,12 @@ import { withRevert } from '../../../lib/host/revert.js';
 import { BaseStorageDriver, checkName } from './base.js';
 import type { PoolObservation, PoolSpec, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
+/** DIR_INFO is the dir driver's capability object: local, no snapshots, clones or quota. */
+export const DIR_INFO: Readonly<StorageDriverInfo> = { name: 'dir', shared: false, snapshots: false, cowClone: false, quota: false, resize: false, minPoolBytes: 0 };
+
 /** DirDriver is the directory-backed local driver; see the file comment. */
 export class DirDriver extends BaseStorageDriver {
-  readonly info: StorageDriverInfo = { name: 'dir', shared: false, snapshots: false, cowClone: false, quota: false, resize: false, minPoolBytes: 0 };
+  readonly info: StorageDriverInfo = DIR_INFO;
 
   /** rootOf is the pool's directory on this member. */
   rootOf(pool: PoolSpec): string {

@@ -4,10 +4,10 @@
  */
 import { NotSupportedError } from '../../../lib/errors.js';
 import type { StorageDriverOptions } from './base.js';
-import { BtrfsDriver } from './btrfs.js';
-import { CephDriver } from './ceph.js';
-import { DirDriver } from './dir.js';
-import type { StorageDriver, StorageDriverName } from './types.js';
+import { BTRFS_INFO, BtrfsDriver } from './btrfs.js';
+import { CEPH_INFO, CephDriver } from './ceph.js';
+import { DIR_INFO, DirDriver } from './dir.js';
+import type { StorageDriver, StorageDriverInfo, StorageDriverName } from './types.js';
 
 /** StorageDriverFactory builds a driver for one member. */
 export type StorageDriverFactory = (opts: StorageDriverOptions) => StorageDriver;
@@ -17,6 +17,18 @@ export const STORAGE_DRIVERS: Partial<Record<StorageDriverName, StorageDriverFac
   dir: (o) => new DirDriver(o),
   btrfs: (o) => new BtrfsDriver(o),
   ceph: (o) => new CephDriver(o),
+};
+
+/**
+ * STORAGE_DRIVER_INFO maps every driver name to its capability object, the
+ * same object each driver exposes as `info`, for code that decides from
+ * capabilities without a driver on its member (the failover controller asks
+ * whether a pool's driver is `shared`).
+ */
+export const STORAGE_DRIVER_INFO: Readonly<Record<StorageDriverName, Readonly<StorageDriverInfo>>> = {
+  dir: DIR_INFO,
+  btrfs: BTRFS_INFO,
+  ceph: CEPH_INFO,
 };
 
 /** StorageDriverRegistry holds one driver instance per name for a member; `get` throws NotSupportedError for an unknown or unbuilt driver. */

@@ -70,7 +70,8 @@ describe('InstanceAgent with the hollow runtime', () => {
     await h.until('web runs', () => phaseIs('web', 'Running'));
     const web = await h.instance('web');
     expect(web.metadata.finalizers).to.include(INSTANCE_FINALIZER);
-    expect(web.status).to.include({ member: 'm1', containerName: nameOf('web'), recoverable: false });
+    expect(web.status).to.include({ member: 'm1', containerName: nameOf('web') });
+    expect(web.status?.recoverable, 'the failover controller owns status.recoverable').to.equal(undefined);
     expect(web.status?.startedAt).to.be.a('string');
     expect(web.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'Running', observedGeneration: 1 });
     expect(runtime.specOf(nameOf('web'))).to.include({ hostname: 'web', cpu: 0.5, memoryBytes: 128 * 2 ** 20 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createBlocked, INSTANCE_FINALIZER, planInstance, recoverability, needsImage, type PlanInput, type PlanAction, type ImageState } from '../../../controllers/instances/instance-plan.js';
+import { createBlocked, INSTANCE_FINALIZER, planInstance, needsImage, type PlanInput, type PlanAction, type ImageState } from '../../../controllers/instances/instance-plan.js';
 import type { Observation } from '../../../controllers/instances/runtimes/types.js';
 import type { CloudletErrorCode } from '../../../lib/errors.js';
 import type { Instance, InstancePhase, InstanceSpec, InstanceStatus } from '../../../lib/kinds/types.js';
@@ -116,21 +116,6 @@ describe('planInstance', () => {
     const first = planInstance(input(inst({ status: { phase: 'Starting' } }), running));
     const again = planInstance(input({ ...inst(), status: first.status }, running));
     expect(again.status).to.deep.equal(first.status);
-  });
-});
-
-describe('recoverability', () => {
-  it('calls an image-only failover instance recoverable', () => {
-    expect(recoverability(inst({ spec: { recovery: 'failover' } }))).to.include({ recoverable: true });
-  });
-  it('explains why an instance with volumes is not recoverable', () => {
-    const r = recoverability(inst({ spec: { recovery: 'failover', volumes: [{ name: 'data', path: '/data' }] } }));
-    expect(r.recoverable).to.equal(false);
-    expect(r.reason).to.match(/volumes/);
-  });
-  it('explains that restart and none never move an instance', () => {
-    expect(recoverability(inst({ spec: { recovery: 'restart' } })).reason).to.match(/same member/);
-    expect(recoverability(inst({ spec: { recovery: 'none' } })).reason).to.match(/left stopped/);
   });
 });
 

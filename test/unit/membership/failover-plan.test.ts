@@ -1,13 +1,15 @@
 import { expect } from 'chai';
-import { planFailover, recoverabilityOf, memberLost, type FailoverAction } from '../../../controllers/membership/failover-plan.js';
+import { planFailover, memberLost, type FailoverAction, type FailoverInput } from '../../../controllers/membership/failover-plan.js';
+import { decideRecoverability } from '../../../controllers/membership/recoverability.js';
+import { STORAGE_DRIVER_INFO } from '../../../controllers/storage/drivers/registry.js';
 import type { Instance, InstanceSpec, InstanceStatus, Member, StoragePool, Volume } from '../../../lib/kinds/types.js';
 
-function member(name: string, phase: 'Ready' | 'NotReady' | 'Left' | 'Evacuating' = 'Ready', extra: Partial<Member['spec']> = {}): Member {
+function member(name: string, phase: 'Ready' | 'NotReady' | 'Left' | 'Evacuating' = 'Ready', extra: Partial<Member['spec']> = {}, labels?: Record<string, string>): Member {
   const lost = phase === 'NotReady';
   return {
     apiVersion: 'cloudlet.dev/v1alpha1',
     kind: 'Member',
-    metadata: { name },
+    metadata: { name, labels },
     spec: { unschedulable: false, ...extra },
     status: {
       phase,
@@ -69,19 +71,40 @@ const rows: Row[] = [
   { title: 'skips instances being deleted', members: [member('m1'), member('m2', 'NotReady')], instances: [{ ...inst('a', { recovery: 'failover' }, { member: 'm2', placementEpoch: 1, phase: 'Running' }), metadata: { name: 'a', namespace: 'default', deletionTimestamp: '2025-01-01T00:00:00Z' } }], want: [] },
   { title: 'does not repeat an Unknown it already wrote', members: [member('m1'), member('m2', 'NotReady')], instances: [inst('a', { recovery: 'restart' }, { member: 'm2', placementEpoch: 1, phase: 'Unknown', message: 'member m2 lost its heartbeat; spec.recovery is restart, so the instance waits for m2 to come back' })], want: [] },
   { title: 'ignores unscheduled instances', members: [member('m1'), member('m2', 'NotReady')], instances: [inst('a', { recovery: 'failover' }, { phase: 'Pending' })], want: [] },
-  { title: 'keeps an instance pinned to its lost member Unknown', members: [member('m1'), member('m2', 'NotReady')], instances: [inst('a', { recovery: 'failover', placement: { member: 'm2' } }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['unknown a NoTarget'] },
+  { title: 'keeps an instance pinned to its lost member Unknown as not recoverable (no other member may run it)', members: [member('m1'), member('m2', 'NotReady')], instances: [inst('a', { recovery: 'failover', placement: { member: 'm2' } }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['unknown a NotRecoverable'] },
+  { title: 'moves an instance pinned to a Ready member off the lost member it ran on, to the pin', members: [member('m1'), member('m2', 'NotReady'), member('m3')], instances: [inst('a', { recovery: 'failover', placement: { member: 'm3' } }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['move a m2->m3@2 MemberLost'] },
+  { title: 'keeps an instance whose memberSelector only its lost member matches Unknown as not recoverable', members: [member('m1'), member('m2', 'NotReady', {}, { disk: 'ssd' })], instances: [inst('a', { recovery: 'failover', placement: { memberSelector: { matchLabels: { disk: 'ssd' } } } }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['unknown a NotRecoverable'] },
+  { title: 'moves a spread-group instance even when every survivor already holds one of the group (spread is a preference)', members: [member('m1'), member('m2', 'NotReady')], instances: [inst('a', { recovery: 'failover', placement: { spreadGroup: 'web' } }, { member: 'm2', placementEpoch: 1, phase: 'Running' }), inst('b', { recovery: 'failover', placement: { spreadGroup: 'web' } }, { member: 'm1', placementEpoch: 1, phase: 'Running' })], want: ['move a m2->m1@2 MemberLost'] },
+  { title: 'places a fenced instance pinned to its Ready member back on that member', members: [member('m1'), member('m2')], instances: [inst('a', { recovery: 'failover', placement: { member: 'm1' } }, fenced('m1', 2))], want: ['move a m1->m1@3 Fenced'] },
+  { title: 'places a fenced instance with a local volume back on its own Ready member, never on another', members: [member('m1'), member('m2')], instances: [inst('a', { recovery: 'failover', volumes: [{ name: 'ldata', path: '/data' }] }, fenced('m2', 2)), inst('z', { recovery: 'failover', memory: '1Gi' }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['move a m2->m2@3 Fenced'] },
+  { title: 'says NoTarget for a fenced local-volume instance whose own member has no room left', members: [member('m1'), member('m2')], instances: [inst('a', { recovery: 'failover', memory: '1Gi', volumes: [{ name: 'ldata', path: '/data' }] }, fenced('m2', 2)), inst('z', { recovery: 'failover', memory: '3584Mi' }, { member: 'm2', placementEpoch: 1, phase: 'Running' })], want: ['unknown a NoTarget'] },
 ];
+
+const drivers = STORAGE_DRIVER_INFO;
+const plan = (members: Member[], instances: Instance[]): FailoverAction[] => planFailover({ members, instances, pools, volumes, drivers });
 
 describe('failover plan', () => {
   for (const row of rows) {
     it(row.title, () => {
-      const got = planFailover({ members: row.members, instances: row.instances, pools, volumes }).map(describeAction).filter((s): s is string => s !== undefined);
+      const got = plan(row.members, row.instances).map(describeAction).filter((s): s is string => s !== undefined);
       expect(got).to.deep.equal(row.want);
     });
   }
 
+  it('never moves an instance off a lost member while it reports it not recoverable (one decision for both)', () => {
+    for (const row of rows) {
+      const actions = plan(row.members, row.instances);
+      for (const move of actions.filter((a) => a.kind === 'move' && a.why === 'MemberLost')) {
+        const inst = row.instances.find((i) => i.metadata.name === move.name);
+        const shown = actions.find((a) => a.kind === 'recoverable' && a.name === move.name);
+        const recoverable = shown?.kind === 'recoverable' ? shown.recoverable : inst?.status?.recoverable;
+        expect(recoverable, `${row.title}: ${move.name}`).to.equal(true);
+      }
+    }
+  });
+
   it('sets status.recoverable on every instance that shows a different value', () => {
-    const actions = planFailover({ members: [member('m1')], instances: [inst('a', { recovery: 'failover' }, { member: 'm1', phase: 'Running' }), inst('b', { recovery: 'restart' }, { member: 'm1', phase: 'Running' })], pools, volumes });
+    const actions = plan([member('m1'), member('m2')], [inst('a', { recovery: 'failover' }, { member: 'm1', phase: 'Running' }), inst('b', { recovery: 'restart' }, { member: 'm1', phase: 'Running' })]);
     const rec = actions.filter((a) => a.kind === 'recoverable');
     expect(rec.map((a) => [a.name, a.kind === 'recoverable' && a.recoverable])).to.deep.equal([
       ['a', true],
@@ -90,25 +113,17 @@ describe('failover plan', () => {
   });
 
   it('writes nothing for recoverability that is already true to the facts', () => {
-    const a = inst('a', { recovery: 'failover' }, { member: 'm1', phase: 'Running' });
-    const r = recoverabilityOf(a);
+    const members = [member('m1'), member('m2')];
+    const a = inst('a', { recovery: 'failover', volumes: [{ name: 'sdata', path: '/s' }] }, { member: 'm1', phase: 'Running' });
+    const input: FailoverInput = { members, instances: [a], pools, volumes, drivers };
+    const r = decideRecoverability({ ...input, instance: a });
     a.status = { ...a.status, recoverable: r.recoverable, recoverableReason: r.reason };
-    expect(planFailover({ members: [member('m1')], instances: [a] })).to.deep.equal([]);
+    expect(planFailover(input)).to.deep.equal([]);
   });
-});
 
-describe('recoverability with storage', () => {
-  it('names the local volume that keeps an instance from failing over', () => {
-    const r = recoverabilityOf(inst('a', { recovery: 'failover', volumes: [{ name: 'ldata', path: '/d' }, { name: 'sdata', path: '/s' }] }, {}), { pools, volumes });
-    expect(r.recoverable).to.equal(false);
-    expect(r.reason).to.match(/ldata \(pool local is local to one member\)/);
-    expect(r.reason).to.not.match(/sdata/);
-  });
-  it('says a volume that does not exist cannot move', () => {
-    expect(recoverabilityOf(inst('a', { recovery: 'failover', volumes: [{ name: 'nope', path: '/d' }] }, {}), { pools, volumes }).reason).to.match(/nope \(volume not found\)/);
-  });
-  it('calls an image-only failover instance recoverable', () => {
-    expect(recoverabilityOf(inst('a', { recovery: 'failover' }, {})).recoverable).to.equal(true);
+  it('writes the pin as the reason a pinned failover instance is not recoverable', () => {
+    const actions = plan([member('m1'), member('m2')], [inst('a', { recovery: 'failover', placement: { member: 'm1' } }, { member: 'm1', phase: 'Running' })]);
+    expect(actions).to.deep.equal([{ namespace: 'default', name: 'a', kind: 'recoverable', recoverable: false, reason: 'pinned to member "m1" by spec.placement.member' }]);
   });
 });
 

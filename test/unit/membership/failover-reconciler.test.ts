@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { MAINTENANCE_ANNOTATION, EVACUATED_FROM_ANNOTATION } from '../../../controllers/membership/evacuation.js';
 import { FAILOVER_KEY, FAILOVER_MIN_INTERVAL_MS, FailoverReconciler } from '../../../controllers/membership/failover-reconciler.js';
+import { STORAGE_DRIVER_INFO } from '../../../controllers/storage/drivers/registry.js';
 import { EventRecorder } from '../../../lib/controller/events.js';
 import type { Informer } from '../../../lib/controller/informer.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
@@ -37,6 +38,7 @@ describe('FailoverReconciler over a MemoryStore', () => {
       memberKind: MEMBER,
       members,
       instances,
+      drivers: STORAGE_DRIVER_INFO,
       clock: h.clock,
       logger: h.logger,
       events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'failover-controller', host: 'm1', clock: h.clock }),
@@ -87,6 +89,19 @@ describe('FailoverReconciler over a MemoryStore', () => {
     expect(db.status?.phase).to.equal('Unknown');
     expect(db.status?.message).to.match(/waits for m2 to come back/);
     expect(db.status?.recoverable).to.equal(false);
+  });
+
+  it('keeps an instance pinned to its lost member there, Unknown, and says the pin blocks failover', async () => {
+    await createMember(h.store, member('m1'));
+    await createMember(h.store, member('m2', { phase: 'NotReady' }));
+    await assign('db', { recovery: 'failover', placement: { member: 'm2' } }, 'm2', 3);
+    await h.until('caches synced', () => instances.list().length === 1 && members.list().length === 2);
+    await settle();
+    const db = await h.instance('db');
+    expect(db.status).to.include({ member: 'm2', placementEpoch: 3, phase: 'Unknown', recoverable: false, recoverableReason: 'pinned to member "m2" by spec.placement.member' });
+    expect(db.status?.message).to.include('cannot fail over: pinned to member "m2"');
+    await h.until('events written', async () => (await h.events()).length >= 1);
+    expect((await h.events()).map((e) => e.reason)).to.include('NotRecoverable').and.not.include('Rescheduled');
   });
 
   it('evacuates a member, then restores it and moves the instance back', async () => {

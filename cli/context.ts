@@ -65,7 +65,7 @@ export class CliContext {
     if (this.globals.kubeconfig) return this.globals.kubeconfig;
     const env = this.io.env.KUBECONFIG?.split(':').find((p) => p !== '');
     if (env) return env;
-    const { DEFAULT_DATA_DIR } = await import('./daemon/defaults.js');
+    const { DEFAULT_DATA_DIR } = await import('../lib/defaults.js');
     return join(DEFAULT_DATA_DIR, 'kubeconfig');
   }
 

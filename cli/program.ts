@@ -41,8 +41,8 @@ function daemonFlags(cmd: Command): Command {
 }
 
 async function daemonOptions(flags: DaemonFlags) {
-  const daemon = await import('./daemon/index.js');
-  const opts: import('./daemon/index.js').DaemonOptions = {
+  const daemon = await import('../daemon/index.js');
+  const opts: import('../daemon/index.js').DaemonOptions = {
     dataDir: flags.dataDir ?? daemon.DEFAULT_DATA_DIR,
     listen: flags.listen ?? '127.0.0.1:6443',
     ...(flags.etcdEndpoints ? { etcdEndpoints: flags.etcdEndpoints.split(',').map((s) => s.trim()).filter(Boolean) } : {}),

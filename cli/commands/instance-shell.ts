@@ -63,7 +63,7 @@ async function locate(ctx: CliContext, name: string, opts: InstanceShellOptions)
   const r = (await ctx.catalog()).resolve('instances');
   const obj = await client.request<JsonMap>({ path: resourcePath(r, { namespace: await ctx.namespace(), name }) });
   const placement = placementOf(name, obj);
-  const dirs = opts.dataDir ? [opts.dataDir] : [dirname(await ctx.kubeconfigPath()), (await import('../daemon/defaults.js')).DEFAULT_DATA_DIR];
+  const dirs = opts.dataDir ? [opts.dataDir] : [dirname(await ctx.kubeconfigPath()), (await import('../../lib/defaults.js')).DEFAULT_DATA_DIR];
   const member = readLocalMember(dirs);
   if (!member) {
     throw new UnavailableError(

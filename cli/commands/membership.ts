@@ -19,7 +19,7 @@ interface MemberFlags {
 }
 
 async function dataDirOf(flags: { dataDir?: string }): Promise<string> {
-  const { DEFAULT_DATA_DIR } = await import('../daemon/index.js');
+  const { DEFAULT_DATA_DIR } = await import('../../daemon/index.js');
   return flags.dataDir ?? DEFAULT_DATA_DIR;
 }
 
@@ -35,7 +35,7 @@ function memberFlags(cmd: Command): Command {
 export function registerMembershipCommands(program: Command, ctxOf: (cmd: Command) => CliContext, setExit: (code: number) => void): void {
   memberFlags(program.command('init').description('create a one-member cluster in a new data dir (then run it with `cloudlet daemon`)')).action(
     async (flags: MemberFlags, cmd: Command) => {
-      const { runInit } = await import('../daemon/init.js');
+      const { runInit } = await import('../../daemon/init.js');
       const dataDir = await dataDirOf(flags);
       const { kubeconfig, identity } = await runInit({ dataDir, listen: flags.listen, ...opt(flags) });
       ctxOf(cmd).out(`initialised member ${identity.memberName} of a new cluster in ${dataDir}; kubeconfig: ${kubeconfig}`);
@@ -47,7 +47,7 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
     .argument('<token>', 'join token printed by `cloudlet token create`')
     .option('--timeout <duration>', 'how long to wait for the cluster to accept the join (e.g. 2m)', '2m')
     .action(async (token: string, flags: MemberFlags & { timeout: string }, cmd: Command) => {
-      const { runJoin } = await import('../daemon/join-client.js');
+      const { runJoin } = await import('../../daemon/join-client.js');
       const dataDir = await dataDirOf(flags);
       const ctx = ctxOf(cmd);
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
@@ -64,7 +64,7 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
     .description('print a one-time join token')
     .option('--ttl <duration>', 'how long the token stays valid (e.g. 30m, 1h, 2d)', '1h')
     .action(async (flags: { ttl: string }, cmd: Command) => {
-      const { parseTtl } = await import('../daemon/join-token.js');
+      const { parseTtl } = await import('../../lib/join-token.js');
       const ttlSeconds = parseTtl(flags.ttl);
       const ctx = ctxOf(cmd);
       const res = await (await ctx.client()).request<{ token: string }>({ method: 'POST', path: '/cloudlet/join-tokens', body: { ttlSeconds } });

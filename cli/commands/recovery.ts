@@ -82,7 +82,7 @@ async function maintain(ctx: CliContext, name: string, what: 'evacuate' | 'resto
 }
 
 async function recover(ctx: CliContext, flags: { dataDir?: string; yes?: boolean }): Promise<number> {
-  const { DEFAULT_DATA_DIR } = await import('../daemon/defaults.js');
+  const { DEFAULT_DATA_DIR } = await import('../../lib/defaults.js');
   const dataDir = flags.dataDir ?? DEFAULT_DATA_DIR;
   const identity = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as { memberName: string; address?: string; etcd?: { mode?: string } };
   if (!identity.etcd || identity.etcd.mode === 'client') {
@@ -114,7 +114,7 @@ async function recover(ctx: CliContext, flags: { dataDir?: string; yes?: boolean
   await cp(join(dataDir, 'etcd', 'data'), backup, { recursive: true });
   ctx.out(`1/3 backed up the etcd data to ${backup}`);
   const { EtcdServer } = await import('../../lib/etcd/server.js');
-  const { memberTlsFiles } = await import('../daemon/cluster.js');
+  const { memberTlsFiles } = await import('../../daemon/cluster.js');
   const { createRootLogger } = await import('../../lib/log/logger.js');
   const files = memberTlsFiles(dataDir);
   const tls = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile };

@@ -101,7 +101,7 @@ make_host() {
 ensure_built() {
   [[ -z ${CLOUDLET:-} ]] || return 0
   local main=$ROOT/dist/cli/main.js
-  if [[ -f $main ]] && [[ -z $(find "$ROOT/cli" "$ROOT/lib" "$ROOT/controllers" -name '*.ts' -newer "$main" -print -quit 2>/dev/null) ]]; then return 0; fi
+  if [[ -f $main ]] && [[ -z $(find "$ROOT/cli" "$ROOT/daemon" "$ROOT/lib" "$ROOT/controllers" -name '*.ts' -newer "$main" -print -quit 2>/dev/null) ]]; then return 0; fi
   echo "lab: building dist/ (tsc)" >&2
   (cd "$ROOT" && npx tsc -p tsconfig.json >"$LAB_DIR/build.log" 2>&1) || true
   [[ -f $main ]] || die "the build made no $main: see $LAB_DIR/build.log"

@@ -13,7 +13,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { encodeJoinToken } from '../../cli/daemon/join-token.js';
+import { encodeJoinToken } from '../../lib/join-token.js';
 import { caFingerprint } from '../../lib/pki/pki.js';
 import { projectRoot } from '../../lib/kinds/registry.js';
 

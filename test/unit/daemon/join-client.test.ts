@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { classifyJoinReply, type JoinReply } from '../../../../cli/daemon/join-client.js';
+import { classifyJoinReply, type JoinReply } from '../../../daemon/join-client.js';
 
 const status = (code: number, message: string): JoinReply => ({ status: code, text: JSON.stringify({ kind: 'Status', code, message }) });
 

@@ -17,7 +17,7 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ValidationError } from '../../lib/errors.js';
+import { ValidationError } from '../lib/errors.js';
 
 /**
  * MemberEtcdConfig says how a member made by `init` or `join` uses etcd:

@@ -4,27 +4,27 @@
  * scheduler. start() is called when this member starts leading (with a signal
  * that aborts when leadership ends); stop() when it stops.
  */
-import type { Logger } from '../../lib/log/logger.js';
-import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { KindRegistry } from '../../lib/kinds/registry.js';
-import type { Store } from '../../lib/store/types.js';
-import type { Clock } from '../../lib/controller/clock.js';
-import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
-import type { Informer } from '../../lib/controller/informer.js';
-import { Controller } from '../../lib/controller/controller.js';
-import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
-import { requestFor } from '../../lib/controller/reconciler.js';
-import { EventRecorder } from '../../lib/controller/events.js';
-import type { Instance, Member } from '../../lib/kinds/types.js';
-import type { KubeObject } from '../../lib/store/types.js';
-import { errorMessage, isCode } from '../../lib/errors.js';
-import { MembershipReconciler } from '../../controllers/membership/membership-reconciler.js';
-import { HEARTBEAT_PREFIX } from '../../controllers/membership/member-agent.js';
-import { SchedulerReconciler } from '../../controllers/instances/scheduler-reconciler.js';
-import { AllocationReconciler } from '../../controllers/instances/allocation.js';
-import { FAILOVER_KEY, FailoverReconciler } from '../../controllers/membership/failover-reconciler.js';
-import { STORAGE_DRIVER_INFO } from '../../controllers/storage/drivers/registry.js';
-import type { StoragePool, Volume } from '../../lib/kinds/types.js';
+import type { Logger } from '../lib/log/logger.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
+import type { KindRegistry } from '../lib/kinds/registry.js';
+import type { Store } from '../lib/store/types.js';
+import type { Clock } from '../lib/controller/clock.js';
+import type { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
+import type { Informer } from '../lib/controller/informer.js';
+import { Controller } from '../lib/controller/controller.js';
+import { enqueueMapped, enqueueObject } from '../lib/controller/handlers.js';
+import { requestFor } from '../lib/controller/reconciler.js';
+import { EventRecorder } from '../lib/controller/events.js';
+import type { Instance, Member } from '../lib/kinds/types.js';
+import type { KubeObject } from '../lib/store/types.js';
+import { errorMessage, isCode } from '../lib/errors.js';
+import { MembershipReconciler } from '../controllers/membership/membership-reconciler.js';
+import { HEARTBEAT_PREFIX } from '../controllers/membership/member-agent.js';
+import { SchedulerReconciler } from '../controllers/instances/scheduler-reconciler.js';
+import { AllocationReconciler } from '../controllers/instances/allocation.js';
+import { FAILOVER_KEY, FailoverReconciler } from '../controllers/membership/failover-reconciler.js';
+import { STORAGE_DRIVER_INFO } from '../controllers/storage/drivers/registry.js';
+import type { StoragePool, Volume } from '../lib/kinds/types.js';
 import type { Subscription } from 'rxjs';
 
 /** ClusterControllersOptions wire the leader's controllers. */

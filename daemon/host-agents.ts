@@ -3,27 +3,27 @@
  * this member (DESIGN.md §4): the instance runtime agent today; local storage
  * and network plumbing as those domains land.
  */
-import type { Logger } from '../../lib/log/logger.js';
-import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { KindRegistry } from '../../lib/kinds/registry.js';
-import type { Store } from '../../lib/store/types.js';
-import type { Clock } from '../../lib/controller/clock.js';
-import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
-import type { MemberAgent } from '../../controllers/membership/member-agent.js';
-import { StorageAgent } from '../../controllers/storage/storage-agent.js';
-import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
+import type { Logger } from '../lib/log/logger.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
+import type { KindRegistry } from '../lib/kinds/registry.js';
+import type { Store } from '../lib/store/types.js';
+import type { Clock } from '../lib/controller/clock.js';
+import type { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
+import type { MemberAgent } from '../controllers/membership/member-agent.js';
+import { StorageAgent } from '../controllers/storage/storage-agent.js';
+import { StorageDriverRegistry } from '../controllers/storage/drivers/registry.js';
 import { join } from 'node:path';
-import { EventRecorder } from '../../lib/controller/events.js';
-import type { Instance } from '../../lib/kinds/types.js';
-import { runtimes } from '../../controllers/instances/runtimes/registry.js';
-import { ensureLxcfs } from '../../controllers/instances/lxcfs.js';
-import { ImageStore } from '../../controllers/instances/images/image-store.js';
-import { CopyRootfsProvider } from '../../controllers/instances/images/rootfs.js';
-import { InstanceAgent } from '../../controllers/instances/instance-agent.js';
-import { NetworkHost } from '../../controllers/networking/network-host.js';
-import { InstanceLocks } from '../../controllers/instances/instance-lock.js';
-import { FencedInstances } from '../../controllers/instances/fenced-instances.js';
-import { Fencer } from '../../controllers/membership/fencer.js';
+import { EventRecorder } from '../lib/controller/events.js';
+import type { Instance } from '../lib/kinds/types.js';
+import { runtimes } from '../controllers/instances/runtimes/registry.js';
+import { ensureLxcfs } from '../controllers/instances/lxcfs.js';
+import { ImageStore } from '../controllers/instances/images/image-store.js';
+import { CopyRootfsProvider } from '../controllers/instances/images/rootfs.js';
+import { InstanceAgent } from '../controllers/instances/instance-agent.js';
+import { NetworkHost } from '../controllers/networking/network-host.js';
+import { InstanceLocks } from '../controllers/instances/instance-lock.js';
+import { FencedInstances } from '../controllers/instances/fenced-instances.js';
+import { Fencer } from '../controllers/membership/fencer.js';
 
 /** HostAgentsOptions wire the member's host agents. */
 export interface HostAgentsOptions {

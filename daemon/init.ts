@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { ensureCa, ensureCertificate } from '../../lib/pki/pki.js';
-import { ValidationError } from '../../lib/errors.js';
+import { ensureCa, ensureCertificate } from '../lib/pki/pki.js';
+import { ValidationError } from '../lib/errors.js';
 import { clientAddress, defaultMemberName, MEMBER_NAME_RE, parseListen, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
 
 /** InitOptions: where, the API listen address, and optionally the member's name and address. */

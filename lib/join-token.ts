@@ -6,8 +6,8 @@
  * of the token's TTL, and consumes it with one atomic delete.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ValidationError } from '../../lib/errors.js';
-import { JOIN_TOKEN_KEY_PREFIX } from '../../lib/store/key-space.js';
+import { ValidationError } from './errors.js';
+import { JOIN_TOKEN_KEY_PREFIX } from './store/key-space.js';
 export { JOIN_TOKEN_KEY_PREFIX };
 
 /** JoinToken is what a token carries. */

@@ -4,8 +4,8 @@
  * directory, the process signals and the foreground life cycle.
  */
 import { join } from 'node:path';
-import { createRootLogger } from '../../lib/log/logger.js';
-import { errorMessage, ValidationError } from '../../lib/errors.js';
+import { createRootLogger } from '../lib/log/logger.js';
+import { errorMessage, ValidationError } from '../lib/errors.js';
 import { ensureClusterIdentity } from './cluster.js';
 import { Daemon } from './daemon.js';
 import { runInit } from './init.js';
@@ -27,7 +27,7 @@ export interface DaemonOptions {
   runtime?: 'lxc' | 'hollow';
 }
 
-export { DEFAULT_DATA_DIR } from './defaults.js';
+export { DEFAULT_DATA_DIR } from '../lib/defaults.js';
 
 /** runUp creates a one-member cluster in opts.dataDir on first run (as `cloudlet init`), then runs the daemon until SIGTERM/SIGINT. */
 export async function runUp(opts: DaemonOptions): Promise<void> {

@@ -1,16 +1,16 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { ensureCa } from '../../../../lib/pki/pki.js';
+import { ensureCa } from '../../../lib/pki/pki.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JoinService } from '../../../../cli/daemon/join-server.js';
-import { decodeJoinToken } from '../../../../cli/daemon/join-token.js';
-import { isCode, UnavailableError } from '../../../../lib/errors.js';
-import type { EtcdMemberInfo } from '../../../../lib/etcd/membership.js';
-import { silentLogger } from '../../../../lib/log/logger.js';
-import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_TOKEN_KEY_PREFIX } from '../../../../lib/store/key-space.js';
-import { MemoryStore } from '../../../../lib/store/memory-store.js';
-import { MEMBER } from '../../instances/harness.js';
+import { JoinService } from '../../../daemon/join-server.js';
+import { decodeJoinToken } from '../../../lib/join-token.js';
+import { isCode, UnavailableError } from '../../../lib/errors.js';
+import type { EtcdMemberInfo } from '../../../lib/etcd/membership.js';
+import { silentLogger } from '../../../lib/log/logger.js';
+import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_TOKEN_KEY_PREFIX } from '../../../lib/store/key-space.js';
+import { MemoryStore } from '../../../lib/store/memory-store.js';
+import { MEMBER } from '../instances/harness.js';
 
 const peer = (i: number): string => `https://10.0.0.${i}:2380`;
 

@@ -9,34 +9,58 @@
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { ensureCertificate } from '../../lib/pki/pki.js';
-import type { Logger } from '../../lib/log/logger.js';
-import { createMetrics, type Metrics } from '../../lib/metrics/metrics.js';
-import { KindRegistry } from '../../lib/kinds/registry.js';
-import { EtcdServer } from '../../lib/etcd/server.js';
-import { EtcdStore } from '../../lib/store/etcd-store.js';
-import type { Store } from '../../lib/store/types.js';
-import { ApiServer } from '../../lib/api/server.js';
-import { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
-import { LeaderElector } from '../../lib/controller/leader-election.js';
-import { realClock } from '../../lib/controller/clock.js';
-import { errorMessage } from '../../lib/errors.js';
-import { MemberAgent } from '../../controllers/membership/member-agent.js';
-import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile, memberTlsFiles, type ClusterIdentity } from './cluster.js';
-import { EtcdMembership } from '../../lib/etcd/membership.js';
+import { ensureCertificate } from '../lib/pki/pki.js';
+import type { Logger } from '../lib/log/logger.js';
+import { createMetrics, type Metrics } from '../lib/metrics/metrics.js';
+import { KindRegistry } from '../lib/kinds/registry.js';
+import { EtcdServer } from '../lib/etcd/server.js';
+import { EtcdStore } from '../lib/store/etcd-store.js';
+import type { Store } from '../lib/store/types.js';
+import { ApiServer } from '../lib/api/server.js';
+import { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
+import { LeaderElector } from '../lib/controller/leader-election.js';
+import { realClock, type Clock } from '../lib/controller/clock.js';
+import type { KindInfo } from '../lib/kinds/registry.js';
+import { errorMessage } from '../lib/errors.js';
+import { MemberAgent } from '../controllers/membership/member-agent.js';
+import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile, memberTlsFiles, type ClusterIdentity, type MemberTlsFiles } from './cluster.js';
+import { EtcdMembership } from '../lib/etcd/membership.js';
 import { JoinService } from './join-server.js';
 import { VoterController, waitUntilVoter } from './voters.js';
 import { EtcdLearnerAgent } from './etcd-learner-agent.js';
-import { EventRecorder } from '../../lib/controller/events.js';
+import { EventRecorder } from '../lib/controller/events.js';
 import { ClusterControllers } from './cluster-controllers.js';
 import { HostAgents } from './host-agents.js';
-import { VERSION } from '../../lib/version.js';
+import { VERSION } from '../lib/version.js';
 import type { DaemonOptions } from './index.js';
 
 /** Stoppable is anything the daemon stops on the way down, in reverse start order. */
 interface Stoppable {
   name: string;
   stop(): Promise<void>;
+}
+
+/** Base is what the first step reads: identity, token, kinds, TLS files, clock. */
+interface Base {
+  identity: ClusterIdentity;
+  token: string;
+  kinds: KindRegistry;
+  memberKind: KindInfo;
+  tlsFiles: MemberTlsFiles | undefined;
+  clock: Clock;
+}
+
+/** EtcdWiring is what buildStore makes: the store, whether etcd is external, and an opener for etcd's cluster API. */
+interface EtcdWiring {
+  store: Store;
+  external: boolean;
+  openEtcd: () => EtcdMembership;
+}
+
+/** Wiring is everything later steps need. */
+interface Wiring extends Base, EtcdWiring {
+  host: string;
+  informers: SharedInformerFactory;
 }
 
 /** Daemon is one running member; start() brings it up, stop() takes it down in reverse order. */
@@ -65,26 +89,52 @@ export class Daemon {
     return this.storeRef;
   }
 
-  /** start brings every part up; on failure the caller calls stop() to undo what started. */
+  /**
+   * start brings every part up, in named steps that each push what they
+   * started onto the stop stack; on failure the caller calls stop() to undo
+   * what started.
+   */
   async start(): Promise<void> {
-    const { dataDir } = this.opts;
-    const { identity, token } = await ensureClusterIdentity(dataDir, this.opts.memberName);
-    const memberName = identity.memberName;
-    const kinds = KindRegistry.load();
-    const logger = this.opts.logger;
-    // Members made by init/join use TLS to etcd with the member certificate; `up` data dirs of old use plain loopback.
-    const tlsFiles = identity.etcd ? memberTlsFiles(dataDir) : undefined;
+    const base = await this.loadIdentity();
+    const etcd = await this.buildStore(base);
+    const api = await this.serveApi(base, etcd);
+    const informers = this.buildInformers(etcd.store);
+    const wiring: Wiring = { ...base, ...etcd, ...api, informers };
+    const agent = await this.startMemberAgent(wiring);
+    await this.startLearnerAgent(wiring);
+    await this.startHostAgents(wiring, agent);
+    this.startLeaderElection(wiring);
+    informers.start();
+    this.log.info('daemon ready', { member: base.identity.memberName, version: VERSION });
+  }
 
+  /** loadIdentity reads this member's cluster identity and admin token, and loads the kinds. */
+  private async loadIdentity(): Promise<Base> {
+    const { identity, token } = await ensureClusterIdentity(this.opts.dataDir, this.opts.memberName);
+    // Members made by init/join use TLS to etcd with the member certificate; `up` data dirs of old use plain loopback.
+    const tlsFiles = identity.etcd ? memberTlsFiles(this.opts.dataDir) : undefined;
+    const kinds = KindRegistry.load();
+    return { identity, token, kinds, memberKind: kinds.resolve('members'), tlsFiles, clock: realClock };
+  }
+
+  /** buildStore starts the embedded etcd (or takes the external endpoints) and opens the store on it. */
+  private async buildStore(base: Base): Promise<EtcdWiring> {
     let endpoints = this.opts.etcdEndpoints;
     const external = Boolean(endpoints?.length);
-    if (!endpoints?.length) endpoints = await this.startEtcd(identity);
-    const etcdTls = external ? undefined : tlsFiles;
-    const store = new EtcdStore({ endpoints, logger, metrics: this.metrics, ...(etcdTls ? { tls: etcdTls } : {}) });
+    if (!endpoints?.length) endpoints = await this.startEtcd(base.identity);
+    const etcdTls = external ? undefined : base.tlsFiles;
+    const store = new EtcdStore({ endpoints, logger: this.opts.logger, metrics: this.metrics, ...(etcdTls ? { tls: etcdTls } : {}) });
     this.storeRef = store;
     this.stack.push({ name: 'store', stop: () => store.close() });
     const etcdEndpoints = endpoints;
     const openEtcd = (): EtcdMembership => new EtcdMembership({ endpoints: etcdEndpoints, ...(etcdTls ? { tls: etcdTls } : {}) });
+    return { store, external, openEtcd };
+  }
 
+  /** serveApi issues the serving certificate, starts the API (with the join routes) and writes the kubeconfig and member file. */
+  private async serveApi(base: Base, etcd: EtcdWiring): Promise<{ host: string }> {
+    const { dataDir, logger } = this.opts;
+    const { identity, token, kinds, memberKind } = base;
     const { host, port } = parseListen(this.opts.listen);
     const pkiDir = join(dataDir, 'pki');
     const listenHost = host && host !== '0.0.0.0' && host !== '::' ? [host] : [];
@@ -93,64 +143,94 @@ export class Daemon {
     const caPem = await readFile(join(pkiDir, 'ca.crt'), 'utf8');
     const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert) };
     let server = '';
-    const memberKind = kinds.resolve('members');
     const joins = identity.etcd
-      ? new JoinService({ store, memberKind, pkiDir, adminToken: token, clusterName: identity.clusterName, apiServer: () => server, etcd: openEtcd, logger })
+      ? new JoinService({ store: etcd.store, memberKind, pkiDir, adminToken: token, clusterName: identity.clusterName, apiServer: () => server, etcd: etcd.openEtcd, logger })
       : undefined;
-    const api = new ApiServer({ store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls, extraRoutes: joins?.routes() ?? [] });
+    const api = new ApiServer({ store: etcd.store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls, extraRoutes: joins?.routes() ?? [] });
     const bound = await api.listen(host, port);
     this.apiPort = bound.port;
     this.stack.push({ name: 'api', stop: () => api.close() });
     server = clientAddress(host === '0.0.0.0' && identity.address ? identity.address : host, bound.port);
     const kubeconfig = await writeKubeconfig(dataDir, { server, token, clusterName: identity.clusterName, caPem });
-    const lxcpath = join(dataDir, 'lxc');
-    await writeMemberFile(dataDir, { name: memberName, dataDir, lxcpath, apiServer: server });
+    await writeMemberFile(dataDir, { name: identity.memberName, dataDir, lxcpath: this.lxcpath, apiServer: server });
     this.log.info('API serving', { server, kubeconfig });
+    return { host };
+  }
 
-    const clock = realClock;
-    const informers = new SharedInformerFactory({ store, logger, metrics: this.metrics, clock });
+  /** buildInformers makes the shared informer factory (started last, once every consumer has registered). */
+  private buildInformers(store: Store): SharedInformerFactory {
+    const informers = new SharedInformerFactory({ store, logger: this.opts.logger, metrics: this.metrics, clock: realClock });
     this.stack.push({ name: 'informers', stop: () => informers.stop() });
+    return informers;
+  }
 
+  /** startMemberAgent registers this member and keeps its heartbeat lease. */
+  private async startMemberAgent(w: Wiring): Promise<MemberAgent> {
     const agent = new MemberAgent({
-      store,
-      memberKind,
-      name: memberName,
-      address: identity.address ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
+      store: w.store,
+      memberKind: w.memberKind,
+      name: w.identity.memberName,
+      address: w.identity.address ?? (w.host === '0.0.0.0' ? '127.0.0.1' : w.host),
       roles: ['control-plane', 'worker'],
-      dataDir,
+      dataDir: this.opts.dataDir,
       version: VERSION,
-      logger,
-      clock,
+      logger: this.opts.logger,
+      clock: w.clock,
     });
     await agent.start();
     this.stack.push({ name: 'member agent', stop: () => agent.stop() });
+    return agent;
+  }
 
-    if (identity.etcd?.mode === 'client' && !external) {
-      const learnerAgent = new EtcdLearnerAgent({
-        store,
-        memberKind,
-        identity,
-        dataDir,
-        ...(this.opts.etcdBinary ? { etcdBinary: this.opts.etcdBinary } : {}),
-        etcd: openEtcd,
-        events: new EventRecorder({ store, logger, metrics: this.metrics, component: 'etcd-learner-agent', host: memberName, clock }),
-        logger,
-        clock,
-        onStarted: (pid) => (this.etcdPid = pid),
-      });
-      this.learnerAgent = learnerAgent;
-      await learnerAgent.start();
-      this.stack.push({ name: 'etcd learner agent', stop: () => learnerAgent.stop() });
-    }
+  /** startLearnerAgent runs the etcd learner agent of an etcd-client member (it starts a local etcd when the voter controller adds this member). */
+  private async startLearnerAgent(w: Wiring): Promise<void> {
+    if (w.identity.etcd?.mode !== 'client' || w.external) return;
+    const { logger } = this.opts;
+    const learnerAgent = new EtcdLearnerAgent({
+      store: w.store,
+      memberKind: w.memberKind,
+      identity: w.identity,
+      dataDir: this.opts.dataDir,
+      ...(this.opts.etcdBinary ? { etcdBinary: this.opts.etcdBinary } : {}),
+      etcd: w.openEtcd,
+      events: new EventRecorder({ store: w.store, logger, metrics: this.metrics, component: 'etcd-learner-agent', host: w.identity.memberName, clock: w.clock }),
+      logger,
+      clock: w.clock,
+      onStarted: (pid) => (this.etcdPid = pid),
+    });
+    this.learnerAgent = learnerAgent;
+    await learnerAgent.start();
+    this.stack.push({ name: 'etcd learner agent', stop: () => learnerAgent.stop() });
+  }
 
-    const hostAgents = new HostAgents({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName, dataDir, lxcpath, runtime: this.opts.runtime ?? 'lxc', memberAgent: agent });
+  /** startHostAgents starts the instance, storage and network agents of this member. */
+  private async startHostAgents(w: Wiring, memberAgent: MemberAgent): Promise<void> {
+    const hostAgents = new HostAgents({
+      store: w.store,
+      kinds: w.kinds,
+      informers: w.informers,
+      logger: this.opts.logger,
+      metrics: this.metrics,
+      clock: w.clock,
+      memberName: w.identity.memberName,
+      dataDir: this.opts.dataDir,
+      lxcpath: this.lxcpath,
+      runtime: this.opts.runtime ?? 'lxc',
+      memberAgent,
+    });
     await hostAgents.start();
     this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });
+  }
 
-    const cluster = new ClusterControllers({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName });
-    const voters = identity.etcd && !external ? new VoterController({ store, memberKind, informers, logger, metrics: this.metrics, clock, memberName, etcd: openEtcd }) : undefined;
+  /** startLeaderElection runs the cluster controllers (and the etcd voter controller) while this member leads. */
+  private startLeaderElection(w: Wiring): void {
+    const { logger } = this.opts;
+    const memberName = w.identity.memberName;
+    const deps = { store: w.store, informers: w.informers, logger, metrics: this.metrics, clock: w.clock, memberName };
+    const cluster = new ClusterControllers({ ...deps, kinds: w.kinds });
+    const voters = w.identity.etcd && !w.external ? new VoterController({ ...deps, memberKind: w.memberKind, etcd: w.openEtcd }) : undefined;
     const elector = new LeaderElector({
-      store,
+      store: w.store,
       name: 'cluster-controllers',
       identity: memberName,
       // Re-check the leader key every second, not every TTL: after the leader's member dies an etcd leader change can
@@ -158,7 +238,7 @@ export class Daemon {
       retryPeriodMs: 1000,
       logger,
       metrics: this.metrics,
-      clock,
+      clock: w.clock,
       onStartedLeading: (signal) => {
         this.log.info('leading: starting cluster controllers', { member: memberName });
         cluster.start(signal).catch((err: unknown) => this.log.error('cluster controllers failed', { error: errorMessage(err) }));
@@ -174,9 +254,11 @@ export class Daemon {
     this.stack.push({ name: 'leader election', stop: () => elector.stop() });
     this.stack.push({ name: 'cluster controllers', stop: () => cluster.stop() });
     if (voters) this.stack.push({ name: 'etcd voter controller', stop: () => voters.stop() });
+  }
 
-    informers.start();
-    this.log.info('daemon ready', { member: memberName, version: VERSION });
+  /** lxcpath is where this member's LXC containers live. */
+  private get lxcpath(): string {
+    return join(this.opts.dataDir, 'lxc');
   }
 
   /**

@@ -4,20 +4,20 @@
  * a member that joined etcd as a learner runs before it uses its own etcd, and
  * which the EtcdLearnerAgent runs for a member the voter controller added later.
  */
-import type { Logger } from '../../lib/log/logger.js';
-import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { KindInfo } from '../../lib/kinds/registry.js';
-import type { Member } from '../../lib/kinds/types.js';
-import type { Store } from '../../lib/store/types.js';
-import type { Clock } from '../../lib/controller/clock.js';
-import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
-import { Controller } from '../../lib/controller/controller.js';
-import { enqueueMapped } from '../../lib/controller/handlers.js';
-import { EventRecorder } from '../../lib/controller/events.js';
-import { EtcdMembership } from '../../lib/etcd/membership.js';
-import { UnavailableError, errorMessage, isCode } from '../../lib/errors.js';
-import { retryTransient } from '../../lib/controller/backoff.js';
-import { ETCD_VOTERS_KEY, EtcdVoterReconciler } from '../../controllers/membership/etcd-voter-reconciler.js';
+import type { Logger } from '../lib/log/logger.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
+import type { KindInfo } from '../lib/kinds/registry.js';
+import type { Member } from '../lib/kinds/types.js';
+import type { Store } from '../lib/store/types.js';
+import type { Clock } from '../lib/controller/clock.js';
+import type { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
+import { Controller } from '../lib/controller/controller.js';
+import { enqueueMapped } from '../lib/controller/handlers.js';
+import { EventRecorder } from '../lib/controller/events.js';
+import { EtcdMembership } from '../lib/etcd/membership.js';
+import { UnavailableError, errorMessage, isCode } from '../lib/errors.js';
+import { retryTransient } from '../lib/controller/backoff.js';
+import { ETCD_VOTERS_KEY, EtcdVoterReconciler } from '../controllers/membership/etcd-voter-reconciler.js';
 import type { MemberTlsFiles } from './cluster.js';
 
 /** VoterControllerOptions wire the controller. */

@@ -9,14 +9,14 @@
 import { request } from 'node:https';
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { choosePorts } from '../../lib/etcd/ports.js';
-import { httpsUrlOf } from '../../lib/etcd/args.js';
-import { caFingerprint, ensureCertificate } from '../../lib/pki/pki.js';
-import { UnavailableError, ValidationError, errorMessage } from '../../lib/errors.js';
-import { retryTransient } from '../../lib/controller/backoff.js';
+import { choosePorts } from '../lib/etcd/ports.js';
+import { httpsUrlOf } from '../lib/etcd/args.js';
+import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
+import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
+import { retryTransient } from '../lib/controller/backoff.js';
 import { clientAddress, defaultMemberName, MEMBER_NAME_RE, parseListen, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
 import { checkFreshDataDir, memberAddressOf, memberSans, undoDataDir } from './init.js';
-import { assertNotExpired, decodeJoinToken, fingerprintMatches } from './join-token.js';
+import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
 
 /** JoinOptions: the token, where, the API listen address, optionally the member's name and address. */

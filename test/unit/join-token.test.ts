@@ -8,7 +8,7 @@ import {
   newJoinToken,
   parseTtl,
   secretHash,
-} from '../../../../cli/daemon/join-token.js';
+} from '../../lib/join-token.js';
 
 const FP = 'ab'.repeat(32);
 const NOW = Date.UTC(2025, 0, 1);

@@ -24,17 +24,17 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
-import type { Clock, TimerHandle } from '../../lib/controller/clock.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
-import { httpsUrlOf } from '../../lib/etcd/args.js';
-import type { EtcdMembership } from '../../lib/etcd/membership.js';
-import { choosePorts } from '../../lib/etcd/ports.js';
-import { EtcdServer } from '../../lib/etcd/server.js';
-import { UnavailableError, errorMessage } from '../../lib/errors.js';
-import type { KindInfo } from '../../lib/kinds/registry.js';
-import type { Member } from '../../lib/kinds/types.js';
-import type { Logger } from '../../lib/log/logger.js';
-import type { Store } from '../../lib/store/types.js';
+import type { Clock, TimerHandle } from '../lib/controller/clock.js';
+import type { EventRecorder } from '../lib/controller/events.js';
+import { httpsUrlOf } from '../lib/etcd/args.js';
+import type { EtcdMembership } from '../lib/etcd/membership.js';
+import { choosePorts } from '../lib/etcd/ports.js';
+import { EtcdServer } from '../lib/etcd/server.js';
+import { UnavailableError, errorMessage } from '../lib/errors.js';
+import type { KindInfo } from '../lib/kinds/registry.js';
+import type { Member } from '../lib/kinds/types.js';
+import type { Logger } from '../lib/log/logger.js';
+import type { Store } from '../lib/store/types.js';
 import {
   attemptAction,
   ETCD_CANDIDATE_PREFIX,
@@ -46,7 +46,7 @@ import {
   type EtcdLearnerAssignment,
   type EtcdMemberView,
   type ResumeAction,
-} from '../../controllers/membership/etcd-learners.js';
+} from '../controllers/membership/etcd-learners.js';
 import { memberTlsFiles, writeClusterIdentity, type ClusterIdentity } from './cluster.js';
 import { waitUntilVoter } from './voters.js';
 

@@ -20,11 +20,20 @@
  * alone is not enough (the leader deletes it after promoting the learner);
  * a failed attempt is not retried for the same assignment — the leader's
  * learner timeout removes it and assigns anew.
+ *
+ * The agent is a Reconciler of one key on the common runner (so a check
+ * never runs twice at once, failures back off, and the runner logs them):
+ * the assignment key's watch, the end of an attempt and a periodic requeue
+ * (resyncMs) all queue that key. The attempt itself (start etcd, wait for
+ * the promotion: up to minutes) runs beside the runner, owned by the agent.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
-import type { Clock, TimerHandle } from '../lib/controller/clock.js';
+import type { Clock } from '../lib/controller/clock.js';
+import { Controller } from '../lib/controller/controller.js';
+import type { Reconciler, Result } from '../lib/controller/reconciler.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
 import type { EventRecorder } from '../lib/controller/events.js';
 import { httpsUrlOf } from '../lib/etcd/args.js';
 import type { EtcdMembership } from '../lib/etcd/membership.js';
@@ -62,6 +71,7 @@ export interface EtcdLearnerAgentOptions {
   etcd: () => Pick<EtcdMembership, 'list' | 'close'>;
   events: EventRecorder;
   logger: Logger;
+  metrics: Metrics;
   clock: Clock;
   /** onStarted is told the PID of each (re)started etcd */
   onStarted?: (pid: number) => void;
@@ -77,8 +87,11 @@ interface Attempt {
   done: Promise<void>;
 }
 
+/** LEARNER_KEY is the one request the agent reconciles. */
+const LEARNER_KEY = { name: 'etcd-learner' };
+
 /** EtcdLearnerAgent: see the file comment. */
-export class EtcdLearnerAgent {
+export class EtcdLearnerAgent implements Reconciler {
   private readonly o: EtcdLearnerAgentOptions;
   private readonly log: Logger;
   private readonly name: string;
@@ -91,10 +104,8 @@ export class EtcdLearnerAgent {
   private stopped = false;
   private attempt: Attempt | undefined;
   private failedId = '';
-  private checking: Promise<void> | undefined;
-  private again = false;
   private sub: Subscription | undefined;
-  private timer: TimerHandle | undefined;
+  private controller: Controller | undefined;
 
   constructor(opts: EtcdLearnerAgentOptions) {
     this.o = opts;
@@ -114,19 +125,26 @@ export class EtcdLearnerAgent {
     this.peerUrl = httpsUrlOf(this.address, ports.peer);
     await this.o.store.raw.put(ETCD_CANDIDATE_PREFIX + this.name, JSON.stringify({ peerUrl: this.peerUrl }));
     this.log.info('published etcd candidacy', { peerUrl: this.peerUrl });
+    this.controller = new Controller({ name: 'etcd-learner', reconciler: this, logger: this.o.logger, metrics: this.o.metrics, clock: this.o.clock, timeoutMs: 30_000 });
     this.subscribe();
-    this.scheduleResync();
-    this.kick();
+    this.controller.add(LEARNER_KEY);
+    await this.controller.start();
   }
 
   /** stop ends watching and abandons an attempt still in progress; a voter's etcd keeps running until stopEtcd(). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.sub?.unsubscribe();
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    await this.controller?.stop();
     this.attempt?.abort.abort();
     await this.attempt?.done;
-    await this.checking;
+  }
+
+  /** reconcile checks the assignment against the running attempt; again every resyncMs until this member is a voter. */
+  async reconcile(): Promise<Result> {
+    if (this.stopped || this.voter) return {};
+    await this.check();
+    return this.voter ? {} : { requeueAfter: this.o.resyncMs ?? 5000 };
   }
 
   /** stopEtcd stops the local etcd, if one runs (SIGTERM, then SIGKILL after the grace). */
@@ -166,9 +184,10 @@ export class EtcdLearnerAgent {
         if (this.stopped || this.voter) return;
         this.sub = this.o.store.raw.watch(key, rev).subscribe({
           next: (ev) => {
-            if (ev.key === key) this.kick();
+            if (ev.key === key) this.controller?.add(LEARNER_KEY);
           },
           error: (err: unknown) => {
+            // The periodic requeue keeps checking meanwhile; the watch only makes it prompt.
             this.log.warn('etcd learner assignment watch failed; resubscribing', { error: errorMessage(err) });
             this.o.clock.setTimeout(() => this.subscribe(), 1000);
           },
@@ -176,33 +195,6 @@ export class EtcdLearnerAgent {
       },
       () => this.o.clock.setTimeout(() => this.subscribe(), 1000),
     );
-  }
-
-  private scheduleResync(): void {
-    if (this.stopped || this.voter) return;
-    this.timer = this.o.clock.setTimeout(() => {
-      this.kick();
-      this.scheduleResync();
-    }, this.o.resyncMs ?? 5000);
-  }
-
-  /** kick runs check() now, or once more after the running one. */
-  private kick(): void {
-    if (this.checking) {
-      this.again = true;
-      return;
-    }
-    this.checking = this.check()
-      .catch((err: unknown) => {
-        this.log.warn('checking the etcd learner assignment failed', { error: errorMessage(err) });
-      })
-      .finally(() => {
-        this.checking = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
   }
 
   private async check(): Promise<void> {
@@ -229,6 +221,7 @@ export class EtcdLearnerAgent {
     const attempt: Attempt = { id: assignment.id, abort, done: Promise.resolve() };
     attempt.done = this.join(assignment, abort.signal).finally(() => {
       if (this.attempt === attempt) this.attempt = undefined;
+      this.controller?.add(LEARNER_KEY);
     });
     this.attempt = attempt;
   }
@@ -304,7 +297,6 @@ export class EtcdLearnerAgent {
     await rm(this.markerFile, { force: true });
     this.voter = true;
     this.sub?.unsubscribe();
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
     await this.o.store.raw.delete(ETCD_CANDIDATE_PREFIX + this.name).catch((err: unknown) => {
       this.log.warn('could not withdraw the etcd candidacy', { error: errorMessage(err) });
     });

@@ -185,7 +185,13 @@ export class InstanceReconciler implements Reconciler {
           await this.mountVolumes(cur, containerName);
           if (await this.placementChanged(cur)) return true;
           if (!(await this.guard.mayStart(cur))) return true;
-          await runtime.start(containerName);
+          try {
+            await runtime.start(containerName);
+          } catch (err) {
+            // A spec the host refuses (a volume path the instance pointed outside its rootfs) is shown, not retried blindly.
+            if (isCode(err, 'Invalid')) throw await this.createBlocked(cur, containerName, err);
+            throw err;
+          }
           break;
         case 'stop':
           await runtime.stop(containerName, { timeoutSeconds: this.o.stopTimeoutSeconds ?? 30 });

@@ -143,7 +143,7 @@ export class Daemon {
       this.stack.push({ name: 'etcd learner agent', stop: () => learnerAgent.stop() });
     }
 
-    const hostAgents = new HostAgents({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName, dataDir, lxcpath, runtime: this.opts.runtime ?? 'lxc', memberAgent: agent });
+    const hostAgents = new HostAgents({ store, kinds, informers, logger, metrics: this.metrics, clock, memberName, dataDir, lxcpath, runtime: this.opts.runtime ?? 'lxc', memberAgent: agent, ...(this.opts.imageDir ? { imageDir: this.opts.imageDir } : {}) });
     await hostAgents.start();
     this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });
 

@@ -13,6 +13,8 @@ import type { MemberAgent } from '../../controllers/membership/member-agent.js';
 import { StorageAgent } from '../../controllers/storage/storage-agent.js';
 import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
 import { join } from 'node:path';
+import { secureDataDir } from '../../lib/host/data-dir.js';
+import { ensureDir } from '../../lib/host/fs.js';
 import { EventRecorder } from '../../lib/controller/events.js';
 import type { Instance } from '../../lib/kinds/types.js';
 import { runtimes } from '../../controllers/instances/runtimes/registry.js';
@@ -40,6 +42,8 @@ export interface HostAgentsOptions {
   memberAgent: MemberAgent;
   /** debianMirror for debian/<suite> images (default: $CLOUDLET_DEBIAN_MIRROR, else deb.debian.org) */
   debianMirror?: string;
+  /** imageDir is the only directory `file://` images are read from (default `<dataDir>/image-files`) */
+  imageDir?: string;
 }
 
 /** HostAgents starts and stops this member's agents together. */
@@ -61,6 +65,19 @@ export class HostAgents {
     if (!runtime.info.simulated) await ensureLxcfs({ dataDir, logger });
     const fenced = new FencedInstances();
     const instanceKind = kinds.resolve('instances');
+    const images = new ImageStore({
+      imagesDir: join(dataDir, 'images'),
+      mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR,
+      fileImagesDir: this.o.imageDir ?? join(dataDir, 'image-files'),
+    });
+    if (!runtime.info.simulated) {
+      const loosened = await secureDataDir(dataDir);
+      if (loosened.length > 0) logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
+      if (!this.o.imageDir) await ensureDir(join(dataDir, 'image-files'), 0o700);
+      // No build of this daemon runs yet: every build directory is what a daemon that died left behind.
+      const stale = await images.removeStaleBuilds();
+      if (stale.length > 0) logger.info('removed stale image build directories', { count: stale.length });
+    }
     const agent = new InstanceAgent({
       // reconciles mostly wait on etcd round trips and container start-up, not on this CPU
       concurrency: runtime.info.simulated ? 32 : 8,
@@ -70,7 +87,7 @@ export class HostAgents {
       memberName,
       dataDir,
       runtime,
-      images: new ImageStore({ imagesDir: join(dataDir, 'images'), mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR }),
+      images,
       rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
       volumes: storage.volumeMounter(),
       nics: networking.plumber,

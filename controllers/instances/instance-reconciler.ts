@@ -151,6 +151,11 @@ export class InstanceReconciler implements Reconciler {
     return plan.requeueAfterMs ? { requeueAfter: plan.requeueAfterMs } : {};
   }
 
+  /** imageBuilds is the background image builds tracker, when the runtime needs images. */
+  get imageBuilds(): ImageBuilds | undefined {
+    return this.o.builds;
+  }
+
   private builds(): ImageBuilds {
     if (!this.o.builds) throw new Error('the instance agent needs an image store for a non-simulated runtime');
     return this.o.builds;

@@ -38,13 +38,16 @@ export interface RunOptions {
    * dieWithParent runs the command so that it and everything it starts die
    * when this process dies, even by SIGKILL: under util-linux `setpriv
    * --pdeathsig KILL` and in a new PID namespace (`unshare --pid --fork
-   * --kill-child`), whose processes the kernel kills when its first one dies
+   * --kill-child`), whose processes the kernel kills when its first one
+   * dies. It also gets a private mount namespace, so mounts it makes (a
+   * debootstrap mounts /proc in its target) go away with it instead of
+   * staying behind in a directory that must be removed
    */
   dieWithParent?: boolean;
 }
 
 /** DIE_WITH_PARENT is the argv prefix `dieWithParent` puts in front of a command. */
-export const DIE_WITH_PARENT = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=SIGKILL', '--'] as const;
+export const DIE_WITH_PARENT = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--mount', '--propagation', 'private', '--fork', '--kill-child=SIGKILL', '--'] as const;
 
 /** RunResult is what a finished command produced. */
 export interface RunResult {

@@ -107,6 +107,24 @@ describe('image builds on the real host (tar, setpriv, unshare)', function () {
     expect(await pidsWithArg(bomb)).to.deep.equal([]);
   });
 
+  it('cancels a debootstrap build once it downloads, leaving no process, mount or build directory', async function () {
+    this.timeout(10 * 60_000);
+    await which('debootstrap');
+    const imagesDir = join(dir, 'debian');
+    const s = new ImageStore({ imagesDir, mirror: process.env.CLOUDLET_DEBIAN_MIRROR, limits: { pollMs: 500 } });
+    const ctl = new AbortController();
+    let retrieved = 0;
+    const build = s.ensure('debian/bookworm', { signal: ctl.signal, onProgress: (p) => (retrieved = Math.max(retrieved, p.packages ?? 0)) }).catch((e: unknown) => e);
+    await until('debootstrap retrieves packages (is the Debian mirror reachable?)', async () => retrieved >= 3, 5 * 60_000);
+    const buildDir = (await buildDirs(imagesDir))[0] ?? '';
+    expect(await pidsWithArg(buildDir)).to.not.deep.equal([]);
+    ctl.abort(new CancelledError('the instance was deleted'));
+    expect(await build).to.be.instanceOf(CancelledError);
+    expect(await pidsWithArg(buildDir)).to.deep.equal([]);
+    expect((await readFile('/proc/self/mountinfo', 'utf8')).includes(buildDir)).to.equal(false);
+    expect(await buildDirs(imagesDir)).to.deep.equal([]);
+  });
+
   it('kills the extraction when the daemon is SIGKILLed, and the next start removes the build directory it left', async () => {
     const imagesDir = join(dir, 'killed');
     const child = join(HERE, 'build-child.js');

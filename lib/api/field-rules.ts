@@ -48,9 +48,16 @@ const INSTANCE: KindRules = {
   },
 };
 
+/** POOL_CONFIG_PATHS are the driver settings that name a file on the member (ceph: ceph.conf and the keyring). */
+const POOL_CONFIG_PATHS = ['conf', 'cluster', 'keyring'] as const;
+
 const STORAGE_POOL: KindRules = {
-  fields: (obj) => [{ field: 'spec.source', value: specOf(obj).source }],
-  rule: (field) => (field === 'spec.source' ? hostPathProblem : undefined),
+  fields(obj) {
+    const spec = specOf(obj);
+    const config = typeof spec.config === 'object' && spec.config !== null ? (spec.config as Record<string, unknown>) : {};
+    return [{ field: 'spec.source', value: spec.source }, ...POOL_CONFIG_PATHS.map((k) => ({ field: `spec.config.${k}`, value: config[k] }))];
+  },
+  rule: (field) => (field === 'spec.source' || field.startsWith('spec.config.') ? hostPathProblem : undefined),
 };
 
 const RULES: Record<string, KindRules> = { 'cloudlet.dev/Instance': INSTANCE, 'cloudlet.dev/StoragePool': STORAGE_POOL };

@@ -63,6 +63,11 @@ describe('field rules in the API validation', () => {
     expect(fieldsRefused(poolKind, pool({ driver: 'dir', source: '/srv/pool' }))).to.deep.equal([]);
   });
 
+  it('refuses ceph config paths that are not normalised', () => {
+    expect(fieldsRefused(poolKind, pool({ driver: 'ceph', config: { conf: '/etc/ceph/ceph.conf', keyring: '/etc/ceph/../shadow' } }))).to.deep.equal(['spec.config.keyring']);
+    expect(fieldsRefused(poolKind, pool({ driver: 'ceph', config: { cluster: 'relative.conf', keyring: '/etc/ceph/k' } }))).to.deep.equal(['spec.config.cluster']);
+  });
+
   it('does not check again a value the stored object already had, so old objects can still be updated and deleted', () => {
     const old = instance({ image: 'file:///tmp/../x', volumes: [{ name: 'd', path: '/../x' }] });
     const next = instance({ image: 'file:///tmp/../x', volumes: [{ name: 'd', path: '/../x' }] });

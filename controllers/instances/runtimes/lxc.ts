@@ -16,7 +16,7 @@ import { processStartTime } from '../../../lib/host/proc.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { BaseRuntime } from './base.js';
 import { limitSettings, renderLxcConfig } from './lxc-config.js';
-import { resolveMountTargets } from './mount-targets.js';
+import { checkMountPaths, resolveMountTargets } from './mount-targets.js';
 import { containerNamePrefix } from './naming.js';
 import type { ContainerSpec, ContainerState, EnsureResult, ExecStdio, Limits, Observation, RuntimeInfo, StopOptions } from './types.js';
 
@@ -102,13 +102,21 @@ export class LxcRuntime extends BaseRuntime {
     return undefined;
   }
 
-  /** ensureCreated writes the container definition (and the rootfs /etc/hostname); rewriting only what changed. */
+  /**
+   * ensureCreated writes the container definition (and the rootfs
+   * /etc/hostname), rewriting only what changed. Mount targets are resolved
+   * inside the rootfs and made (mount-targets.ts) — unless the container
+   * runs, when the rootfs is not touched and start() does it before the next boot.
+   */
   override async ensureCreated(spec: ContainerSpec): Promise<EnsureResult> {
     this.checkName(spec.containerName);
     if (!(await isDirectory(spec.rootfsPath))) throw new NotFoundError(`root filesystem ${spec.rootfsPath} does not exist`);
     const dir = this.dir(spec.containerName);
+    // While the container runs, its root may race any walk of its rootfs (swap a directory for a symlink between
+    // our lstat and our mkdir): then nothing in the rootfs is touched, and start() resolves the mounts before the next boot.
+    const live = (await pathExists(join(dir, 'config'))) && (await this.observe(spec.containerName)).state !== 'STOPPED';
     // The rootfs is the instance's: mount targets are resolved inside it (never along a symlink out) and made here.
-    const mounts = await resolveMountTargets(spec.rootfsPath, spec.mounts);
+    const mounts = live ? checkMountPaths(spec.mounts) : await resolveMountTargets(spec.rootfsPath, spec.mounts);
     const config = renderLxcConfig({ spec: { ...spec, mounts }, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec) });
     return withRevert(async (revert) => {
       await ensureDir(this.lxcPath);
@@ -120,8 +128,8 @@ export class LxcRuntime extends BaseRuntime {
       const old = await readFileIfExists(join(dir, 'config'));
       if (old !== config) await writeFileAtomic(join(dir, 'config'), config);
       await writeFileAtomic(join(dir, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-      const etc = await resolveInRoot(spec.rootfsPath, '/etc');
-      if (await isDirectory(etc.hostPath)) {
+      const etc = live ? undefined : await resolveInRoot(spec.rootfsPath, '/etc');
+      if (etc && (await isDirectory(etc.hostPath))) {
         // systemd sets the hostname from /etc/hostname at boot, over the one LXC gave it.
         // (The rename replaces a symlink named hostname; /etc itself was resolved inside the rootfs.)
         const hostnameFile = join(etc.hostPath, 'hostname');

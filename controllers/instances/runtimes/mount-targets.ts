@@ -8,6 +8,7 @@
  */
 import { ValidationError } from '../../../lib/errors.js';
 import { resolveInRoot } from '../../../lib/host/in-root.js';
+import { containerPathProblem } from '../../../lib/kinds/path-rules.js';
 import type { MountSpec } from './types.js';
 
 /** resolveMountTargets returns `mounts` with every `path` replaced by its symlink-free path inside `rootfs`, creating missing directories. */
@@ -23,4 +24,13 @@ export async function resolveMountTargets(rootfs: string, mounts: readonly Mount
     }
   }
   return out;
+}
+
+/** checkMountPaths checks every mount path by the rules alone, without looking at the rootfs; ValidationError naming the first bad one. */
+export function checkMountPaths(mounts: readonly MountSpec[]): MountSpec[] {
+  for (const m of mounts) {
+    const problem = containerPathProblem(m.path);
+    if (problem) throw new ValidationError(`volume mount path ${JSON.stringify(m.path)} is refused: it ${problem}`, [{ field: 'spec.volumes[].path', message: problem }]);
+  }
+  return [...mounts];
 }

@@ -93,6 +93,20 @@ describe('volume mount targets on real LXC (busybox)', function () {
     expect((await lab.runtime.observe(spec.containerName)).state).to.equal('STOPPED');
   });
 
+  it('touches nothing in the rootfs of a running container when its limits change, and refuses the swapped target at the next start', async () => {
+    const spec = await lab.spec('live', image, { mounts: [{ source: volume, path: '/opt/vol' }] });
+    await lab.runtime.ensureCreated(spec);
+    await lab.runtime.start(spec.containerName);
+    // Root in the running instance swaps /opt for a symlink out of the rootfs (done here from the host side).
+    await rm(join(spec.rootfsPath, 'opt'), { recursive: true, force: true });
+    await symlink(`../../../../../../../../..${host}`, join(spec.rootfsPath, 'opt'));
+    await lab.runtime.setLimits(spec.containerName, { cpu: 1, memoryBytes: 64 * 2 ** 20 });
+    expect(await pathExists(join(host, 'vol'))).to.equal(false);
+    await lab.runtime.stop(spec.containerName, { force: true });
+    expect(await refused(() => lab.runtime.start(spec.containerName))).to.match(/points outside/);
+    expect(await pathExists(join(host, 'vol'))).to.equal(false);
+  });
+
   it('writes /etc/hostname inside the rootfs even when the instance made /etc a symlink to the host /etc', async () => {
     const spec = await lab.spec('etc-link', image);
     await rm(join(spec.rootfsPath, 'etc'), { recursive: true });

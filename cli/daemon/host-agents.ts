@@ -56,28 +56,22 @@ export class HostAgents {
 
   /** start starts every host agent. */
   async start(): Promise<void> {
-    const storage = this.startStorage();
     const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
-    const networking = new NetworkHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
-    this.stops.push(() => networking.stop());
-    networking.start();
     const runtime = runtimes[this.o.runtime]({ dataDir });
-    if (!runtime.info.simulated) await ensureLxcfs({ dataDir, logger });
-    const fenced = new FencedInstances();
-    const instanceKind = kinds.resolve('instances');
     const images = new ImageStore({
       imagesDir: join(dataDir, 'images'),
       mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR,
       fileImagesDir: this.o.imageDir ?? join(dataDir, 'image-files'),
     });
-    if (!runtime.info.simulated) {
-      const loosened = await secureDataDir(dataDir);
-      if (loosened.length > 0) logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
-      if (!this.o.imageDir) await ensureDir(join(dataDir, 'image-files'), 0o700);
-      // No build of this daemon runs yet: every build directory is what a daemon that died left behind.
-      const stale = await images.removeStaleBuilds();
-      if (stale.length > 0) logger.info('removed stale image build directories', { count: stale.length });
-    }
+    // Before any agent creates a directory under the data dir.
+    if (!runtime.info.simulated) await this.prepareDataDir(images);
+    const storage = this.startStorage();
+    const networking = new NetworkHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
+    this.stops.push(() => networking.stop());
+    networking.start();
+    if (!runtime.info.simulated) await ensureLxcfs({ dataDir, logger });
+    const fenced = new FencedInstances();
+    const instanceKind = kinds.resolve('instances');
     const agent = new InstanceAgent({
       // reconciles mostly wait on etcd round trips and container start-up, not on this CPU
       concurrency: runtime.info.simulated ? 32 : 8,
@@ -105,6 +99,20 @@ export class HostAgents {
       logger.error('the instance agent failed to start', { error: err instanceof Error ? err.message : String(err) });
       metrics.errors.inc({ component: 'instance-agent' });
     });
+  }
+
+  /**
+   * prepareDataDir sets the data dir permissions (lib/host/data-dir.ts),
+   * makes the default image directory, and removes the image build
+   * directories a daemon that died left behind (no build of this one runs yet).
+   */
+  private async prepareDataDir(images: ImageStore): Promise<void> {
+    const { dataDir, logger } = this.o;
+    const loosened = await secureDataDir(dataDir);
+    if (loosened.length > 0) logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
+    if (!this.o.imageDir) await ensureDir(join(dataDir, 'image-files'), 0o700);
+    const stale = await images.removeStaleBuilds();
+    if (stale.length > 0) logger.info('removed stale image build directories', { count: stale.length });
   }
 
   /** startFencer starts the self-fencing watchdog over the member's lease and the instance agent. */

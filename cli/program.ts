@@ -28,6 +28,7 @@ interface DaemonFlags {
   etcdBinary?: string;
   member?: string;
   runtime?: 'lxc' | 'hollow';
+  imageDir?: string;
 }
 
 function daemonFlags(cmd: Command): Command {
@@ -37,7 +38,8 @@ function daemonFlags(cmd: Command): Command {
     .option('--etcd-endpoints <urls>', 'comma-separated URLs of an external etcd (default: run an embedded etcd)')
     .option('--etcd-binary <path>', 'etcd binary for the embedded etcd (default: found on PATH)')
     .option('--member <name>', 'member name (default: from the host name)')
-    .addOption(new Option('--runtime <runtime>', 'instance runtime').choices(['lxc', 'hollow']).default('lxc'));
+    .addOption(new Option('--runtime <runtime>', 'instance runtime').choices(['lxc', 'hollow']).default('lxc'))
+    .option('--image-dir <dir>', 'the only directory file:// images are read from (default: <data dir>/image-files)');
 }
 
 async function daemonOptions(flags: DaemonFlags) {
@@ -49,6 +51,7 @@ async function daemonOptions(flags: DaemonFlags) {
     ...(flags.etcdBinary ? { etcdBinary: flags.etcdBinary } : {}),
     ...(flags.member ? { memberName: flags.member } : {}),
     ...(flags.runtime ? { runtime: flags.runtime } : {}),
+    ...(flags.imageDir ? { imageDir: flags.imageDir } : {}),
   };
   return { daemon, opts };
 }

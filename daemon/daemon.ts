@@ -218,6 +218,7 @@ export class Daemon {
       lxcpath: this.lxcpath,
       runtime: this.opts.runtime ?? 'lxc',
       memberAgent,
+      ...(this.opts.imageDir ? { imageDir: this.opts.imageDir } : {}),
     });
     await hostAgents.start();
     this.stack.push({ name: 'host agents', stop: () => hostAgents.stop() });

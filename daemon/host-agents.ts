@@ -13,6 +13,8 @@ import type { MemberAgent } from '../controllers/membership/member-agent.js';
 import { StorageAgent } from '../controllers/storage/storage-agent.js';
 import { StorageDriverRegistry } from '../controllers/storage/drivers/registry.js';
 import { join } from 'node:path';
+import { secureDataDir } from '../lib/host/data-dir.js';
+import { ensureDir } from '../lib/host/fs.js';
 import { EventRecorder } from '../lib/controller/events.js';
 import type { Instance } from '../lib/kinds/types.js';
 import { runtimes } from '../controllers/instances/runtimes/registry.js';
@@ -40,6 +42,8 @@ export interface HostAgentsOptions {
   memberAgent: MemberAgent;
   /** debianMirror for debian/<suite> images (default: $CLOUDLET_DEBIAN_MIRROR, else deb.debian.org) */
   debianMirror?: string;
+  /** imageDir is the only directory `file://` images are read from (default `<dataDir>/image-files`) */
+  imageDir?: string;
 }
 
 /** HostAgents starts and stops this member's agents together. */
@@ -52,12 +56,19 @@ export class HostAgents {
 
   /** start starts every host agent. */
   async start(): Promise<void> {
-    const storage = this.startStorage();
     const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
+    const runtime = runtimes[this.o.runtime]({ dataDir });
+    const images = new ImageStore({
+      imagesDir: join(dataDir, 'images'),
+      mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR,
+      fileImagesDir: this.o.imageDir ?? join(dataDir, 'image-files'),
+    });
+    // Before any agent creates a directory under the data dir.
+    if (!runtime.info.simulated) await this.prepareDataDir(images);
+    const storage = this.startStorage();
     const networking = new NetworkHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
     this.stops.push(() => networking.stop());
     networking.start();
-    const runtime = runtimes[this.o.runtime]({ dataDir });
     if (!runtime.info.simulated) await ensureLxcfs({ dataDir, logger });
     const fenced = new FencedInstances();
     const instanceKind = kinds.resolve('instances');
@@ -70,7 +81,7 @@ export class HostAgents {
       memberName,
       dataDir,
       runtime,
-      images: new ImageStore({ imagesDir: join(dataDir, 'images'), mirror: this.o.debianMirror ?? process.env.CLOUDLET_DEBIAN_MIRROR }),
+      images,
       rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
       volumes: storage.volumeMounter(),
       nics: networking.plumber,
@@ -88,6 +99,20 @@ export class HostAgents {
       logger.error('the instance agent failed to start', { error: err instanceof Error ? err.message : String(err) });
       metrics.errors.inc({ component: 'instance-agent' });
     });
+  }
+
+  /**
+   * prepareDataDir sets the data dir permissions (lib/host/data-dir.ts),
+   * makes the default image directory, and removes the image build
+   * directories a daemon that died left behind (no build of this one runs yet).
+   */
+  private async prepareDataDir(images: ImageStore): Promise<void> {
+    const { dataDir, logger } = this.o;
+    const loosened = await secureDataDir(dataDir);
+    if (loosened.length > 0) logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
+    if (!this.o.imageDir) await ensureDir(join(dataDir, 'image-files'), 0o700);
+    const stale = await images.removeStaleBuilds();
+    if (stale.length > 0) logger.info('removed stale image build directories', { count: stale.length });
   }
 
   /** startFencer starts the self-fencing watchdog over the member's lease and the instance agent. */

@@ -25,6 +25,8 @@ export interface DaemonOptions {
   memberName?: string;
   /** instance runtime: lxc (default) or hollow (benchmarks only) */
   runtime?: 'lxc' | 'hollow';
+  /** imageDir is the only directory `file://` images are read from (default `<dataDir>/image-files`) */
+  imageDir?: string;
 }
 
 export { DEFAULT_DATA_DIR } from '../lib/defaults.js';

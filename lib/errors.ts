@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'Terminal',
   'HostCommand',
   'Timeout',
+  'Cancelled',
   'Unavailable',
   'Internal',
 ] as const;
@@ -160,6 +161,13 @@ export class TimeoutError extends CloudletError {
   }
 }
 
+/** CancelledError: an operation was cancelled before it finished, because nobody wants its result any more. */
+export class CancelledError extends CloudletError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Cancelled', message, options);
+  }
+}
+
 /**
  * UnavailableError: a dependency (etcd, a host service) cannot be reached or
  * cannot take the change right now; retry later. `retryAfterSeconds`, when
@@ -197,6 +205,7 @@ export const HTTP_STATUS: Record<CloudletErrorCode, number> = {
   Terminal: 500,
   HostCommand: 500,
   Timeout: 504,
+  Cancelled: 500,
   Unavailable: 503,
   Internal: 500,
 };
@@ -217,6 +226,7 @@ export const KUBE_REASON: Record<CloudletErrorCode, string> = {
   Terminal: 'InternalError',
   HostCommand: 'InternalError',
   Timeout: 'Timeout',
+  Cancelled: 'InternalError',
   Unavailable: 'ServiceUnavailable',
   Internal: 'InternalError',
 };

@@ -4,10 +4,12 @@
  * background (one build per image), later reconciles read the latest
  * progress, and when the build ends every waiting instance is woken through
  * `onSettled`. A failed build is remembered: a retryable failure (mirror
- * unreachable, missing tool) is tried again after `retryAfterMs`, a bad
- * reference never.
+ * unreachable, missing tool, a build over its time limit) is tried again
+ * after `retryAfterMs`, a bad reference (or an image over the size limit)
+ * never. `cancelUnwanted` stops the builds no instance wants any more (the
+ * agent calls it on every probe); a cancelled build is not a failure.
  */
-import { CloudletError, errorMessage, NotFoundError, ValidationError } from '../../lib/errors.js';
+import { CancelledError, CloudletError, errorMessage, isCode, NotFoundError, ValidationError } from '../../lib/errors.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { ImageStore } from './images/image-store.js';
@@ -48,7 +50,7 @@ export function classifyImageError(image: string, err: unknown): Extract<ImageSt
 /** ImageBuilds tracks background image builds; see the file comment. */
 export class ImageBuilds {
   private readonly o: ImageBuildsOptions;
-  private readonly running = new Map<string, string>();
+  private readonly running = new Map<string, { progress: string; abort: AbortController }>();
   private readonly failures = new Map<string, Failure>();
 
   constructor(opts: ImageBuildsOptions) {
@@ -57,7 +59,7 @@ export class ImageBuilds {
 
   /** resolve returns the image's state now, starting a background build when it is neither cached nor building. */
   async resolve(image: string): Promise<ResolvedImage> {
-    const progress = this.running.get(image);
+    const progress = this.running.get(image)?.progress;
     if (progress !== undefined) return { kind: 'building', progress };
     const failed = this.failures.get(image);
     if (failed && (!failed.state.retryable || this.o.clock.now() - failed.at < (this.o.retryAfterMs ?? IMAGE_RETRY_MS))) return failed.state;
@@ -72,7 +74,27 @@ export class ImageBuilds {
     }
     if (info) return { kind: 'ready', info };
     this.startBuild(image);
-    return { kind: 'building', progress: this.running.get(image) ?? 'preparing' };
+    return { kind: 'building', progress: this.running.get(image)?.progress ?? 'preparing' };
+  }
+
+  /** building names the images being built now. */
+  building(): string[] {
+    return [...this.running.keys()].sort();
+  }
+
+  /**
+   * cancelUnwanted cancels every running build whose image `wanted` says no
+   * instance here needs any more (its commands are killed and its build
+   * directory removed); returns the cancelled images.
+   */
+  cancelUnwanted(wanted: (image: string) => boolean): string[] {
+    const out: string[] = [];
+    for (const [image, build] of this.running) {
+      if (wanted(image) || build.abort.signal.aborted) continue;
+      build.abort.abort(new CancelledError(`no instance on this member wants ${image} any more`));
+      out.push(image);
+    }
+    return out;
   }
 
   /** cachedInfo returns a built image, or undefined (never builds). */
@@ -81,15 +103,17 @@ export class ImageBuilds {
   }
 
   private startBuild(image: string): void {
-    this.running.set(image, `preparing: building ${image}`);
+    const build = { progress: `preparing: building ${image}`, abort: new AbortController() };
+    this.running.set(image, build);
     const log = this.o.logger.child({ image });
     log.info('building image');
     const started = this.o.clock.now();
     this.o.images
-      .ensure(image, { onProgress: (p) => this.running.set(image, progressText(p)) })
+      .ensure(image, { onProgress: (p) => (build.progress = progressText(p)), signal: build.abort.signal })
       .then(
         () => log.info('image built', { seconds: Math.round((this.o.clock.now() - started) / 1000) }),
         (err: unknown) => {
+          if (isCode(err, 'Cancelled')) return log.info('image build cancelled', { reason: errorMessage(err) });
           log.warn('image build failed', { error: errorMessage(err) });
           this.failures.set(image, { state: classifyImageError(image, err), at: this.o.clock.now() });
         },

@@ -205,11 +205,16 @@ export class InstanceAgent {
     }, this.o.probeIntervalMs ?? 2000);
   }
 
-  /** probe queues every Running instance whose container is no longer the one last seen running. */
+  /**
+   * probe queues every Running instance whose container is no longer the one
+   * last seen running, and cancels image builds no instance here wants any
+   * more (instances deleted or moved while their image was being built).
+   */
   async probe(): Promise<void> {
     if (this.probing) return;
     this.probing = true;
     try {
+      this.cancelUnwantedBuilds();
       for (const req of this.mineWhere((i) => i.status?.phase === 'Running' && !i.metadata.deletionTimestamp)) {
         const name = this.reconciler.containerNameOf(req);
         if (!(await this.stillRunning(name))) this.controller.add(req);
@@ -217,6 +222,16 @@ export class InstanceAgent {
     } finally {
       this.probing = false;
     }
+  }
+
+  /** cancelUnwantedBuilds stops the builds of images no live instance assigned here names; returns them. */
+  cancelUnwantedBuilds(): string[] {
+    const builds = this.reconciler.imageBuilds;
+    if (!builds || builds.building().length === 0) return [];
+    const wanted = new Set(this.mineWhere((i) => !i.metadata.deletionTimestamp).map((r) => this.o.instances.get(r)?.spec?.image));
+    const cancelled = builds.cancelUnwanted((image) => wanted.has(image));
+    for (const image of cancelled) this.log.info('cancelled an image build no instance wants', { image });
+    return cancelled;
   }
 
   private async stillRunning(name: string): Promise<boolean> {

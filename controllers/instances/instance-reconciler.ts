@@ -151,6 +151,11 @@ export class InstanceReconciler implements Reconciler {
     return plan.requeueAfterMs ? { requeueAfter: plan.requeueAfterMs } : {};
   }
 
+  /** imageBuilds is the background image builds tracker, when the runtime needs images. */
+  get imageBuilds(): ImageBuilds | undefined {
+    return this.o.builds;
+  }
+
   private builds(): ImageBuilds {
     if (!this.o.builds) throw new Error('the instance agent needs an image store for a non-simulated runtime');
     return this.o.builds;
@@ -185,7 +190,13 @@ export class InstanceReconciler implements Reconciler {
           await this.mountVolumes(cur, containerName);
           if (await this.placementChanged(cur)) return true;
           if (!(await this.guard.mayStart(cur))) return true;
-          await runtime.start(containerName);
+          try {
+            await runtime.start(containerName);
+          } catch (err) {
+            // A spec the host refuses (a volume path the instance pointed outside its rootfs) is shown, not retried blindly.
+            if (isCode(err, 'Invalid')) throw await this.createBlocked(cur, containerName, err);
+            throw err;
+          }
           break;
         case 'stop':
           await runtime.stop(containerName, { timeoutSeconds: this.o.stopTimeoutSeconds ?? 30 });

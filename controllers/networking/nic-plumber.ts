@@ -10,7 +10,7 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, UnavailableError } from '../../lib/errors.js';
-import { ensureDir } from '../../lib/host/fs.js';
+import { resolveInRoot } from '../../lib/host/in-root.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Network } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -105,12 +105,12 @@ export class NicPlumber {
 /**
  * writeResolvConf points the container at its networks' DNS servers by
  * writing `<rootfs>/etc/resolv.conf` (a symlink there is replaced, never
- * followed). Nothing is written when there is no DNS server.
+ * followed; /etc is resolved inside the rootfs). Nothing is written when there is no DNS server.
  */
 export async function writeResolvConf(rootfsPath: string, plan: NicPlan): Promise<void> {
   if (plan.nameservers.length === 0) return;
-  const etc = join(rootfsPath, 'etc');
-  await ensureDir(etc);
+  // /etc is resolved inside the rootfs: the instance may have made it a symlink to the host's /etc.
+  const etc = (await resolveInRoot(rootfsPath, '/etc', { create: true })).hostPath;
   const target = join(etc, 'resolv.conf');
   try {
     if ((await lstat(target)).isSymbolicLink()) await rm(target);

@@ -48,7 +48,7 @@ export async function patchObject(deps: HandlerDeps, r: ResourceRequest): Promis
     const patched = (type === 'application/merge-patch+json' ? mergePatch(current, patch) : jsonPatch(current, patch)) as KubeObject;
     const obj = checkBodyObject(kind, patched, namespace !== undefined ? { namespace, name } : { name });
     if (!pinned) obj.metadata.resourceVersion = current.metadata.resourceVersion;
-    const { warnings } = deps.validator.validate(kind, obj, { fieldValidation: p.fieldValidation });
+    const { warnings } = deps.validator.validate(kind, obj, { fieldValidation: p.fieldValidation, previous: current });
     obj.metadata.managedFields = recordUpdate({ before: current, after: obj, manager: p.fieldManager, time: rfc3339(deps.now()), ...mf });
     try {
       const updated = await deps.store.update(kind, obj, { dryRun: p.dryRun, ...mf });
@@ -77,7 +77,7 @@ async function applyPatch(deps: HandlerDeps, r: ResourceRequest, p: WriteParams,
     if (current) result.metadata.resourceVersion = pinned ? applied.metadata.resourceVersion : current.metadata.resourceVersion;
     else delete result.metadata.resourceVersion;
     if (!current && kind.hasStatus) delete result.status;
-    const { warnings } = deps.validator.validate(kind, result, { fieldValidation: p.fieldValidation });
+    const { warnings } = deps.validator.validate(kind, result, { fieldValidation: p.fieldValidation, ...(current ? { previous: current } : {}) });
     try {
       if (current) {
         const updated = await deps.store.update(kind, result, { dryRun: p.dryRun, ...mf });

@@ -43,7 +43,7 @@ export async function replaceObject(deps: HandlerDeps, r: ResourceRequest): Prom
         ? { ...obj, status: current.status }
         : obj;
   if (candidate.status === undefined) delete candidate.status;
-  const { warnings } = deps.validator.validate(kind, candidate, { fieldValidation: p.fieldValidation });
+  const { warnings } = deps.validator.validate(kind, candidate, { fieldValidation: p.fieldValidation, previous: current });
   const mf: { subresource?: 'status' } = subresource ? { subresource } : {};
   candidate.metadata.managedFields = recordUpdate({ before: current, after: candidate, manager: p.fieldManager, time: rfc3339(deps.now()), ...mf });
   if (candidate.metadata.resourceVersion === undefined) {

@@ -7,6 +7,7 @@ import { InternalError, RequestEntityTooLargeError, ValidationError, type FieldC
 import type { KindInfo } from '../kinds/registry.js';
 import type { KubeObject } from '../store/types.js';
 import { validateMetadata } from './metadata.js';
+import { fieldRuleCauses } from './field-rules.js';
 import { causeOf, formatCauses } from './schema-errors.js';
 import { findUnknownFields, translateSchema } from './schema-translate.js';
 
@@ -16,9 +17,14 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 /** MAX_OBJECT_BYTES is the largest object the API stores (1 MiB, like Kubernetes). */
 export const MAX_OBJECT_BYTES = 1024 * 1024;
 
-/** ValidateOptions: how unknown fields are treated (Strict rejects them; Warn and Ignore drop them). */
+/**
+ * ValidateOptions: how unknown fields are treated (Strict rejects them; Warn
+ * and Ignore drop them), and the stored object an update replaces (`previous`:
+ * field rules skip values it already had, see field-rules.ts).
+ */
 export interface ValidateOptions {
   fieldValidation?: FieldValidation;
+  previous?: KubeObject;
 }
 
 /** ValidateResult: warnings for dropped unknown fields (fieldValidation=Warn). */
@@ -67,7 +73,8 @@ export class SchemaValidator {
 
   /**
    * validate checks `obj` (in place: defaults are applied, and unknown fields
-   * are removed under Warn/Ignore) against its kind's schema and metadata rules.
+   * are removed under Warn/Ignore) against its kind's schema, metadata rules
+   * and field rules (paths, see field-rules.ts).
    * Throws ValidationError naming every bad field, or RequestEntityTooLargeError
    * over 1 MiB. Returns warnings for dropped unknown fields under Warn.
    */
@@ -91,6 +98,7 @@ export class SchemaValidator {
         causes.push(causeOf(e, obj));
       }
     }
+    causes.push(...fieldRuleCauses(kind, obj, opts.previous));
     if (causes.length > 0) throw invalidError(kind, name, dedupe(causes));
     const size = Buffer.byteLength(JSON.stringify(obj));
     if (size > MAX_OBJECT_BYTES) {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { HostCommandError, TimeoutError, ValidationError } from '../errors.js';
+import { CancelledError, CloudletError, HostCommandError, TimeoutError, ValidationError } from '../errors.js';
 
 /** DEFAULT_MAX_BUFFER is how many bytes of stdout or stderr `run` keeps before failing (16 MiB). */
 export const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024;
@@ -29,7 +29,25 @@ export interface RunOptions {
   onStdoutLine?: (line: string) => void;
   /** onStderrLine sees every complete stderr line as it arrives */
   onStderrLine?: (line: string) => void;
+  /**
+   * signal kills the process group when aborted; `run` then throws the
+   * abort reason when it is a CloudletError, else CancelledError
+   */
+  signal?: AbortSignal;
+  /**
+   * dieWithParent runs the command so that it and everything it starts die
+   * when this process dies, even by SIGKILL: under util-linux `setpriv
+   * --pdeathsig KILL` and in a new PID namespace (`unshare --pid --fork
+   * --kill-child`), whose processes the kernel kills when its first one
+   * dies. It also gets a private mount namespace, so mounts it makes (a
+   * debootstrap mounts /proc in its target) go away with it instead of
+   * staying behind in a directory that must be removed
+   */
+  dieWithParent?: boolean;
 }
+
+/** DIE_WITH_PARENT is the argv prefix `dieWithParent` puts in front of a command. */
+export const DIE_WITH_PARENT = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--mount', '--propagation', 'private', '--fork', '--kill-child=SIGKILL', '--'] as const;
 
 /** RunResult is what a finished command produced. */
 export interface RunResult {
@@ -88,13 +106,19 @@ class LineSplitter {
  * run executes argv (no shell), collects stdout and stderr, and resolves when
  * the process has exited and its pipes are closed. A non-zero exit (outside
  * `okExitCodes`) or a signal throws HostCommandError; a timeout kills the
- * process group and throws TimeoutError. A missing program throws
- * HostCommandError with exit code 127.
+ * process group and throws TimeoutError; so does an aborted `signal` (see
+ * RunOptions). A missing program throws HostCommandError with exit code 127.
  */
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const [cmd, args] = checkArgv(argv);
+  checkArgv(argv);
+  const [cmd, args] = checkArgv(opts.dieWithParent ? [...DIE_WITH_PARENT, ...argv] : argv);
   const maxBuffer = opts.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const okCodes = opts.okExitCodes ?? [0];
+  const cancelled = (): CloudletError => {
+    const reason: unknown = opts.signal?.reason;
+    return reason instanceof CloudletError ? reason : new CancelledError(`${argv.join(' ')} was cancelled; its process group was killed`, { cause: reason });
+  };
+  if (opts.signal?.aborted) return Promise.reject(cancelled());
   return new Promise<RunResult>((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
@@ -141,13 +165,20 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
         killGroup(child.pid);
       }, opts.timeoutMs);
     }
+    const onAbort = (): void => {
+      if (!failure) failure = cancelled();
+      killGroup(child.pid);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const missing = e.code === 'ENOENT';
       reject(new HostCommandError({ command: argv, exitCode: missing ? 127 : null, signal: null, stderr: missing ? `${cmd}: command not found` : e.message, cause: e }));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       outLines?.flush();
       errLines?.flush();
       if (failure) return reject(failure);

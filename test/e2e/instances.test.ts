@@ -284,10 +284,10 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     expect((await cli(['delete', 'instance', 'quick'])).code).to.equal(0);
   });
 
-  it('reports an image that does not exist as Failed with a clear message', async () => {
+  it('reports an image file outside the image directory as Failed with a clear message', async () => {
     expect((await cli(['apply', '-f', '-'], { input: manifest('bad', { image: 'file:///nonexistent/rootfs.tar.gz', memory: '64Mi' }) })).code).to.equal(0);
     const bad = await waitPhase('bad', 'Failed');
-    expect(bad.status?.message).to.match(/\/nonexistent\/rootfs\.tar\.gz does not exist/);
+    expect(bad.status?.message).to.match(/image file \/nonexistent\/rootfs\.tar\.gz is not inside the image directory/);
     expect((await cli(['delete', 'instance', 'bad'])).code).to.equal(0);
   });
 

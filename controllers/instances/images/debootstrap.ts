@@ -34,11 +34,12 @@ export function parseDebootstrapLine(line: string): { phase: ImageProgressPhase;
  * buildDebianRootfs runs `debootstrap --variant=minbase` for `suite` into
  * `target`, reporting progress as it goes, then prepares the tree for a
  * container (no host hostname, no leftover packages). An unreachable mirror
- * throws UnavailableError naming the mirror; other failures HostCommandError.
+ * throws UnavailableError naming the mirror; an aborted `signal` its reason;
+ * other failures HostCommandError.
  */
 export async function buildDebianRootfs(
   target: string,
-  opts: { suite: string; mirror?: string; runner: HostRunner; image: string; onProgress?: (p: ImageProgress) => void; timeoutMs?: number },
+  opts: { suite: string; mirror?: string; runner: HostRunner; image: string; onProgress?: (p: ImageProgress) => void; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<void> {
   const debootstrap = await which('debootstrap');
   const mirror = opts.mirror ?? DEFAULT_DEBIAN_MIRROR;
@@ -51,7 +52,15 @@ export async function buildDebianRootfs(
   };
   const argv = [debootstrap, '--variant=minbase', `--include=${DEBIAN_PACKAGES_EXTRA.join(',')}`, '--components=main', opts.suite, target, mirror];
   try {
-    await opts.runner.run(argv, { timeoutMs: opts.timeoutMs ?? 30 * 60_000, onStdoutLine: onLine, onStderrLine: onLine, maxBuffer: 64 * 1024 * 1024 });
+    // dieWithParent: debootstrap and every dpkg it starts go with the daemon; `signal` cancels the build.
+    await opts.runner.run(argv, {
+      timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+      onStdoutLine: onLine,
+      onStderrLine: onLine,
+      maxBuffer: 64 * 1024 * 1024,
+      dieWithParent: true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (err) {
     if (err instanceof HostCommandError && /(Failed getting release file|Temporary failure resolving|Could not resolve|Connection refused|unable to connect|Network is unreachable)/i.test(err.stderrTail)) {
       throw new UnavailableError(`the Debian mirror ${mirror} is unreachable for ${opts.suite}: ${err.stderrTail}`, { cause: err });

@@ -4,13 +4,23 @@
  * Each image is built once per member: into a temporary directory that is
  * renamed into place when complete (so a half-built image is never used),
  * one build at a time per image.
+ *
+ * Builds touch the host as root, so they are bounded (build-limits.ts): a
+ * deadline and a size cap, cancellation through a signal, and host commands
+ * that die with the daemon (`dieWithParent`); `.build-*` directories left by
+ * a daemon that died are removed by `removeStaleBuilds` at start-up.
+ * `file://` images are read only from `fileImagesDir`: the real path must be
+ * a regular file inside it.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { readlink, rename, stat } from 'node:fs/promises';
+import { readdir, readlink, realpath, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError } from '../../../lib/errors.js';
+import { NotFoundError, ValidationError } from '../../../lib/errors.js';
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
-import { ensureDir, pathExists, readFileIfExists, removeTree, writeFileAtomic } from '../../../lib/host/fs.js';
+import { ensureDir, isStrictlyUnder, pathExists, readFileIfExists, removeTree, writeFileAtomic } from '../../../lib/host/fs.js';
+import { hostPathProblem } from '../../../lib/kinds/path-rules.js';
+import { ensureMode } from '../../../lib/host/data-dir.js';
+import { DEFAULT_BUILD_LIMITS, withBuildLimits, type BuildLimits } from './build-limits.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { which } from '../../../lib/host/which.js';
 import type { ContainerDistro } from '../runtimes/types.js';
@@ -26,12 +36,20 @@ export interface ImageStoreOptions {
   mirror?: string;
   runner?: HostRunner;
   busyboxPath?: string;
+  /** fileImagesDir is the only directory `file://` images are read from (the daemon's --image-dir); without it they are refused */
+  fileImagesDir?: string;
+  /** limits bound every build (default DEFAULT_BUILD_LIMITS) */
+  limits?: Partial<BuildLimits>;
 }
 
-/** EnsureImageOptions: `onProgress` hears build progress (not called when the image is cached). */
+/** EnsureImageOptions: `onProgress` hears build progress (not called when the image is cached); `signal` cancels the build. */
 export interface EnsureImageOptions {
   onProgress?: (p: ImageProgress) => void;
+  signal?: AbortSignal;
 }
+
+/** BUILD_PREFIX starts the name of every temporary build directory under the images dir. */
+export const BUILD_PREFIX = '.build-';
 
 const META = 'image.json';
 
@@ -54,9 +72,40 @@ export class ImageStore {
     if (ref.kind === 'busybox') return 'busybox';
     if (ref.kind === 'debian') return `debian-${ref.suite}`;
     // A tarball's cache entry follows its content's identity: path, size and mtime.
-    const s = await stat(ref.path).catch(() => undefined);
-    if (!s) throw new NotFoundError(`image tarball ${ref.path} does not exist`);
-    return `file-${createHash('sha256').update(`${ref.path}\0${s.size}\0${s.mtimeMs}`).digest('hex').slice(0, 12)}`;
+    const real = await this.imageFile(ref.path);
+    const s = await stat(real);
+    return `file-${createHash('sha256').update(`${real}\0${s.size}\0${s.mtimeMs}`).digest('hex').slice(0, 12)}`;
+  }
+
+  /**
+   * imageFile checks a `file://` image path on this member and returns its
+   * real path: normalised, inside `fileImagesDir` once symlinks are resolved,
+   * and a regular file (so never /dev/urandom or a FIFO). ValidationError
+   * otherwise; NotFoundError when it does not exist.
+   */
+  async imageFile(path: string): Promise<string> {
+    const problem = hostPathProblem(path);
+    if (problem) throw new ValidationError(`image file ${path} ${problem}`);
+    const dir = this.opts.fileImagesDir;
+    if (!dir) throw new ValidationError(`file:// images are not enabled on this member (no image directory is configured)`);
+    const realDir = await realpath(dir).catch(() => undefined);
+    if (!realDir) throw new NotFoundError(`the image directory ${dir} does not exist on this member`);
+    const real = await realpath(path).catch((err: NodeJS.ErrnoException) => {
+      // Outside the directory, a missing file is refused like any other; inside it, it may appear later.
+      if (err.code === 'ENOENT' && isStrictlyUnder(path, dir)) throw new NotFoundError(`image file ${path} does not exist`);
+      return undefined;
+    });
+    if (!real || !isStrictlyUnder(real, realDir)) throw new ValidationError(`image file ${path} is not inside the image directory ${dir}`);
+    if (!(await stat(real)).isFile()) throw new ValidationError(`image file ${path} is not a regular file`);
+    return real;
+  }
+
+  /** removeStaleBuilds deletes every `.build-*` directory (at start-up, when no build of this daemon can be running); returns their names. */
+  async removeStaleBuilds(): Promise<string[]> {
+    if (!(await pathExists(this.imagesDir))) return [];
+    const stale = (await readdir(this.imagesDir)).filter((n) => n.startsWith(BUILD_PREFIX));
+    for (const name of stale) await removeTree(join(this.imagesDir, name), { root: this.imagesDir });
+    return stale;
   }
 
   /** cached returns the image if it is already built, else undefined. Never builds. */
@@ -95,22 +144,27 @@ export class ImageStore {
     const refText = imageRefString(ref);
     const finalDir = join(this.imagesDir, name);
     const report = (p: Omit<ImageProgress, 'image'>): void => opts.onProgress?.({ image: refText, ...p });
-    await ensureDir(this.imagesDir);
-    const tmp = join(this.imagesDir, `.build-${name}-${randomBytes(4).toString('hex')}`);
+    // Root's alone: cached images are cloned into every new instance (lib/host/data-dir.ts).
+    if (!(await pathExists(this.imagesDir))) await ensureMode(this.imagesDir, 0o700);
+    const tmp = join(this.imagesDir, `${BUILD_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
+    const limits: BuildLimits = { ...DEFAULT_BUILD_LIMITS, ...this.opts.limits };
     return withRevert(async (revert) => {
       await ensureDir(tmp, 0o755);
       revert.add(() => removeTree(tmp, { root: this.imagesDir }));
       const rootfs = join(tmp, 'rootfs');
       report({ phase: 'preparing', message: `building ${refText}` });
-      if (ref.kind === 'busybox') await buildBusyboxRootfs(rootfs, { runner: this.runner, busyboxPath: this.opts.busyboxPath });
-      if (ref.kind === 'debian') {
-        await buildDebianRootfs(rootfs, { suite: ref.suite, mirror: this.opts.mirror, runner: this.runner, image: refText, onProgress: opts.onProgress });
-      }
-      if (ref.kind === 'file') {
-        await ensureDir(rootfs);
-        report({ phase: 'extracting', message: `extracting ${ref.path}` });
-        await this.runner.run([await which('tar'), '-x', '-f', ref.path, '-C', rootfs, '--numeric-owner'], { timeoutMs: 30 * 60_000 });
-      }
+      await withBuildLimits({ dir: tmp, what: refText, limits, runner: this.runner, ...(opts.signal ? { outer: opts.signal } : {}) }, async (signal) => {
+        if (ref.kind === 'busybox') await buildBusyboxRootfs(rootfs, { runner: this.runner, busyboxPath: this.opts.busyboxPath });
+        if (ref.kind === 'debian') {
+          await buildDebianRootfs(rootfs, { suite: ref.suite, mirror: this.opts.mirror, runner: this.runner, image: refText, onProgress: opts.onProgress, timeoutMs: limits.timeoutMs, signal });
+        }
+        if (ref.kind === 'file') {
+          const file = await this.imageFile(ref.path);
+          await ensureDir(rootfs);
+          report({ phase: 'extracting', message: `extracting ${ref.path}` });
+          await this.runner.run([await which('tar'), '-x', '-f', file, '-C', rootfs, '--numeric-owner'], { timeoutMs: limits.timeoutMs, signal, dieWithParent: true });
+        }
+      });
       const distro = await detectDistro(rootfs);
       const info: ImageInfo = { ref: refText, name, rootfsPath: join(finalDir, 'rootfs'), distro, haltSignal: HALT_SIGNALS[distro], builtAt: new Date().toISOString() };
       await writeFileAtomic(join(tmp, META), `${JSON.stringify(info, null, 2)}\n`);

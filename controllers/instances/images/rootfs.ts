@@ -10,7 +10,8 @@ import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../../../lib/errors.js';
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
-import { ensureDir, isDirectory, removeTree } from '../../../lib/host/fs.js';
+import { ensureMode } from '../../../lib/host/data-dir.js';
+import { isDirectory, removeTree } from '../../../lib/host/fs.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import type { ImageInfo } from './types.js';
 
@@ -61,7 +62,8 @@ export class CopyRootfsProvider implements RootfsProvider {
   async ensureRootfs(opts: { containerName: string; image: ImageInfo }): Promise<string> {
     const target = this.pathOf(opts.containerName);
     if (await isDirectory(target)) return target;
-    await ensureDir(this.root);
+    // Root's alone: a rootfs holds world-writable directories (lib/host/data-dir.ts).
+    await ensureMode(this.root, 0o700);
     const tmp = join(this.root, `.clone-${opts.containerName}-${randomBytes(4).toString('hex')}`);
     return withRevert(async (revert) => {
       revert.add(() => removeTree(tmp, { root: this.root }));

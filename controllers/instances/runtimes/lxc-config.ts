@@ -56,7 +56,8 @@ export interface LxcConfigInput {
 /**
  * renderLxcConfig writes the full config file text: rootfs, hostname,
  * apparmor unconfined, console log and lxc log in the container dir, the halt
- * signal, limits for this host's cgroup layout, bind mounts, and the NICs
+ * signal, limits for this host's cgroup layout, bind mounts (their targets
+ * must already be resolved inside the rootfs and exist), and the NICs
  * (a veth per plumbed NIC, or only a loopback when there is none).
  */
 export function renderLxcConfig(input: LxcConfigInput): string {
@@ -78,9 +79,11 @@ export function renderLxcConfig(input: LxcConfigInput): string {
     lines.push(`lxc.cgroup${version}.${key} = ${value}`);
   }
   lines.push(...nicLines(spec));
+  // Targets arrive resolved inside the rootfs and already made (runtimes/mount-targets.ts): no create=dir,
+  // which would let LXC make directories along a symlink the instance planted.
   for (const m of input.spec.mounts) {
     const target = m.path.replace(/^\/+/, '');
-    lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind,create=dir${m.readOnly ? ',ro' : ''} 0 0`);
+    lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind${m.readOnly ? ',ro' : ''} 0 0`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,10 +11,12 @@ import { HostCommandError, NotFoundError, UnavailableError, ValidationError } fr
 import { detectCgroupLayout, type CgroupLayout } from '../../../lib/host/cgroup.js';
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
 import { ensureDir, isDirectory, pathExists, readFileIfExists, removeTree, writeFileAtomic } from '../../../lib/host/fs.js';
+import { resolveInRoot } from '../../../lib/host/in-root.js';
 import { processStartTime } from '../../../lib/host/proc.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { BaseRuntime } from './base.js';
 import { limitSettings, renderLxcConfig } from './lxc-config.js';
+import { checkMountPaths, resolveMountTargets } from './mount-targets.js';
 import { containerNamePrefix } from './naming.js';
 import type { ContainerSpec, ContainerState, EnsureResult, ExecStdio, Limits, Observation, RuntimeInfo, StopOptions } from './types.js';
 
@@ -100,12 +102,22 @@ export class LxcRuntime extends BaseRuntime {
     return undefined;
   }
 
-  /** ensureCreated writes the container definition (and the rootfs /etc/hostname); rewriting only what changed. */
+  /**
+   * ensureCreated writes the container definition (and the rootfs
+   * /etc/hostname), rewriting only what changed. Mount targets are resolved
+   * inside the rootfs and made (mount-targets.ts) — unless the container
+   * runs, when the rootfs is not touched and start() does it before the next boot.
+   */
   override async ensureCreated(spec: ContainerSpec): Promise<EnsureResult> {
     this.checkName(spec.containerName);
     if (!(await isDirectory(spec.rootfsPath))) throw new NotFoundError(`root filesystem ${spec.rootfsPath} does not exist`);
     const dir = this.dir(spec.containerName);
-    const config = renderLxcConfig({ spec, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec) });
+    // While the container runs, its root may race any walk of its rootfs (swap a directory for a symlink between
+    // our lstat and our mkdir): then nothing in the rootfs is touched, and start() resolves the mounts before the next boot.
+    const live = (await pathExists(join(dir, 'config'))) && (await this.observe(spec.containerName)).state !== 'STOPPED';
+    // The rootfs is the instance's: mount targets are resolved inside it (never along a symlink out) and made here.
+    const mounts = live ? checkMountPaths(spec.mounts) : await resolveMountTargets(spec.rootfsPath, spec.mounts);
+    const config = renderLxcConfig({ spec: { ...spec, mounts }, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec) });
     return withRevert(async (revert) => {
       await ensureDir(this.lxcPath);
       const created = !(await pathExists(join(dir, 'config')));
@@ -116,9 +128,11 @@ export class LxcRuntime extends BaseRuntime {
       const old = await readFileIfExists(join(dir, 'config'));
       if (old !== config) await writeFileAtomic(join(dir, 'config'), config);
       await writeFileAtomic(join(dir, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-      if (await isDirectory(join(spec.rootfsPath, 'etc'))) {
+      const etc = live ? undefined : await resolveInRoot(spec.rootfsPath, '/etc');
+      if (etc && (await isDirectory(etc.hostPath))) {
         // systemd sets the hostname from /etc/hostname at boot, over the one LXC gave it.
-        const hostnameFile = join(spec.rootfsPath, 'etc', 'hostname');
+        // (The rename replaces a symlink named hostname; /etc itself was resolved inside the rootfs.)
+        const hostnameFile = join(etc.hostPath, 'hostname');
         if ((await readFileIfExists(hostnameFile)) !== `${spec.hostname}\n`) await writeFileAtomic(hostnameFile, `${spec.hostname}\n`);
       }
       return { created, configChanged: !created && old !== config };
@@ -136,11 +150,18 @@ export class LxcRuntime extends BaseRuntime {
     return text.trim().split('\n').slice(-8).join('\n');
   }
 
-  /** start boots the container and waits until LXC reports it RUNNING; running already is success. */
+  /**
+   * start boots the container and waits until LXC reports it RUNNING;
+   * running already is success. The definition is written again first: the
+   * instance may have changed its rootfs since (a mount path replaced by a
+   * symlink), so mount targets are resolved anew — a ValidationError names a
+   * target that now points outside the rootfs, and nothing starts.
+   */
   override async start(name: string): Promise<void> {
     this.checkName(name);
     const obs = await this.requireExists(name);
     if (obs.state === 'RUNNING') return;
+    await this.ensureCreated(await this.storedSpec(name));
     try {
       await this.runner.run(this.lxc('lxc-start', name, ['-d']), { timeoutMs: 60_000 });
       await this.runner.run(this.lxc('lxc-wait', name, ['-s', 'RUNNING', '-t', '30']), { timeoutMs: 40_000 });
@@ -214,14 +235,18 @@ export class LxcRuntime extends BaseRuntime {
   override async setLimits(name: string, limits: Limits): Promise<void> {
     this.checkName(name);
     await this.requireExists(name);
-    const specText = await readFileIfExists(join(this.dir(name), SPEC_FILE));
-    if (specText === undefined) throw new NotFoundError(`container ${name} has no ${SPEC_FILE}; call ensureCreated first`);
-    const spec = { ...(JSON.parse(specText) as ContainerSpec), cpu: limits.cpu, memoryBytes: limits.memoryBytes };
+    const spec = { ...(await this.storedSpec(name)), cpu: limits.cpu, memoryBytes: limits.memoryBytes };
     await this.ensureCreated(spec);
     if ((await this.observe(name)).state !== 'RUNNING') return;
     for (const [key, value] of limitSettings(limits, await this.cgroupLayout())) {
       await this.runner.run(this.lxc('lxc-cgroup', name, [key, value]), { timeoutMs: 15_000 });
     }
+  }
+
+  private async storedSpec(name: string): Promise<ContainerSpec> {
+    const specText = await readFileIfExists(join(this.dir(name), SPEC_FILE));
+    if (specText === undefined) throw new NotFoundError(`container ${name} has no ${SPEC_FILE}; call ensureCreated first`);
+    return JSON.parse(specText) as ContainerSpec;
   }
 
   /** exec runs argv inside the running container with a clean environment and resolves with its exit code. */

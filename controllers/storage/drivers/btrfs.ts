@@ -16,6 +16,7 @@ import { isCode, NotFoundError, ValidationError } from '../../../lib/errors.js';
 import { ensureDir, isDirectory, pathExists } from '../../../lib/host/fs.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { assertPoolSize, BaseStorageDriver, checkName } from './base.js';
+import { SourceRecord } from './source-record.js';
 import { BTRFS_MAGIC, deleteSubvolume, isSubvolume, listSubvolumes, loopDevicesOf, mountAt, qgroupUsage } from './btrfs-host.js';
 import type { PoolObservation, PoolSpec, SnapshotRef, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
@@ -65,7 +66,9 @@ export class BtrfsDriver extends BaseStorageDriver {
       await this.attachLoopPool(pool);
     }
     await this.runner.run(['btrfs', 'quota', 'enable', root], { timeoutMs: T.long });
-    for (const d of LAYOUT) await ensureDir(join(root, d));
+    // In a source (the administrator's directory) the layout directories Cloudlet makes are recorded, so only those go with the pool.
+    const record = pool.source !== undefined ? new SourceRecord(pool.source, checkName('pool', pool.name)) : undefined;
+    for (const d of LAYOUT) await (record ? record.ensureDir(d) : ensureDir(join(root, d)));
     return this.observePool(pool);
   }
 
@@ -123,7 +126,8 @@ export class BtrfsDriver extends BaseStorageDriver {
   /**
    * deletePool: for a loop-file pool, unmounts it, detaches every loop device
    * of its file and removes the file and mount point; for a source pool,
-   * deletes every subvolume Cloudlet made and the layout directories.
+   * deletes every subvolume in its layout directories and the layout
+   * directories it recorded making (source-record.ts) once they are empty.
    */
   async deletePool(pool: PoolSpec): Promise<void> {
     const root = this.rootOf(pool);
@@ -131,7 +135,8 @@ export class BtrfsDriver extends BaseStorageDriver {
       if (!(await this.isBtrfs(root))) return;
       for (const name of await this.listVolumes(pool)) await this.deleteVolume(pool, name);
       for (const d of ['images', 'rootfs']) for (const s of await listSubvolumes(join(root, d))) await deleteSubvolume(this.runner, join(root, d, s));
-      for (const d of LAYOUT) await rm(join(root, d), { recursive: true, force: true });
+      // Only the layout directories Cloudlet made, and only when empty now: never the source or files beside ours.
+      await new SourceRecord(pool.source, checkName('pool', pool.name)).teardown(join(root, 'volumes'));
       return;
     }
     while (await mountAt(root)) await this.runner.run(['umount', root], { timeoutMs: T.long });

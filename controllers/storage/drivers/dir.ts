@@ -3,6 +3,10 @@
  * where root is spec.source or `<dataDir>/storage/<pool>`. It enforces no
  * size (info.quota is false), has no snapshots, and makes image-sourced
  * volumes by copying (reflinks where the filesystem has them).
+ *
+ * A `spec.source` directory is the administrator's: what Cloudlet makes in
+ * it is recorded (source-record.ts) and only that is ever deleted — the
+ * source itself, files already there and files put beside ours stay.
  */
 import { statfs, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +14,7 @@ import { NotFoundError, NotSupportedError } from '../../../lib/errors.js';
 import { ensureDir, isDirectory, pathExists, removeTree } from '../../../lib/host/fs.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { BaseStorageDriver, checkName } from './base.js';
+import { SourceRecord } from './source-record.js';
 import type { PoolObservation, PoolSpec, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
 /** DIR_INFO is the dir driver's capability object: local, no snapshots, clones or quota. */
@@ -28,10 +33,25 @@ export class DirDriver extends BaseStorageDriver {
     return join(this.rootOf(pool), 'volumes', checkName('volume', name));
   }
 
-  /** ensurePool creates the pool directory (or checks that spec.source exists) and observes it. */
+  private readonly records = new Map<string, SourceRecord>();
+
+  /** recordOf is the record of what Cloudlet made in the pool's source (one object per source and pool, so its updates queue). */
+  private recordOf(pool: PoolSpec & { source: string }): SourceRecord {
+    const key = `${pool.source}\u0000${checkName('pool', pool.name)}`;
+    let r = this.records.get(key);
+    if (!r) {
+      r = new SourceRecord(pool.source, pool.name);
+      this.records.set(key, r);
+    }
+    return r;
+  }
+
+  /** ensurePool creates the pool directory (or, in spec.source, the recorded `volumes` directory) and observes it. */
   async ensurePool(pool: PoolSpec): Promise<PoolObservation> {
     if (pool.source !== undefined) {
       if (!(await isDirectory(pool.source))) throw new NotFoundError(`source path ${pool.source} does not exist or is not a directory`);
+      await this.recordOf({ ...pool, source: pool.source }).ensureDir('volumes');
+      return this.observePool(pool);
     }
     await ensureDir(join(this.rootOf(pool), 'volumes'));
     return this.observePool(pool);
@@ -45,18 +65,20 @@ export class DirDriver extends BaseStorageDriver {
     return { ready: true, capacityBytes: s.blocks * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize, message: `directory ${root}` };
   }
 
-  /** deletePool removes the pool directory, or only Cloudlet's volumes inside spec.source. */
+  /** deletePool removes the pool directory, or in spec.source only what Cloudlet recorded making there. */
   async deletePool(pool: PoolSpec): Promise<void> {
     if (pool.source !== undefined) {
-      await removeTree(join(pool.source, 'volumes'), { root: pool.source });
+      if (!(await isDirectory(pool.source))) return;
+      await this.recordOf({ ...pool, source: pool.source }).teardown(join(pool.source, 'volumes'));
       return;
     }
     await removeTree(this.rootOf(pool), { root: this.storageDir });
     await this.pruneStorageDir();
   }
 
-  /** listVolumes names the volume directories (not half-made ones). */
+  /** listVolumes names the volume directories (not half-made ones); in spec.source only those Cloudlet made. */
   async listVolumes(pool: PoolSpec): Promise<string[]> {
+    if (pool.source !== undefined) return (await isDirectory(pool.source)) ? (await this.recordOf({ ...pool, source: pool.source }).read()).volumes : [];
     const dir = join(this.rootOf(pool), 'volumes');
     if (!(await isDirectory(dir))) return [];
     return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
@@ -80,6 +102,8 @@ export class DirDriver extends BaseStorageDriver {
         }
         await rename(tmp, target);
       });
+      // Recorded once made: a crash before this leaks a directory rather than ever deleting one that is not ours.
+      if (pool.source !== undefined) await this.recordOf({ ...pool, source: pool.source }).addVolume(vol.name);
     }
     return this.observeVolume(pool, vol.name);
   }
@@ -93,10 +117,14 @@ export class DirDriver extends BaseStorageDriver {
     return { exists: true, path, usedBytes: Number.isFinite(used) ? used : undefined, snapshots: [] };
   }
 
-  /** deleteVolume removes the directory; absent is success. */
+  /** deleteVolume removes the directory (in spec.source: only when Cloudlet recorded making it); absent is success. */
   async deleteVolume(pool: PoolSpec, name: string): Promise<void> {
     const root = this.rootOf(pool);
     if (!(await pathExists(root))) return;
+    if (pool.source !== undefined) {
+      await this.recordOf({ ...pool, source: pool.source }).removeVolume(checkName('volume', name), join(root, 'volumes'));
+      return;
+    }
     await removeTree(this.volumePath(pool, name), { root });
   }
 

@@ -3,7 +3,7 @@ import { classifyImageError, ImageBuilds, progressText } from '../../../controll
 import type { ImageStore } from '../../../controllers/instances/images/image-store.js';
 import type { ImageInfo, ImageProgress } from '../../../controllers/instances/images/types.js';
 import { FakeClock, flushPromises } from '../../../lib/controller/clock.js';
-import { NotFoundError, UnavailableError, ValidationError } from '../../../lib/errors.js';
+import { NotFoundError, TimeoutError, UnavailableError, ValidationError } from '../../../lib/errors.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 
 const INFO: ImageInfo = { ref: 'debian/bookworm', name: 'debian-bookworm', rootfsPath: '/img/rootfs', distro: 'debian', haltSignal: 'SIGRTMIN+3', builtAt: '2025-01-01T00:00:00Z' };
@@ -18,10 +18,14 @@ class FakeImages {
     if (ref === 'bad') throw new ValidationError('spec.image: "bad" is not an image');
     return this.built.get(ref);
   }
-  ensure(ref: string, opts: { onProgress?: (p: ImageProgress) => void }): Promise<ImageInfo> {
+  signal: AbortSignal | undefined;
+  ensure(ref: string, opts: { onProgress?: (p: ImageProgress) => void; signal?: AbortSignal }): Promise<ImageInfo> {
     this.builds++;
     this.progress = opts.onProgress;
+    this.signal = opts.signal;
     return new Promise((resolve, reject) => {
+      // As the real store: an aborted signal fails the build with its reason.
+      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason));
       this.finish = (err) => {
         if (err) return reject(err);
         this.built.set(ref, INFO);
@@ -40,6 +44,33 @@ function setup() {
 }
 
 describe('ImageBuilds', () => {
+  it('cancels a build no instance wants any more, and does not count it as a failure', async () => {
+    const t = setup();
+    await t.builds.resolve('debian/bookworm');
+    expect(t.builds.cancelUnwanted((image) => image === 'debian/trixie')).to.deep.equal(['debian/bookworm']);
+    expect(t.images.signal?.aborted).to.equal(true);
+    expect((t.images.signal?.reason as { code?: string }).code).to.equal('Cancelled');
+    await flushPromises();
+    expect(t.builds.building()).to.deep.equal([]);
+    expect(t.woken).to.deep.equal(['debian/bookworm']);
+    // wanted again: a new build starts at once instead of a remembered failure
+    expect((await t.builds.resolve('debian/bookworm')).kind).to.equal('building');
+    expect(t.images.builds).to.equal(2);
+  });
+
+  it('keeps a build that an instance still wants', async () => {
+    const t = setup();
+    await t.builds.resolve('debian/bookworm');
+    expect(t.builds.cancelUnwanted(() => true)).to.deep.equal([]);
+    expect(t.images.signal?.aborted).to.equal(false);
+    expect(t.builds.building()).to.deep.equal(['debian/bookworm']);
+  });
+
+  it('classifies a build over its time limit as retryable and one over its size limit as a bad image', () => {
+    expect(classifyImageError('x', new TimeoutError('took longer than 1800 s'))).to.include({ reason: 'ImageBuildFailed', retryable: true });
+    expect(classifyImageError('x', new ValidationError('wrote more than 8589934592 bytes'))).to.include({ reason: 'InvalidImage', retryable: false });
+  });
+
   it('starts one background build, reports its progress, and wakes the waiters when it is ready', async () => {
     const t = setup();
     expect((await t.builds.resolve('debian/bookworm')).kind).to.equal('building');

@@ -49,7 +49,7 @@ describe('lxc config', () => {
     expect(lines).to.include('lxc.cgroup.memory.limit_in_bytes = 268435456');
     expect(lines).to.include('lxc.cgroup.cpu.cfs_quota_us = 50000');
     expect(lines).to.include('lxc.net.0.type = empty');
-    expect(lines).to.include('lxc.mount.entry = /data/volumes/my\\040data srv/data none bind,create=dir,ro 0 0');
+    expect(lines).to.include('lxc.mount.entry = /data/volumes/my\\040data srv/data none bind,ro 0 0');
   });
 
   it('uses cgroup2 keys on a unified host and the systemd halt signal for debian', () => {

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh
+echo "cloudlet: lint (eslint)"
+npm run --silent lint
 exec npx mocha --config test/mocharc.cjs "$@"

@@ -2,7 +2,7 @@
  * Kubernetes Status objects: how every error (and a successful delete of
  * something that is not an object) is written to the wire.
  */
-import { CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, UnavailableError, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
+import { type CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, UnavailableError, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
 import type { KindInfo } from '../kinds/registry.js';
 
 /** StatusDetails is the `details` of a Status. */

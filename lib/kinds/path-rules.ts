@@ -21,6 +21,7 @@ export const MAX_PATH_LENGTH = 4096;
 export function normalisedPathProblem(path: string): string | undefined {
   if (path === '') return 'must not be empty';
   if (Buffer.byteLength(path) > MAX_PATH_LENGTH) return `must be at most ${MAX_PATH_LENGTH} bytes long`;
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'must not contain a NUL, newline or other control character';
   if (!path.startsWith('/')) return 'must be an absolute path (start with "/")';
   if (path === '/') return undefined;

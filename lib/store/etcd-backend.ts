@@ -153,12 +153,11 @@ export class EtcdBackend implements KVBackend {
   async grantLease(ttlSeconds: number): Promise<Lease> {
     const res = await this.call('lease-grant', () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }));
     const id = String(res.ID);
-    const backend = this;
     return {
       id,
       ttlSeconds: Number(res.TTL),
-      keepAliveOnce: () => backend.keepAliveOnce(id),
-      revoke: () => backend.revoke(id),
+      keepAliveOnce: () => this.keepAliveOnce(id),
+      revoke: () => this.revoke(id),
     };
   }
 

@@ -97,18 +97,17 @@ export class MemoryBackend implements KVBackend {
   async grantLease(ttlSeconds: number): Promise<Lease> {
     const id = (this.nextLease++).toString();
     this.leases.set(id, { ttl: ttlSeconds, deadline: this.clock() + ttlSeconds * 1000, keys: new Set() });
-    const backend = this;
     return {
       id,
       ttlSeconds,
-      async keepAliveOnce() {
-        const state = backend.leases.get(id);
+      keepAliveOnce: async () => {
+        const state = this.leases.get(id);
         if (!state) throw new NotFoundError(`lease ${id} not found or expired`);
-        state.deadline = backend.clock() + state.ttl * 1000;
+        state.deadline = this.clock() + state.ttl * 1000;
         return state.ttl;
       },
-      async revoke() {
-        backend.expireLease(id);
+      revoke: async () => {
+        this.expireLease(id);
       },
     };
   }

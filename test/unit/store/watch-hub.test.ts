@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Observable, Subject, firstValueFrom, take, toArray } from 'rxjs';
+import { type Observable, Subject, firstValueFrom, take, toArray } from 'rxjs';
 import { WatchHub } from '../../../lib/store/watch-hub.js';
 import type { KvEvent } from '../../../lib/store/backend.js';
 import { GoneError } from '../../../lib/errors.js';

@@ -24,6 +24,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Subordinate ids for unprivileged instances (user-namespace id maps).
+deploy/subids.sh
+
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 20)); then
   echo "cloudlet: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2

@@ -1,9 +1,11 @@
 /**
  * LxcRuntime drives real LXC system containers through the lxc-* tools, all
  * under the daemon's own LXC path (`<dataDir>/lxc`) and with container names
- * unique per kernel (see naming.ts). Privileged containers, apparmor
- * unconfined, cpu and memory limits through the host's cgroup layout (v1 or
- * v2, detected once), console output kept in `<lxcpath>/<name>/console.log`.
+ * unique per kernel (see naming.ts). Unprivileged containers (an id map
+ * and idmapped mounts) unless the spec has no map, hardening from
+ * lxc-config.ts, cpu, memory and process limits through the host's cgroup
+ * layout (v1 or v2, detected once), console output kept in
+ * `<lxcpath>/<name>/console.log`.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { detectCgroupLayout, type CgroupLayout } from '../../../lib/host/cgroup.
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
 import { ensureDir, isDirectory, pathExists, readFileIfExists, removeTree, writeFileAtomic } from '../../../lib/host/fs.js';
 import { processStartTime } from '../../../lib/host/proc.js';
+import { hostHasAppArmor, requireTraversable } from '../../../lib/host/security.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { BaseRuntime } from './base.js';
 import { limitSettings, renderLxcConfig } from './lxc-config.js';
@@ -29,6 +32,8 @@ export interface LxcRuntimeOptions {
   cgroupLayout?: CgroupLayout;
   /** defaultStopTimeoutSeconds is how long a clean stop may take before the kill (default 30) */
   defaultStopTimeoutSeconds?: number;
+  /** apparmor overrides detection of AppArmor on the host (tests) */
+  apparmor?: boolean;
 }
 
 const SPEC_FILE = 'cloudlet-spec.json';
@@ -71,6 +76,15 @@ export class LxcRuntime extends BaseRuntime {
     this.lxcConfigDir = opts.lxcConfigDir ?? '/usr/share/lxc/config';
     this.layout = opts.cgroupLayout;
     this.stopTimeout = opts.defaultStopTimeoutSeconds ?? 30;
+    this.apparmor = opts.apparmor;
+  }
+
+  private apparmor: boolean | undefined;
+
+  /** hasAppArmor tells whether the host kernel has AppArmor enabled (read once). */
+  async hasAppArmor(): Promise<boolean> {
+    this.apparmor ??= await hostHasAppArmor();
+    return this.apparmor;
   }
 
   private dir(name: string): string {
@@ -105,7 +119,9 @@ export class LxcRuntime extends BaseRuntime {
     this.checkName(spec.containerName);
     if (!(await isDirectory(spec.rootfsPath))) throw new NotFoundError(`root filesystem ${spec.rootfsPath} does not exist`);
     const dir = this.dir(spec.containerName);
-    const config = renderLxcConfig({ spec, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec) });
+    // The mapped root must be able to walk to its rootfs (LXC checks): say which directory blocks it.
+    if (spec.idmap) await requireTraversable(spec.rootfsPath, spec.idmap.hostId);
+    const config = renderLxcConfig({ spec, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec), apparmor: await this.hasAppArmor() });
     return withRevert(async (revert) => {
       await ensureDir(this.lxcPath);
       const created = !(await pathExists(join(dir, 'config')));
@@ -216,7 +232,8 @@ export class LxcRuntime extends BaseRuntime {
     await this.requireExists(name);
     const specText = await readFileIfExists(join(this.dir(name), SPEC_FILE));
     if (specText === undefined) throw new NotFoundError(`container ${name} has no ${SPEC_FILE}; call ensureCreated first`);
-    const spec = { ...(JSON.parse(specText) as ContainerSpec), cpu: limits.cpu, memoryBytes: limits.memoryBytes };
+    const old = JSON.parse(specText) as ContainerSpec;
+    const spec = { ...old, cpu: limits.cpu, memoryBytes: limits.memoryBytes, processes: limits.processes ?? old.processes };
     await this.ensureCreated(spec);
     if ((await this.observe(name)).state !== 'RUNNING') return;
     for (const [key, value] of limitSettings(limits, await this.cgroupLayout())) {

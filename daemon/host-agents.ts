@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../lib/log/logger.js';
 import type { Metrics } from '../lib/metrics/metrics.js';
+import { IdmapAllocator } from '../controllers/instances/security/idmap-allocator.js';
 import type { KindRegistry } from '../lib/kinds/registry.js';
 import type { Store } from '../lib/store/types.js';
 import type { Clock } from '../lib/controller/clock.js';
@@ -87,6 +88,7 @@ export class HostAgents {
       nics: networking.plumber,
       locks: new InstanceLocks({ store, memberName, lease: () => this.o.memberAgent.currentLease() }),
       fenced,
+      idmaps: new IdmapAllocator({ raw: store.raw }),
       events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: memberName, clock }),
       logger,
       metrics,

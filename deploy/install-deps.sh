@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(etcd-server etcd-client lxc lxc-templates lxcfs busybox-static btrfs-progs
           nftables iproute2 debootstrap uidmap util-linux openssl iputils-ping procps
           dnsmasq-base iperf3 curl openvswitch-switch openvswitch-common ovn-central ovn-host ethtool
-          ceph-mon ceph-mgr ceph-osd ceph-common rbd-fuse e2fsprogs)
+          ceph-mon ceph-mgr ceph-osd ceph-common rbd-fuse e2fsprogs acl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,6 +23,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Subordinate ids for unprivileged instances (user-namespace id maps).
+deploy/subids.sh
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 20)); then

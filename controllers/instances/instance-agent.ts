@@ -65,6 +65,8 @@ export interface InstanceAgentOptions {
   locks?: InstanceLocks;
   /** fenced: the instances this member fenced (shared with its Fencer) */
   fenced?: FencedInstances;
+  /** idmaps allocates private id ranges cluster-wide (see security/idmap-allocator.ts) */
+  idmaps?: InstanceReconcilerOptions['idmaps'];
 }
 
 /** FencedCopy is one local copy the agent stopped when fencing. */
@@ -121,6 +123,7 @@ export class InstanceAgent {
       volumes: opts.volumes,
       locks: opts.locks,
       fenced: this.fenced,
+      idmaps: opts.idmaps,
       observed: (name, obs) => this.remember(name, obs),
       removed: (name) => {
         this.local.delete(name);
@@ -215,6 +218,7 @@ export class InstanceAgent {
     this.probing = true;
     try {
       this.cancelUnwantedBuilds();
+      this.o.metrics.privilegedInstances.set({ member: this.o.memberName }, this.mineWhere((i) => i.status?.privileged === true).length);
       for (const req of this.mineWhere((i) => i.status?.phase === 'Running' && !i.metadata.deletionTimestamp)) {
         const name = this.reconciler.containerNameOf(req);
         if (!(await this.stillRunning(name))) this.controller.add(req);

@@ -10,8 +10,8 @@
 import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
-import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
-import { CloudletError, ConflictError, errorMessage, isCode, TerminalError } from '../../lib/errors.js';
+import { requestFor, type Reconciler, type ReconcileContext, type Request, type Result } from '../../lib/controller/reconciler.js';
+import { CloudletError, ConflictError, errorMessage, isCode, TerminalError, UnavailableError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -26,6 +26,12 @@ import type { InstanceLocks } from './instance-lock.js';
 import { PlacementGuard } from './placement-guard.js';
 import type { ContainerSpec, MountSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
+import { DEFAULT_SUBID_RANGE, sharedIdmap, type IdMap, type SubidRange } from './security/idmap.js';
+import type { IdmapAllocator } from './security/idmap-allocator.js';
+import { containerSecurity, decideSecurity, securityRecord } from './security/security-plan.js';
+
+/** DEFAULT_PROCESS_LIMIT is an instance's process and thread limit when spec.limits.processes is empty. */
+export const DEFAULT_PROCESS_LIMIT = 2000;
 
 /** SIMULATED_ROOTFS is the root filesystem path given to simulated runtimes, which need none. */
 export const SIMULATED_ROOTFS = '/nonexistent/cloudlet-simulated-rootfs';
@@ -74,6 +80,10 @@ export interface InstanceReconcilerOptions {
   locks?: InstanceLocks;
   /** fenced: instances this member fenced; they never start again here at the epoch they were fenced at */
   fenced?: FencedInstances;
+  /** idmaps allocates private id ranges (spec.security.isolatedIdmap) cluster-wide; without it such instances stay blocked */
+  idmaps?: IdmapAllocator;
+  /** subids is root's subordinate id range the maps come from (default DEFAULT_SUBID_RANGE) */
+  subids?: SubidRange;
 }
 
 /** InstanceReconciler drives this member's instances; see the file comment. */
@@ -113,6 +123,7 @@ export class InstanceReconciler implements Reconciler {
       const verdict = await this.guard.beforePlan(instance, containerName, obs);
       if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
     }
+    if (assignedHere) instance = await this.recordSecurity(instance, obs.exists);
     const simulated = runtime.info.simulated;
     let info: ImageInfo | undefined;
     let image: Parameters<typeof planInstance>[0]['image'];
@@ -211,8 +222,9 @@ export class InstanceReconciler implements Reconciler {
           if (!runtime.info.simulated) await this.rootfs().deleteRootfs(containerName);
           break;
         case 'removeFinalizer':
-          // The instance is going for good: its addresses go back to the pool.
+          // The instance is going for good: its addresses and its private id range go back.
           await this.o.nics?.release(cur);
+          await this.o.idmaps?.release(this.idmapOwner(cur));
           await this.guard.removed(containerName, cur);
           cur = await store.update<Instance>(instanceKind, removeFinalizer(cur, INSTANCE_FINALIZER));
           break;
@@ -267,13 +279,44 @@ export class InstanceReconciler implements Reconciler {
     return info;
   }
 
-  private limitsOf(cur: Instance): { cpu: number; memoryBytes: number } {
-    return requestsOf(cur);
+  private limitsOf(cur: Instance): { cpu: number; memoryBytes: number; processes: number } {
+    return { ...requestsOf(cur), processes: cur.spec?.limits?.processes ?? DEFAULT_PROCESS_LIMIT };
+  }
+
+  private idmapOwner(cur: Instance): { namespace: string; name: string; uid: string } {
+    return { namespace: cur.metadata.namespace ?? 'default', name: cur.metadata.name, uid: cur.metadata.uid ?? '' };
+  }
+
+  /**
+   * recordSecurity records, once, how the instance is isolated (see
+   * security/security-plan.ts): privileged or not, and the id map —
+   * allocated cluster-wide for a private one — before anything is created,
+   * so every member that runs the instance later uses the same map.
+   */
+  private async recordSecurity(cur: Instance, containerExists: boolean): Promise<Instance> {
+    const decision = decideSecurity({ instance: cur, containerExists });
+    if (!decision.record) return cur;
+    let idmap: IdMap | undefined;
+    try {
+      if (decision.map === 'shared') idmap = sharedIdmap(this.o.subids ?? DEFAULT_SUBID_RANGE);
+      if (decision.map === 'isolated') {
+        if (!this.o.idmaps) throw new UnavailableError('this member cannot allocate private id ranges (no allocator is configured)');
+        idmap = await this.o.idmaps.allocate(this.idmapOwner(cur));
+      }
+    } catch (err) {
+      throw await this.createBlocked(cur, this.containerNameOf(requestFor(cur)), err);
+    }
+    const rec = securityRecord({ instance: cur, reason: decision.reason, idmap, now: this.o.clock.now() });
+    const written = await this.writeStatus(cur, rec.status);
+    if (rec.event) void this.o.events.event(written, rec.event.type, rec.event.reason, rec.event.message);
+    return written;
   }
 
   private async containerSpec(cur: Instance, containerName: string, rootfsPath: string | undefined, known: ImageInfo | undefined): Promise<ContainerSpec> {
     const limits = this.limitsOf(cur);
-    const spec: ContainerSpec = { containerName, hostname: hostnameFor(cur.metadata.name), rootfsPath: rootfsPath ?? SIMULATED_ROOTFS, cpu: limits.cpu, memoryBytes: limits.memoryBytes, nics: [], mounts: [] };
+    const security = containerSecurity(cur.status, sharedIdmap(this.o.subids ?? DEFAULT_SUBID_RANGE));
+    const spec: ContainerSpec = { containerName, hostname: hostnameFor(cur.metadata.name), rootfsPath: rootfsPath ?? SIMULATED_ROOTFS, cpu: limits.cpu, memoryBytes: limits.memoryBytes, processes: limits.processes, nics: [], mounts: [] };
+    if (security.idmap) spec.idmap = { hostId: security.idmap.hostId, size: security.idmap.size };
     if (this.o.runtime.info.simulated) return spec;
     const info = await this.imageInfo(cur, known);
     spec.rootfsPath = rootfsPath ?? (await this.rootfs().ensureRootfs({ containerName, image: info, pool: cur.spec?.rootfs?.pool }));

@@ -11,6 +11,8 @@ import type { Lease, Store } from '../../lib/store/types.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import { isCode, errorMessage } from '../../lib/errors.js';
 import { capacityFromFacts, readHostFacts } from './capacity.js';
+import { setCondition } from '../../lib/controller/conditions.js';
+import { hostHasAppArmor } from '../../lib/host/security.js';
 import { fenceDeadline } from './fencing.js';
 import { HEARTBEAT_PREFIX } from '../../lib/store/key-space.js';
 export { HEARTBEAT_PREFIX };
@@ -167,6 +169,7 @@ export class MemberAgent {
   /** writeStatus reports capacity, version and the heartbeat time (retrying on write conflicts). */
   private async writeStatus(): Promise<void> {
     const facts = await readHostFacts(this.o.dataDir);
+    const lsm = securityModuleCondition(await hostHasAppArmor());
     for (let attempt = 0; attempt < 5; attempt++) {
       const member = await this.o.store.get<Member>(this.o.memberKind, this.o.name);
       const status = {
@@ -175,6 +178,7 @@ export class MemberAgent {
         version: this.o.version,
         heartbeat: new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         phase: member.status?.phase ?? 'Joining',
+        conditions: setCondition(member.status?.conditions, lsm, this.o.clock.now()),
       };
       try {
         await this.o.store.update(this.o.memberKind, { ...member, status }, { subresource: 'status' });
@@ -184,4 +188,16 @@ export class MemberAgent {
       }
     }
   }
+}
+
+/**
+ * securityModuleCondition says once, on the Member, whether instances here
+ * are confined by an LSM: with AppArmor they get LXC's generated profile;
+ * without it they run with no LSM profile, confined by their user namespace,
+ * seccomp and cgroups alone (docs/security.md).
+ */
+export function securityModuleCondition(apparmor: boolean): { type: string; status: 'True' | 'False'; reason: string; message: string } {
+  return apparmor
+    ? { type: 'SecurityModule', status: 'True', reason: 'AppArmor', message: 'instances are confined by AppArmor (LXC generated profiles)' }
+    : { type: 'SecurityModule', status: 'False', reason: 'NoAppArmor', message: 'AppArmor is not available in this kernel: instances run without an LSM profile, confined by their user namespace, seccomp and cgroups' };
 }

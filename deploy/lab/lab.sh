@@ -113,8 +113,9 @@ cmd_up() {
   [[ $n =~ ^[1-9]$ ]] || die "up N: N must be 1..9"
   need ip iproute2; need curl curl
   mkdir -p "$LAB_DIR"
+  # Unprivileged containers' mapped roots must pass through the lab dir to each member's data dir (mkdtemp makes 0700).
+  chmod 0711 "$LAB_DIR"
   ensure_built
-  mkdir -p "$LAB_DIR"
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace "$HOST_CIDR" dev "$BRIDGE"
   ip link set "$BRIDGE" up

@@ -81,6 +81,8 @@ export function locateController(opts: { controller: string; mounts: CgroupMount
 export interface CgroupLayout {
   memory: 1 | 2 | undefined;
   cpu: 1 | 2 | undefined;
+  /** pids holds the process-count limit (pids.max); absent = unknown, left out */
+  pids?: 1 | 2 | undefined;
 }
 
 async function hostState(pid: number | 'self'): Promise<{ mounts: CgroupMount[]; procCgroup: ProcCgroup[]; v2Controllers: string[] }> {
@@ -98,6 +100,7 @@ export async function detectCgroupLayout(): Promise<CgroupLayout> {
   return {
     memory: locateController({ controller: 'memory', ...s })?.version,
     cpu: locateController({ controller: 'cpu', ...s })?.version,
+    pids: locateController({ controller: 'pids', ...s })?.version,
   };
 }
 

@@ -6,11 +6,12 @@
  * host. So the data dir only lets others pass through (0711), and the trees
  * holding instance files are root's alone (0700).
  *
- * Later (unprivileged instances, issue 11): the mapped root of a container
- * must be able to traverse every directory down to its rootfs. Then `rootfs/`
- * becomes 0711 and each container's rootfs moves into a directory of its own
- * owned by its mapped root with mode 0700 (as LXD does), so other users still
- * cannot get in.
+ * The mapped root of an unprivileged container must be able to traverse
+ * every directory down to its rootfs and volumes (LXC mounts them as that
+ * root). The LXC runtime grants exactly that uid search permission with a
+ * POSIX ACL entry on the data dir's directories that need it
+ * (lib/host/security.ts grantTraversal), so the modes above stay as they are
+ * for every other local user.
  */
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -153,6 +153,18 @@ export interface InstanceSpec {
   nics?: Array<{ network: string; address?: string }>;
   volumes?: Array<{ name: string; path: string; readOnly?: boolean }>;
   placement?: { member?: string; memberSelector?: LabelSelector; spreadGroup?: string };
+  /** limits beyond cpu and memory; processes defaults to DEFAULT_PROCESS_LIMIT */
+  limits?: { processes?: number };
+  /** security: privileged is a dangerous opt-in (root inside is root on the host); isolatedIdmap asks for a private id range */
+  security?: { privileged?: boolean; isolatedIdmap?: boolean };
+}
+/** InstanceIdmap is the user-namespace id map an unprivileged instance runs with. */
+export interface InstanceIdmap {
+  /** hostId is the host uid and gid that root (0) inside maps to */
+  hostId: number;
+  size: number;
+  /** isolated: a private range no other instance uses */
+  isolated: boolean;
 }
 /** InstanceStatus is the observed state of an Instance. */
 export interface InstanceStatus {
@@ -168,6 +180,10 @@ export interface InstanceStatus {
   message?: string;
   containerName?: string;
   imageProgress?: string;
+  /** privileged: the container runs privileged (requested, or created before isolation); recorded at creation */
+  privileged?: boolean;
+  /** idmap: the id map of an unprivileged instance, recorded at creation and kept on every member */
+  idmap?: InstanceIdmap;
   conditions?: Condition[];
 }
 /** Instance is a system container. */

@@ -21,6 +21,8 @@ export interface Metrics {
   errors: Counter<'component'>;
   /** work queue depth by controller */
   queueDepth: Gauge<'controller'>;
+  /** privileged instances assigned to a member (root inside is root on the host), set by its instance agent */
+  privilegedInstances: Gauge<'member'>;
   /** etcd round trips in seconds by operation */
   etcdRoundTrips: Histogram<'op'>;
 }
@@ -39,6 +41,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     reconcileDuration: new Histogram({ name: 'cloudlet_reconcile_duration_seconds', help: 'Reconcile duration', labelNames: ['controller'], buckets: fast, registers: [registry] }),
     errors: new Counter({ name: 'cloudlet_errors_total', help: 'Errors logged and not rethrown', labelNames: ['component'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'cloudlet_workqueue_depth', help: 'Work queue depth', labelNames: ['controller'], registers: [registry] }),
+    privilegedInstances: new Gauge({ name: 'cloudlet_privileged_instances', help: 'Privileged instances assigned to this member (root inside is root on the host)', labelNames: ['member'], registers: [registry] }),
     etcdRoundTrips: new Histogram({ name: 'cloudlet_etcd_request_duration_seconds', help: 'etcd round trips', labelNames: ['op'], buckets: fast, registers: [registry] }),
   };
 }

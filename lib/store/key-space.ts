@@ -34,3 +34,6 @@ export const JOIN_TOKEN_KEY_PREFIX = '/cloudlet/join-tokens/';
 
 /** JOIN_RECORD_PREFIX: `<prefix><sha256(secret)>` records an admitted join for 10 min, so a retried request gets the same answer. */
 export const JOIN_RECORD_PREFIX = '/cloudlet/join-records/';
+
+/** IDMAP_PREFIX: `<prefix><hostId>` is one private user-namespace id range, valued `<namespace>/<name>/<uid>` of the instance holding it. */
+export const IDMAP_PREFIX = '/cloudlet/idmaps/';

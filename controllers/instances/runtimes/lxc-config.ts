@@ -28,7 +28,15 @@ export function limitSettings(limits: Limits, layout: CgroupLayout): CgroupSetti
     out.push(['cpu.cfs_period_us', String(CPU_PERIOD_US)]);
     out.push(['cpu.cfs_quota_us', String(quota ?? -1)]);
   }
+  if (limits.processes !== undefined && layout.pids !== undefined) out.push(['pids.max', String(Math.floor(limits.processes))]);
   return out;
+}
+
+/** cgroupConfigKey is the LXC config key of a cgroup setting for the layout (`lxc.cgroup2.memory.max`). */
+function cgroupConfigKey(key: string, layout: CgroupLayout): string {
+  const controller = key.split('.')[0];
+  const version = controller === 'memory' ? layout.memory : controller === 'cpu' ? layout.cpu : controller === 'pids' ? layout.pids : undefined;
+  return `lxc.cgroup${version === 2 ? '2' : ''}.${key}`;
 }
 
 /** defaultHaltSignal is the signal that asks each distro's init for a clean shutdown. */
@@ -51,14 +59,55 @@ export interface LxcConfigInput {
   layout: CgroupLayout;
   /** include is the distro common config to include, when present on the host */
   include?: string;
+  /** apparmor: the host has AppArmor; containers get LXC's generated profile (else none, reported on the Member) */
+  apparmor?: boolean;
+}
+
+/**
+ * securityLines harden every container: LXC's default seccomp policy (no
+ * module loading, kexec or open_by_handle_at), /proc and /sys mounted
+ * read-only but for the container's own net sysfs (`mixed`, as LXD), its
+ * own cgroup writable and nothing above it, the host's capabilities to set
+ * the clock, load modules and do raw I/O dropped, the device allowlist of
+ * LXC's common.conf kept (LXC's userns.conf, meant for containers started
+ * by unprivileged users, is not included: Cloudlet starts them as root, so
+ * the devices cgroup still applies), and an AppArmor profile when the host
+ * has AppArmor. An unprivileged container also gets its id map and an
+ * idmapped root filesystem. Kernel log reads (syslog(2)) are
+ * refused by the user namespace for unprivileged containers and by the
+ * host's kernel.dmesg_restrict for privileged ones (LXC drops
+ * CAP_SYSLOG only with that sysctl).
+ */
+export function securityLines(input: Pick<LxcConfigInput, 'spec' | 'apparmor'>): string[] {
+  const { spec } = input;
+  const out: string[] = [];
+  if (spec.idmap) {
+    const { hostId, size } = spec.idmap;
+    out.push(`lxc.idmap = u 0 ${hostId} ${size}`, `lxc.idmap = g 0 ${hostId} ${size}`, 'lxc.rootfs.options = idmap=container');
+    // The mapped root cannot move bind mounts of ttys into /dev/lxc (LXC's userns.conf does the same).
+    out.push('lxc.tty.dir =');
+  }
+  out.push(
+    'lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp',
+    // Whatever an include said: /proc/sys and /sys read-only. cgroup:mixed leaves a cgroup-namespaced
+    // container's cgroups to its init (systemd mounts its own), never the host's hierarchy writable.
+    'lxc.mount.auto =',
+    'lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed',
+    'lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio',
+    input.apparmor ? 'lxc.apparmor.profile = generated' : 'lxc.apparmor.profile = unconfined',
+  );
+  if (input.apparmor) out.push('lxc.apparmor.allow_nesting = 0');
+  return out;
 }
 
 /**
  * renderLxcConfig writes the full config file text: rootfs, hostname,
- * apparmor unconfined, console log and lxc log in the container dir, the halt
- * signal, limits for this host's cgroup layout, bind mounts (their targets
- * must already be resolved inside the rootfs and exist), and the NICs
- * (a veth per plumbed NIC, or only a loopback when there is none).
+ * the security lines (id map, seccomp, read-only /proc and /sys, LSM),
+ * console log and lxc log in the container dir, the halt signal, limits
+ * for this host's cgroup layout, bind mounts (their targets must already be
+ * resolved inside the rootfs and exist; idmapped for an unprivileged
+ * container), and the NICs (a veth per plumbed NIC, or only a loopback
+ * when there is none).
  */
 export function renderLxcConfig(input: LxcConfigInput): string {
   const { spec, containerDir } = input;
@@ -67,23 +116,24 @@ export function renderLxcConfig(input: LxcConfigInput): string {
   lines.push(
     `lxc.rootfs.path = dir:${spec.rootfsPath}`,
     `lxc.uts.name = ${spec.hostname}`,
-    'lxc.apparmor.profile = unconfined',
+    ...securityLines(input),
     `lxc.console.logfile = ${containerDir}/console.log`,
     `lxc.log.file = ${containerDir}/lxc.log`,
     'lxc.log.level = WARN',
     `lxc.signal.halt = ${defaultHaltSignal(spec)}`,
     'lxc.autodev = 1',
   );
-  for (const [key, value] of limitSettings({ cpu: spec.cpu, memoryBytes: spec.memoryBytes }, input.layout)) {
-    const version = key === 'memory.max' || key === 'cpu.max' ? '2' : '';
-    lines.push(`lxc.cgroup${version}.${key} = ${value}`);
+  for (const [key, value] of limitSettings({ cpu: spec.cpu, memoryBytes: spec.memoryBytes, processes: spec.processes }, input.layout)) {
+    lines.push(`${cgroupConfigKey(key, input.layout)} = ${value}`);
   }
   lines.push(...nicLines(spec));
   // Targets arrive resolved inside the rootfs and already made (runtimes/mount-targets.ts): no create=dir,
-  // which would let LXC make directories along a symlink the instance planted.
+  // which would let LXC make directories along a symlink the instance planted. An idmapped bind mount shows a
+  // volume's on-disk owners unchanged inside, whatever the container's map.
+  const idmapped = spec.idmap ? ',idmap=container' : '';
   for (const m of input.spec.mounts) {
     const target = m.path.replace(/^\/+/, '');
-    lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind${m.readOnly ? ',ro' : ''} 0 0`);
+    lines.push(`lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(target)} none bind${m.readOnly ? ',ro' : ''}${idmapped} 0 0`);
   }
   return `${lines.join('\n')}\n`;
 }

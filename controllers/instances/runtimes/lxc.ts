@@ -1,9 +1,11 @@
 /**
  * LxcRuntime drives real LXC system containers through the lxc-* tools, all
  * under the daemon's own LXC path (`<dataDir>/lxc`) and with container names
- * unique per kernel (see naming.ts). Privileged containers, apparmor
- * unconfined, cpu and memory limits through the host's cgroup layout (v1 or
- * v2, detected once), console output kept in `<lxcpath>/<name>/console.log`.
+ * unique per kernel (see naming.ts). Unprivileged containers (an id map
+ * and idmapped mounts) unless the spec has no map, hardening from
+ * lxc-config.ts, cpu, memory and process limits through the host's cgroup
+ * layout (v1 or v2, detected once), console output kept in
+ * `<lxcpath>/<name>/console.log`.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
 import { ensureDir, isDirectory, pathExists, readFileIfExists, removeTree, writeFileAtomic } from '../../../lib/host/fs.js';
 import { resolveInRoot } from '../../../lib/host/in-root.js';
 import { processStartTime } from '../../../lib/host/proc.js';
+import { grantTraversal, hostHasAppArmor } from '../../../lib/host/security.js';
 import { withRevert } from '../../../lib/host/revert.js';
 import { BaseRuntime } from './base.js';
 import { limitSettings, renderLxcConfig } from './lxc-config.js';
@@ -31,6 +34,8 @@ export interface LxcRuntimeOptions {
   cgroupLayout?: CgroupLayout;
   /** defaultStopTimeoutSeconds is how long a clean stop may take before the kill (default 30) */
   defaultStopTimeoutSeconds?: number;
+  /** apparmor overrides detection of AppArmor on the host (tests) */
+  apparmor?: boolean;
 }
 
 const SPEC_FILE = 'cloudlet-spec.json';
@@ -61,6 +66,7 @@ export class LxcRuntime extends BaseRuntime {
   /** prefix starts every container name this runtime owns */
   readonly prefix: string;
   private readonly runner: HostRunner;
+  private readonly dataDir: string;
   private readonly lxcConfigDir: string;
   private layout: CgroupLayout | undefined;
   private readonly stopTimeout: number;
@@ -68,11 +74,21 @@ export class LxcRuntime extends BaseRuntime {
   constructor(opts: LxcRuntimeOptions) {
     super();
     this.lxcPath = join(opts.dataDir, 'lxc');
+    this.dataDir = opts.dataDir;
     this.prefix = containerNamePrefix(opts.dataDir);
     this.runner = opts.runner ?? hostRunner;
     this.lxcConfigDir = opts.lxcConfigDir ?? '/usr/share/lxc/config';
     this.layout = opts.cgroupLayout;
     this.stopTimeout = opts.defaultStopTimeoutSeconds ?? 30;
+    this.apparmor = opts.apparmor;
+  }
+
+  private apparmor: boolean | undefined;
+
+  /** hasAppArmor tells whether the host kernel has AppArmor enabled (read once). */
+  async hasAppArmor(): Promise<boolean> {
+    this.apparmor ??= await hostHasAppArmor();
+    return this.apparmor;
   }
 
   private dir(name: string): string {
@@ -117,7 +133,20 @@ export class LxcRuntime extends BaseRuntime {
     const live = (await pathExists(join(dir, 'config'))) && (await this.observe(spec.containerName)).state !== 'STOPPED';
     // The rootfs is the instance's: mount targets are resolved inside it (never along a symlink out) and made here.
     const mounts = live ? checkMountPaths(spec.mounts) : await resolveMountTargets(spec.rootfsPath, spec.mounts);
-    const config = renderLxcConfig({ spec: { ...spec, mounts }, containerDir: dir, layout: await this.cgroupLayout(), include: await this.includeFor(spec) });
+    // The mapped root must be able to walk to its rootfs and its volumes (LXC mounts them as that root): an ACL on
+    // the data dir's own directories, which stay closed to other local users (lib/host/data-dir.ts).
+    if (spec.idmap) {
+      for (const path of [spec.rootfsPath, ...mounts.map((m) => join(m.source, 'entry'))]) {
+        await grantTraversal({ path, uid: spec.idmap.hostId, dataDir: this.dataDir, runner: this.runner });
+      }
+    }
+    const config = renderLxcConfig({
+      spec: { ...spec, mounts },
+      containerDir: dir,
+      layout: await this.cgroupLayout(),
+      include: await this.includeFor(spec),
+      apparmor: await this.hasAppArmor(),
+    });
     return withRevert(async (revert) => {
       await ensureDir(this.lxcPath);
       const created = !(await pathExists(join(dir, 'config')));
@@ -235,7 +264,8 @@ export class LxcRuntime extends BaseRuntime {
   override async setLimits(name: string, limits: Limits): Promise<void> {
     this.checkName(name);
     await this.requireExists(name);
-    const spec = { ...(await this.storedSpec(name)), cpu: limits.cpu, memoryBytes: limits.memoryBytes };
+    const old = await this.storedSpec(name);
+    const spec = { ...old, cpu: limits.cpu, memoryBytes: limits.memoryBytes, processes: limits.processes ?? old.processes };
     await this.ensureCreated(spec);
     if ((await this.observe(name)).state !== 'RUNNING') return;
     for (const [key, value] of limitSettings(limits, await this.cgroupLayout())) {

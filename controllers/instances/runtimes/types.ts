@@ -67,6 +67,14 @@ export interface ContainerSpec {
   distro?: ContainerDistro;
   /** haltSignal asks init for a clean shutdown (busybox: SIGUSR1, systemd: SIGRTMIN+3) */
   haltSignal?: string;
+  /** processes is the most processes and threads at once (pids.max); undefined = no limit */
+  processes?: number;
+  /**
+   * idmap makes the container unprivileged: ids 0..size-1 inside are host
+   * ids hostId.. (users and groups); the rootfs and bind mounts are mounted
+   * idmapped, so files keep their on-disk owners. Absent = privileged.
+   */
+  idmap?: { hostId: number; size: number };
 }
 
 /** EnsureResult says what ensureCreated had to do. */
@@ -90,10 +98,11 @@ export interface Observation {
   addresses?: string[];
 }
 
-/** Limits are cpu (cores) and memory (bytes) limits; undefined means unlimited. */
+/** Limits are cpu (cores) and memory (bytes) limits, undefined meaning unlimited; `processes` (pids.max), undefined meaning unchanged. */
 export interface Limits {
   cpu?: number;
   memoryBytes?: number;
+  processes?: number;
 }
 
 /** ExecStdio connects exec to streams; defaults to this process's stdio. */

@@ -15,7 +15,7 @@
  * reaches the image, and B, back, cleans its stale mount up without hanging.
  */
 import { expect } from 'chai';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../../../lib/controller/clock.js';
@@ -142,7 +142,11 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
     before(async function () {
       this.timeout(5 * 60_000);
       await preflight();
-      for (const who of ['a', 'b', 'check'] as const) dirs[who] = await mkdtemp(join(tmpdir(), `cl-ceph-move-${who}-`));
+      for (const who of ['a', 'b', 'check'] as const) {
+        dirs[who] = await mkdtemp(join(tmpdir(), `cl-ceph-move-${who}-`));
+        // Unprivileged instances: their mapped root must be able to walk to its rootfs (mkdtemp makes 0700).
+        await chmod(dirs[who], 0o711);
+      }
       etcd = await startTestEtcd();
       store = new EtcdStore({ endpoints: etcd.endpoints, logger, metrics });
       for (const name of ['m-a', 'm-b']) {

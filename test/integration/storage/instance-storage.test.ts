@@ -6,7 +6,7 @@
  * the container, and the volume cannot be deleted while the instance uses it.
  */
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -51,6 +51,8 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     await preflight();
     await requireBtrfs();
     dataDir = await mkdtemp(join(tmpdir(), 'cl-inst-storage-'));
+    // Unprivileged instances: their mapped root must be able to walk to its rootfs (mkdtemp makes 0700).
+    await chmod(dataDir, 0o711);
     await store.create(k.member, { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
     storage = new StorageAgent({

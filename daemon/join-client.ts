@@ -6,6 +6,7 @@
  * (with the etcd settings the cluster chose) and a kubeconfig; `cloudlet
  * daemon` then runs the member. On any failure the data dir is left as it was.
  */
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -180,7 +181,9 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
     await mkdir(etcdDir, { recursive: true, mode: 0o700 });
     const { ports } = await choosePorts(etcdDir, address);
     const etcdPeerUrl = httpsUrlOf(address, ports.peer);
-    const answer = await postJoin({ server, caPem, body: { secret: token.secret, member: name, address, etcdPeerUrl }, ...opts });
+    // One attempt id for this run: its retries may get a lost answer again; another run with the same token may not.
+    const attempt = randomBytes(16).toString('hex');
+    const answer = await postJoin({ server, caPem, body: { secret: token.secret, member: name, address, etcdPeerUrl, attempt }, ...opts });
     const pki = join(opts.dataDir, 'pki');
     await mkdir(pki, { recursive: true, mode: 0o700 });
     await writeFile(join(pki, 'ca.crt'), answer.caCert);

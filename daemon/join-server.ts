@@ -42,15 +42,18 @@ export interface JoinRequest {
   member: string;
   address: string;
   etcdPeerUrl: string;
+  /** attempt is random per `cloudlet join` run, the same across its retries: a retry is not a reuse */
+  attempt?: string;
 }
 
 /** JOIN_RECORD_TTL_SECONDS is how long an admitted join's answer is kept for retries. */
 const JOIN_RECORD_TTL_SECONDS = 600;
 
-/** JoinRecord is an admitted join: who, at which peer URL, and the etcd settings it was given. */
+/** JoinRecord is an admitted join: who, at which peer URL, in which `cloudlet join` run, and the etcd settings it was given. */
 interface JoinRecord {
   member: string;
   etcdPeerUrl: string;
+  attempt: string | undefined;
   etcd: MemberEtcdConfig;
 }
 
@@ -151,6 +154,10 @@ export class JoinService {
    */
   async join(body: Record<string, unknown>): Promise<JoinResponse> {
     const req: JoinRequest = { secret: str(body, 'secret'), member: str(body, 'member'), address: str(body, 'address'), etcdPeerUrl: str(body, 'etcdPeerUrl') };
+    if (body.attempt !== undefined) {
+      if (typeof body.attempt !== 'string' || !/^[0-9a-f]{16,64}$/.test(body.attempt)) throw new BadRequestError('"attempt" must be 16 to 64 lowercase hex digits');
+      req.attempt = body.attempt;
+    }
     if (!MEMBER_NAME_RE.test(req.member)) throw new BadRequestError(`member name "${req.member}" is invalid`);
     if (!isIP(req.address)) throw new BadRequestError(`address "${req.address}" is not an IP address`);
     if (!/^https:\/\/\S+:\d+$/.test(req.etcdPeerUrl)) throw new BadRequestError(`etcdPeerUrl "${req.etcdPeerUrl}" is not https://HOST:PORT`);
@@ -170,10 +177,15 @@ export class JoinService {
     );
   }
 
+  /** usedToken is the one 401 for a token the cluster does not hold (never issued, expired, or used). */
+  private usedToken(): UnauthorizedError {
+    return new UnauthorizedError('the join token is unknown, expired or already used: create a new one with `cloudlet token create`');
+  }
+
   /** liveToken returns the stored token entry, or throws the final 401 that says why there is none. */
   private async liveToken(hash: string): Promise<RawEntry> {
     const entry = await this.o.store.raw.get(JOIN_TOKEN_KEY_PREFIX + hash);
-    if (!entry) throw new UnauthorizedError('the join token is unknown, expired or already used: create a new one with `cloudlet token create`');
+    if (!entry) throw this.usedToken();
     const { expiresAt } = JSON.parse(entry.value) as { expiresAt: number };
     if (this.now() >= expiresAt * 1000) throw new UnauthorizedError(`the join token expired at ${new Date(expiresAt * 1000).toISOString()}`);
     return entry;
@@ -184,9 +196,8 @@ export class JoinService {
     const record = await this.o.store.raw.get(JOIN_RECORD_PREFIX + hash);
     if (!record) return undefined;
     const r = JSON.parse(record.value) as JoinRecord;
-    if (r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl) {
-      throw new UnauthorizedError('the join token was already used: create a new one with `cloudlet token create`');
-    }
+    // Only a retry of the same `cloudlet join` run gets the answer again; anything else is a reuse of the token.
+    if (r.attempt === undefined || r.attempt !== req.attempt || r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl) throw this.usedToken();
     this.o.logger.info('join retried after its answer was lost: answering again', { member: req.member });
     return this.answer(r.etcd);
   }
@@ -229,12 +240,12 @@ export class JoinService {
 
   /** consume records the admission (for a retried request) and deletes the token; 401 if the token went meanwhile. */
   private async consume(entry: RawEntry, hash: string, req: JoinRequest, etcd: MemberEtcdConfig): Promise<void> {
-    const record: JoinRecord = { member: req.member, etcdPeerUrl: req.etcdPeerUrl, etcd };
+    const record: JoinRecord = { member: req.member, etcdPeerUrl: req.etcdPeerUrl, attempt: req.attempt, etcd };
     const lease = await this.o.store.grantLease(JOIN_RECORD_TTL_SECONDS);
     await this.o.store.raw.put(JOIN_RECORD_PREFIX + hash, JSON.stringify(record), { lease });
     if (!(await this.o.store.raw.delete(entry.key, { ifValue: entry.value }))) {
       await lease.revoke();
-      throw new UnauthorizedError('the join token was already used: create a new one with `cloudlet token create`');
+      throw this.usedToken();
     }
   }
 

@@ -69,7 +69,7 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
   let etcd: FakeEtcd;
   let joins: JoinService;
 
-  const request = (i: number, secret: string) => ({ secret, member: `m${i}`, address: `10.0.0.${i}`, etcdPeerUrl: peer(i) });
+  const request = (i: number, secret: string, attempt = `${'a'.repeat(31)}${i}`) => ({ secret, member: `m${i}`, address: `10.0.0.${i}`, etcdPeerUrl: peer(i), attempt });
   const newSecret = async (): Promise<string> => decodeJoinToken(await joins.createToken(600)).secret;
   const tokensLeft = async (): Promise<number> => (await store.raw.list(JOIN_TOKEN_KEY_PREFIX)).entries.length;
 
@@ -115,14 +115,17 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
     expect((await joins.join(request(2, secret))).etcd.mode).to.equal('member');
   });
 
-  it('answers a retried admission with the recorded answer, and refuses the token to anyone else', async () => {
+  it('answers a retry of the same join run with the recorded answer, and refuses the token to another run or member', async () => {
     const secret = await newSecret();
     const first = await joins.join(request(2, secret));
     const again = await joins.join(request(2, secret));
     expect(again.etcd).to.deep.equal(first.etcd);
     expect(etcd.calls.filter((c) => c.startsWith('add'))).to.have.length(1);
-    const err = await joins.join(request(3, secret)).catch((e: unknown) => e);
-    expect(isCode(err, 'Unauthorized')).to.equal(true);
+    for (const reuse of [request(3, secret), request(2, secret, 'b'.repeat(32))]) {
+      const err = await joins.join(reuse).catch((e: unknown) => e);
+      expect(isCode(err, 'Unauthorized')).to.equal(true);
+      expect((err as Error).message).to.match(/unknown, expired or already used/);
+    }
   });
 
   it('makes the fourth member an etcd client once three voters exist', async () => {

@@ -19,3 +19,4 @@ export * from './leader-election.js';
 export * from './conditions.js';
 export * from './finalizers.js';
 export * from './events.js';
+export * from './status.js';

@@ -13,7 +13,7 @@ import { setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../lib/controller/reconciler.js';
-import { isCode } from '../../lib/errors.js';
+import { CONDITION_TIME_KEYS, updateStatus } from '../../lib/controller/status.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, Network, NetworkStatus } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -133,15 +133,15 @@ export class NetworkReconciler implements Reconciler {
     problem: { reason: string; message: string } | undefined,
     extra: { allocated?: number; present?: string[]; phase?: NetworkStatus['phase'] } = {},
   ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const latest = await this.o.store.get<Network>(this.o.networkKind, net.metadata.name);
+    // Every member merges its own report into the shared status: a conflict recomputes on fresh data.
+    await updateStatus<Network>(this.o.store, this.o.networkKind, { name: net.metadata.name }, (latest) => {
       const status = latest.status ?? {};
       const present = extra.present ?? (status.members ?? []).map((m) => m.name);
       const members = mergeMemberReport(status.members, report, present, this.o.memberName);
       const phase = extra.phase ?? (problem ? 'NotReady' : networkPhase(members));
       const ready = phase === 'Ready';
       const cond = problem ?? { reason: ready ? 'PlumbingReady' : 'PlumbingNotReady', message: ready ? 'every member has the plumbing' : members.filter((m) => !m.ready).map((m) => `${m.name}: ${m.message ?? 'not ready'}`).join('; ') };
-      const next: NetworkStatus = {
+      return {
         ...status,
         observedGeneration: latest.metadata.generation,
         phase,
@@ -151,15 +151,7 @@ export class NetworkReconciler implements Reconciler {
         message: cond.message,
         conditions: setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: cond.reason, message: cond.message, observedGeneration: latest.metadata.generation }, this.o.clock.now()),
       };
-      if (JSON.stringify(stripTimes(next)) === JSON.stringify(stripTimes(status))) return;
-      try {
-        await this.o.store.update<Network>(this.o.networkKind, { ...latest, status: next }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        // Another member wrote its report meanwhile: merge again on fresh data.
-        if (!isCode(err, 'Conflict') || attempt >= 5) throw err;
-      }
-    }
+    }, { attempts: 6, ignoreKeys: CONDITION_TIME_KEYS });
   }
 }
 
@@ -172,6 +164,3 @@ function planGateway(net: Network): string | undefined {
   }
 }
 
-function stripTimes(s: NetworkStatus): unknown {
-  return { ...s, conditions: (s.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: '' })) };
-}

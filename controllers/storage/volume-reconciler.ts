@@ -14,6 +14,7 @@ import type { EventRecorder } from '../../lib/controller/events.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import { removeCondition, setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
+import { updateStatus } from '../../lib/controller/status.js';
 import { errorMessage, isCode, NotSupportedError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
@@ -203,21 +204,14 @@ export class VolumeReconciler implements Reconciler {
     return this.slow;
   }
 
-  /** writeStatus applies `change` to the latest status and writes it when it changed (conflicts re-read once). */
+  /** writeStatus applies `change` to the latest status and writes it when it changed (a conflict re-reads, four writes at most). */
   private async writeStatus(vol: Volume, change: (s: VolumeStatus) => void): Promise<void> {
-    let latest = vol;
-    for (let attempt = 0; ; attempt++) {
+    const key = { name: vol.metadata.name, namespace: vol.metadata.namespace };
+    await updateStatus<Volume>(this.o.store, this.o.volumeKind, key, (latest) => {
       const status: VolumeStatus = structuredClone(latest.status ?? {});
       change(status);
       status.observedGeneration = latest.metadata.generation;
-      if (JSON.stringify(status) === JSON.stringify(latest.status ?? {})) return;
-      try {
-        await this.o.store.update<Volume>(this.o.volumeKind, { ...latest, status }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        if (!isCode(err, 'Conflict') || attempt >= 3) throw err;
-        latest = await this.o.store.get<Volume>(this.o.volumeKind, vol.metadata.name, vol.metadata.namespace);
-      }
-    }
+      return status;
+    }, { latest: vol, attempts: 4 });
   }
 }

@@ -20,3 +20,4 @@ export * from './conditions.js';
 export * from './finalizers.js';
 export * from './events.js';
 export * from './status.js';
+export * from './timeout.js';

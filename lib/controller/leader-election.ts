@@ -15,6 +15,7 @@ import type { Lease, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { realClock, sleep } from './clock.js';
 import { LEADER_PREFIX } from '../store/key-space.js';
+import { withTimeout } from './timeout.js';
 export { LEADER_PREFIX };
 
 
@@ -190,12 +191,9 @@ export class LeaderElector {
           await this.callback('onStoppedLeading', () => this.opts.onStoppedLeading?.());
           // revoking deletes the key at once; after failed keep-alives it may fail or hang too,
           // so wait at most one TTL: by then expiry has removed the key anyway
-          const bound = new AbortController();
-          await Promise.race([
-            lease.revoke().catch((err: unknown) => this.log.debug('lease revoke failed', { error: errorMessage(err) })),
-            sleep(this.clock, ttlMs, bound.signal),
-          ]);
-          bound.abort();
+          await withTimeout(lease.revoke(), { ms: ttlMs, clock: this.clock, message: `no answer to the lease revoke within ${ttlMs} ms` }).catch((err: unknown) =>
+            this.log.debug('lease revoke failed', { error: errorMessage(err) }),
+          );
           resolve();
         })();
         return ended;

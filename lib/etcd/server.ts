@@ -16,6 +16,7 @@ import { findEtcdBinary } from './binary.js';
 import { checkEtcdHealth } from './health.js';
 import { choosePorts, type EtcdPorts } from './ports.js';
 import { reapStaleEtcd, removePidfile, spawnChild, writePidfile } from './process.js';
+import { withTimeout } from '../controller/timeout.js';
 
 /** EtcdTimers lets tests drive restart backoff with a fake clock. */
 export interface EtcdTimers {
@@ -258,12 +259,10 @@ export class EtcdServer extends EventEmitter {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const grace = this.opts.stopGraceMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), grace))),
-    ]);
-    clearTimeout(timer);
+    const timedOut = await withTimeout(exited, { ms: grace, message: `etcd did not exit within ${grace} ms of SIGTERM` }).then(
+      () => false,
+      () => true,
+    );
     if (timedOut) {
       this.log.warn('etcd ignored SIGTERM; sending SIGKILL', { pid: child.pid, graceMs: grace });
       child.kill('SIGKILL');

@@ -195,6 +195,7 @@ export class Daemon {
       etcd: w.openEtcd,
       events: new EventRecorder({ store: w.store, logger, metrics: this.metrics, component: 'etcd-learner-agent', host: w.identity.memberName, clock: w.clock }),
       logger,
+      metrics: this.metrics,
       clock: w.clock,
       onStarted: (pid) => (this.etcdPid = pid),
     });

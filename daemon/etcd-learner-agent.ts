@@ -23,9 +23,9 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Subscription } from 'rxjs';
 import type { Clock, TimerHandle } from '../lib/controller/clock.js';
 import type { EventRecorder } from '../lib/controller/events.js';
+import { RawPrefixSource } from '../lib/controller/raw-source.js';
 import { httpsUrlOf } from '../lib/etcd/args.js';
 import type { EtcdMembership } from '../lib/etcd/membership.js';
 import { choosePorts } from '../lib/etcd/ports.js';
@@ -34,6 +34,7 @@ import { UnavailableError, errorMessage } from '../lib/errors.js';
 import type { KindInfo } from '../lib/kinds/registry.js';
 import type { Member } from '../lib/kinds/types.js';
 import type { Logger } from '../lib/log/logger.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
 import type { Store } from '../lib/store/types.js';
 import {
   attemptAction,
@@ -62,6 +63,8 @@ export interface EtcdLearnerAgentOptions {
   etcd: () => Pick<EtcdMembership, 'list' | 'close'>;
   events: EventRecorder;
   logger: Logger;
+  /** metrics counts the assignment watch's failures */
+  metrics: Metrics;
   clock: Clock;
   /** onStarted is told the PID of each (re)started etcd */
   onStarted?: (pid: number) => void;
@@ -93,7 +96,7 @@ export class EtcdLearnerAgent {
   private failedId = '';
   private checking: Promise<void> | undefined;
   private again = false;
-  private sub: Subscription | undefined;
+  private assignments: RawPrefixSource | undefined;
   private timer: TimerHandle | undefined;
 
   constructor(opts: EtcdLearnerAgentOptions) {
@@ -122,7 +125,7 @@ export class EtcdLearnerAgent {
   /** stop ends watching and abandons an attempt still in progress; a voter's etcd keeps running until stopEtcd(). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sub?.unsubscribe();
+    await this.assignments?.stop();
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.attempt?.abort.abort();
     await this.attempt?.done;
@@ -158,24 +161,23 @@ export class EtcdLearnerAgent {
     return action;
   }
 
+  /** subscribe follows this member's assignment key (relisting and resubscribing by itself until stopped). */
   private subscribe(): void {
     if (this.stopped || this.voter) return;
     const key = ETCD_LEARNER_PREFIX + this.name;
-    void this.o.store.currentRevision().then(
-      (rev) => {
-        if (this.stopped || this.voter) return;
-        this.sub = this.o.store.raw.watch(key, rev).subscribe({
-          next: (ev) => {
-            if (ev.key === key) this.kick();
-          },
-          error: (err: unknown) => {
-            this.log.warn('etcd learner assignment watch failed; resubscribing', { error: errorMessage(err) });
-            this.o.clock.setTimeout(() => this.subscribe(), 1000);
-          },
-        });
+    this.assignments = new RawPrefixSource({
+      raw: this.o.store.raw,
+      prefix: key,
+      // The prefix of m1 also holds m10's key.
+      onEvent: (ev) => {
+        if (ev.key === key) this.kick();
       },
-      () => this.o.clock.setTimeout(() => this.subscribe(), 1000),
-    );
+      logger: this.log,
+      metrics: this.o.metrics,
+      component: 'etcd-learner-agent',
+      clock: this.o.clock,
+    });
+    this.assignments.start();
   }
 
   private scheduleResync(): void {
@@ -303,7 +305,8 @@ export class EtcdLearnerAgent {
     await writeClusterIdentity(this.o.dataDir, identity);
     await rm(this.markerFile, { force: true });
     this.voter = true;
-    this.sub?.unsubscribe();
+    // stop() resolves once its loop has ended; nothing here depends on that.
+    void this.assignments?.stop();
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     await this.o.store.raw.delete(ETCD_CANDIDATE_PREFIX + this.name).catch((err: unknown) => {
       this.log.warn('could not withdraw the etcd candidacy', { error: errorMessage(err) });

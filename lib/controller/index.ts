@@ -21,3 +21,4 @@ export * from './finalizers.js';
 export * from './events.js';
 export * from './status.js';
 export * from './timeout.js';
+export * from './raw-source.js';

@@ -158,8 +158,12 @@ export class LeaderElector {
             this.observed = ev.value;
           }
         },
-        // the periodic re-check covers a broken watch
-        error: (err: unknown) => this.log.debug('leader key watch ended', { error: errorMessage(err) }),
+        // Not a RawPrefixSource: this is one wait for one key, and the re-check
+        // every retryMs (the timer above) already is its resubscribe policy.
+        error: (err: unknown) => {
+          this.log.warn('leader key watch ended; waiting for the next re-check', { error: errorMessage(err) });
+          this.opts.metrics?.errors.inc({ component: 'leader-election' });
+        },
       });
       if (done || this.stopped) {
         sub.unsubscribe();

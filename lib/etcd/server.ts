@@ -16,6 +16,7 @@ import { findEtcdBinary } from './binary.js';
 import { checkEtcdHealth } from './health.js';
 import { choosePorts, type EtcdPorts } from './ports.js';
 import { reapStaleEtcd, removePidfile, spawnChild, writePidfile } from './process.js';
+import { backoffDelay } from '../controller/backoff.js';
 import { withTimeout } from '../controller/timeout.js';
 
 /** EtcdTimers lets tests drive restart backoff with a fake clock. */
@@ -228,8 +229,8 @@ export class EtcdServer extends EventEmitter {
     const b = this.opts.backoff ?? {};
     const uptime = this.timers.now() - this.launchedAt;
     if (uptime >= (b.resetAfterMs ?? 60_000)) this.attempt = 0;
-    const delayMs = Math.min(b.maxMs ?? 30_000, (b.initialMs ?? 200) * 2 ** this.attempt);
     this.attempt++;
+    const delayMs = backoffDelay(this.attempt, { initialMs: b.initialMs ?? 200, maxMs: b.maxMs ?? 30_000, jitter: 0 });
     this.log.warn('etcd exited unexpectedly; restarting', { code: how.code, signal: how.signal, delayMs, attempt: this.attempt });
     this.state = 'backoff';
     this.emit('restarting', { delayMs, attempt: this.attempt });

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../lib/controller/clock.js';
 import { Controller } from '../../lib/controller/controller.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
 import { enqueueMapped } from '../../lib/controller/handlers.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import { RawPrefixSource } from '../../lib/controller/raw-source.js';
@@ -31,6 +32,8 @@ export interface NetworkAgentOptions {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** events records the network reconciler's Events */
+  events: EventRecorder;
   resyncMs?: number;
 }
 

@@ -9,6 +9,7 @@
  * Ready=False condition and nothing on the host.
  */
 import type { Clock } from '../../lib/controller/clock.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
 import { setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import type { Informer } from '../../lib/controller/informer.js';
@@ -39,6 +40,8 @@ export interface NetworkReconcilerOptions {
   /** stateRoot holds per-network state files (DNS hosts, pid files) */
   stateRoot: string;
   clock: Clock;
+  /** events records why a deletion waits */
+  events: EventRecorder;
   /** resyncMs re-checks each network this often (default 10 s) */
   resyncMs?: number;
 }
@@ -108,6 +111,8 @@ export class NetworkReconciler implements Reconciler {
       const holders = allocations.slice(0, 5).map((a) => describeOwner(a.owner)).join(', ');
       const more = allocations.length > 5 ? ` and ${allocations.length - 5} more` : '';
       const message = `network "${net.metadata.name}" is still in use by ${holders}${more}; deletion waits until they are gone`;
+      // One Warning per new reason, as a StoragePool with volumes says DeletionBlocked.
+      if (net.status?.message !== message) void this.o.events.warning(net, 'DeletionBlocked', message);
       await this.writeStatus(net, undefined, { reason: 'InUse', message }, { phase: 'Deleting' });
       return { requeueAfter: this.o.resyncMs ?? 10_000 };
     }

@@ -13,11 +13,11 @@ import type { SharedInformerFactory } from '../lib/controller/shared-informer-fa
 import type { Informer } from '../lib/controller/informer.js';
 import { Controller } from '../lib/controller/controller.js';
 import { enqueueMapped, enqueueObject } from '../lib/controller/handlers.js';
+import { RawPrefixSource } from '../lib/controller/raw-source.js';
 import { requestFor } from '../lib/controller/reconciler.js';
 import { EventRecorder } from '../lib/controller/events.js';
 import type { Instance, Member } from '../lib/kinds/types.js';
 import type { KubeObject } from '../lib/store/types.js';
-import { errorMessage, isCode } from '../lib/errors.js';
 import { MembershipReconciler } from '../controllers/membership/membership-reconciler.js';
 import { HEARTBEAT_PREFIX } from '../controllers/membership/member-agent.js';
 import { SchedulerReconciler } from '../controllers/instances/scheduler-reconciler.js';
@@ -25,7 +25,6 @@ import { AllocationReconciler } from '../controllers/instances/allocation.js';
 import { FAILOVER_KEY, FailoverReconciler } from '../controllers/membership/failover-reconciler.js';
 import { STORAGE_DRIVER_INFO } from '../controllers/storage/drivers/registry.js';
 import type { StoragePool, Volume } from '../lib/kinds/types.js';
-import type { Subscription } from 'rxjs';
 
 /** ClusterControllersOptions wire the leader's controllers. */
 export interface ClusterControllersOptions {
@@ -42,7 +41,7 @@ export interface ClusterControllersOptions {
 export class ClusterControllers {
   private readonly o: ClusterControllersOptions;
   private controllers: Controller[] = [];
-  private subscriptions: Subscription[] = [];
+  private sources: RawPrefixSource[] = [];
 
   constructor(opts: ClusterControllersOptions) {
     this.o = opts;
@@ -145,23 +144,22 @@ export class ClusterControllers {
 
   /** watchHeartbeats turns every heartbeat key change into a reconcile of that member. */
   private watchHeartbeats(membership: Controller): void {
-    const subscribe = (fromRevision: string): void => {
-      const sub = this.o.store.raw.watch(HEARTBEAT_PREFIX, fromRevision).subscribe({
-        next: (ev) => membership.add({ name: ev.key.slice(HEARTBEAT_PREFIX.length) }),
-        error: (err: unknown) => {
-          if (!isCode(err, 'Gone')) this.o.logger.warn('heartbeat watch failed; resubscribing', { error: errorMessage(err) });
-          this.o.metrics.errors.inc({ component: 'membership' });
-          this.o.clock.setTimeout(() => void this.o.store.currentRevision().then(subscribe, () => subscribe(fromRevision)), 1000);
-        },
-      });
-      this.subscriptions.push(sub);
-    };
-    void this.o.store.currentRevision().then(subscribe, (err: unknown) => this.o.logger.warn('cannot read the store revision', { error: errorMessage(err) }));
+    const source = new RawPrefixSource({
+      raw: this.o.store.raw,
+      prefix: HEARTBEAT_PREFIX,
+      onEvent: (ev) => membership.add({ name: ev.key.slice(HEARTBEAT_PREFIX.length) }),
+      logger: this.o.logger,
+      metrics: this.o.metrics,
+      component: 'membership',
+      clock: this.o.clock,
+    });
+    source.start();
+    this.sources.push(source);
   }
 
   /** stop stops every cluster controller; safe to call more than once. */
   async stop(): Promise<void> {
-    for (const s of this.subscriptions.splice(0)) s.unsubscribe();
+    await Promise.all(this.sources.splice(0).map((s) => s.stop()));
     await Promise.all(this.controllers.splice(0).map((c) => c.stop()));
   }
 }

@@ -29,12 +29,12 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Subscription } from 'rxjs';
 import type { Clock } from '../lib/controller/clock.js';
 import { Controller } from '../lib/controller/controller.js';
 import type { Reconciler, Result } from '../lib/controller/reconciler.js';
 import type { Metrics } from '../lib/metrics/metrics.js';
 import type { EventRecorder } from '../lib/controller/events.js';
+import { RawPrefixSource } from '../lib/controller/raw-source.js';
 import { httpsUrlOf } from '../lib/etcd/args.js';
 import type { EtcdMembership } from '../lib/etcd/membership.js';
 import { choosePorts } from '../lib/etcd/ports.js';
@@ -104,7 +104,7 @@ export class EtcdLearnerAgent implements Reconciler {
   private stopped = false;
   private attempt: Attempt | undefined;
   private failedId = '';
-  private sub: Subscription | undefined;
+  private assignments: RawPrefixSource | undefined;
   private controller: Controller | undefined;
 
   constructor(opts: EtcdLearnerAgentOptions) {
@@ -134,7 +134,7 @@ export class EtcdLearnerAgent implements Reconciler {
   /** stop ends watching and abandons an attempt still in progress; a voter's etcd keeps running until stopEtcd(). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sub?.unsubscribe();
+    await this.assignments?.stop();
     await this.controller?.stop();
     this.attempt?.abort.abort();
     await this.attempt?.done;
@@ -176,25 +176,23 @@ export class EtcdLearnerAgent implements Reconciler {
     return action;
   }
 
+  /** subscribe follows this member's assignment key (RawPrefixSource relists and resubscribes by itself until stopped). */
   private subscribe(): void {
     if (this.stopped || this.voter) return;
     const key = ETCD_LEARNER_PREFIX + this.name;
-    void this.o.store.currentRevision().then(
-      (rev) => {
-        if (this.stopped || this.voter) return;
-        this.sub = this.o.store.raw.watch(key, rev).subscribe({
-          next: (ev) => {
-            if (ev.key === key) this.controller?.add(LEARNER_KEY);
-          },
-          error: (err: unknown) => {
-            // The periodic requeue keeps checking meanwhile; the watch only makes it prompt.
-            this.log.warn('etcd learner assignment watch failed; resubscribing', { error: errorMessage(err) });
-            this.o.clock.setTimeout(() => this.subscribe(), 1000);
-          },
-        });
+    this.assignments = new RawPrefixSource({
+      raw: this.o.store.raw,
+      prefix: key,
+      // The prefix of m1 also holds m10's key.
+      onEvent: (ev) => {
+        if (ev.key === key) this.controller?.add(LEARNER_KEY);
       },
-      () => this.o.clock.setTimeout(() => this.subscribe(), 1000),
-    );
+      logger: this.log,
+      metrics: this.o.metrics,
+      component: 'etcd-learner-agent',
+      clock: this.o.clock,
+    });
+    this.assignments.start();
   }
 
   private async check(): Promise<void> {
@@ -296,7 +294,8 @@ export class EtcdLearnerAgent implements Reconciler {
     await writeClusterIdentity(this.o.dataDir, identity);
     await rm(this.markerFile, { force: true });
     this.voter = true;
-    this.sub?.unsubscribe();
+    // stop() resolves once its loop has ended; nothing here depends on that.
+    void this.assignments?.stop();
     await this.o.store.raw.delete(ETCD_CANDIDATE_PREFIX + this.name).catch((err: unknown) => {
       this.log.warn('could not withdraw the etcd candidacy', { error: errorMessage(err) });
     });

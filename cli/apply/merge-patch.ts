@@ -7,6 +7,7 @@
  * (RFC 7386) of last-applied (original), the new manifest (modified) and the
  * live object (current): fields dropped from the manifest become `null`.
  */
+import { deepEqual } from '../../lib/util/deep-equal.js';
 
 /** LAST_APPLIED_ANNOTATION is the annotation kubectl and cloudlet keep the applied manifest in. */
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -75,18 +76,6 @@ export function lastAppliedOf(live: JsonMap): JsonMap | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** deepEqual compares JSON values structurally. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isJsonMap(a) && isJsonMap(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
 }
 
 /** additionsAndChanges: what turns `current` into `modified`, ignoring fields only `current` has. */

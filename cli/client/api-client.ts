@@ -10,6 +10,7 @@
 import type { KubeConfig, RequestContext as RequestContextType } from '@kubernetes/client-node';
 import { CloudletError, InternalError, TimeoutError, UnavailableError } from '../../lib/errors.js';
 import { statusError, isKubeStatus } from './status.js';
+import { markTransportFailure } from './transport.js';
 
 /** JSON_ACCEPT asks for plain JSON objects. */
 export const JSON_ACCEPT = 'application/json';
@@ -176,14 +177,14 @@ export class ApiClient {
   private transportError(err: unknown, timedOut: boolean): Error {
     if (err instanceof CloudletError) return err;
     if (timedOut || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
-      return new TimeoutError(`the request to ${this.server} timed out (--request-timeout)`, { cause: err });
+      return markTransportFailure(new TimeoutError(`the request to ${this.server} timed out (--request-timeout)`, { cause: err }));
     }
     const code = errnoCode(err);
     if (code === 'ECONNREFUSED') {
-      return new UnavailableError(`the connection to the server ${this.server} was refused - did you specify the right host or port?`, { cause: err });
+      return markTransportFailure(new UnavailableError(`the connection to the server ${this.server} was refused - did you specify the right host or port?`, { cause: err }));
     }
     const detail = err instanceof Error ? (code ? `${err.message} (${code})` : err.message) : String(err);
-    return new UnavailableError(`cannot reach the server ${this.server}: ${detail}`, { cause: err });
+    return markTransportFailure(new UnavailableError(`cannot reach the server ${this.server}: ${detail}`, { cause: err }));
   }
 }
 

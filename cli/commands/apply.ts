@@ -14,6 +14,7 @@ import { LAST_APPLIED_ANNOTATION, isJsonMap, lastAppliedOf, threeWayMergePatch, 
 import type { ApiClient } from '../client/api-client.js';
 import { resourcePath, resourceRef, type ResourceCatalog, type ResourceInfo } from '../client/resources.js';
 import { formatCliError } from '../client/status.js';
+import { isTransportFailure } from '../client/transport.js';
 import type { CliContext } from '../context.js';
 import { docLabel, loadManifests, type ManifestDoc } from '../manifests/load.js';
 
@@ -148,6 +149,37 @@ async function send(client: ApiClient, d: ResolvedDoc, plan: ApplyPlan, opts: { 
   }
 }
 
+/** ValidationPass is what apply's first pass found: a plan per document, or the failures, or that the server stopped answering. */
+export interface ValidationPass {
+  plans: ApplyPlan[];
+  /** failures counts the documents the server (or planning) refused */
+  failures: number;
+  /** unreachable is set when a request got no answer: `checked` documents were checked before it */
+  unreachable?: { error: unknown; checked: number };
+}
+
+/**
+ * validateAll runs `check` on every document in order, reporting each
+ * refusal through `report` and counting it. A transport failure (no answer
+ * from the server, see isTransportFailure) is not a refusal: it ends the
+ * pass at once, reported in `unreachable`, since every later check would
+ * fail the same way and say nothing about the documents.
+ */
+export async function validateAll<D>(docs: readonly D[], check: (d: D) => Promise<ApplyPlan>, report: (d: D, err: unknown) => void): Promise<ValidationPass> {
+  const plans: ApplyPlan[] = [];
+  let failures = 0;
+  for (const [i, d] of docs.entries()) {
+    try {
+      plans.push(await check(d));
+    } catch (err) {
+      if (isTransportFailure(err)) return { plans, failures, unreachable: { error: err, checked: i } };
+      failures++;
+      report(d, err);
+    }
+  }
+  return { plans, failures };
+}
+
 /** runApply implements `cloudlet apply`; returns the exit code. */
 export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<number> {
   if (opts.filename.length === 0) throw new ValidationError('must specify one of -f and -k (only -f is supported): apply -f FILE|DIR|-');
@@ -161,18 +193,21 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<num
   });
 
   // Pass 1: plan every document and dry-run it on the server; write nothing if any fails.
-  const plans: ApplyPlan[] = [];
-  let failures = 0;
-  for (const d of resolved) {
-    try {
+  const pass = await validateAll(
+    resolved,
+    async (d) => {
       const plan = planApply(d, await getLive(client, d), opts.serverSide === true);
       await send(client, d, plan, { dryRun: true, force: opts.forceConflicts === true });
-      plans.push(plan);
-    } catch (err) {
-      failures++;
-      ctx.err(formatCliError(err, `error when applying ${docLabel(d.doc)} (${resourceRef(d.resource)}/${d.name})`));
-    }
+      return plan;
+    },
+    (d, err) => ctx.err(formatCliError(err, `error when applying ${docLabel(d.doc)} (${resourceRef(d.resource)}/${d.name})`)),
+  );
+  if (pass.unreachable) {
+    ctx.err(formatCliError(pass.unreachable.error, 'error: the server stopped answering during the validation pass'));
+    ctx.err(`error: nothing was applied: the server could not be reached after ${pass.unreachable.checked} of ${resolved.length} objects were checked`);
+    return 1;
   }
+  const { plans, failures } = pass;
   if (failures > 0) {
     ctx.err(`error: nothing was applied: ${failures} of ${resolved.length} objects failed validation`);
     return 1;

@@ -6,7 +6,9 @@
  */
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
+import { updateStatus } from '../../lib/controller/status.js';
 import { isCode } from '../../lib/errors.js';
+import { deepEqual } from '../../lib/util/deep-equal.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Member, Resources } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -53,12 +55,12 @@ export class AllocationReconciler implements Reconciler {
     const cached = this.o.members.get({ name: req.name });
     if (!cached) return {};
     const want = allocatedTo(req.name, [...this.o.instances.listShared((i) => i.status?.member === req.name)]);
-    if (JSON.stringify(cached.status?.allocated ?? {}) === JSON.stringify(want)) return {};
-    const member = await this.o.store.get<Member>(this.o.memberKind, req.name);
+    if (deepEqual(cached.status?.allocated ?? {}, want)) return {};
     try {
-      await this.o.store.update<Member>(this.o.memberKind, { ...member, status: { ...member.status, allocated: want } }, { subresource: 'status' });
+      // The member agent writes status too: a conflict re-reads the member (the instances decided `want`).
+      await updateStatus<Member>(this.o.store, this.o.memberKind, { name: req.name }, (member) => ({ ...member.status, allocated: want }));
     } catch (err) {
-      // The member agent wrote status at the same time: look again with fresh data.
+      // Still conflicting after every attempt: look again with fresh data.
       if (isCode(err, 'Conflict')) return { requeueAfter: 50 };
       throw err;
     }

@@ -11,6 +11,7 @@ import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { requestFor, type Reconciler, type ReconcileContext, type Request, type Result } from '../../lib/controller/reconciler.js';
+import { updateStatus } from '../../lib/controller/status.js';
 import { CloudletError, ConflictError, errorMessage, isCode, TerminalError, UnavailableError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
@@ -255,9 +256,10 @@ export class InstanceReconciler implements Reconciler {
     return blocked.terminal ? new TerminalError(blocked.status.message ?? error.message, { cause: err }) : err;
   }
 
+  /** writeStatus writes a status planned from `cur`; one attempt: a conflict throws and the runner plans again on fresh data. */
   private async writeStatus(cur: Instance, status: InstanceStatus): Promise<Instance> {
-    if (JSON.stringify(cur.status ?? {}) === JSON.stringify(status)) return cur;
-    return this.o.store.update<Instance>(this.o.instanceKind, { ...cur, status }, { subresource: 'status' });
+    const key = { name: cur.metadata.name, namespace: cur.metadata.namespace };
+    return (await updateStatus<Instance>(this.o.store, this.o.instanceKind, key, () => status, { latest: cur, attempts: 1 })) ?? cur;
   }
 
   /** placementChanged re-reads the instance: starting is allowed only while it is still ours at the same epoch. */

@@ -29,6 +29,9 @@ export function nextRestart(opts: { previous: BackoffState | undefined; ranForMs
   const reset = opts.resetMs ?? RESTART_BACKOFF_RESET_MS;
   const ranLong = opts.ranForMs !== undefined && opts.ranForMs >= reset;
   const failures = (ranLong ? 0 : (opts.previous?.failures ?? 0)) + 1;
+  // Not backoffDelay: this schedule is a domain policy with its own status
+  // (restartCount, notBefore, a reason users read), written and table-tested
+  // here; it has no jitter because one instance restarts alone.
   const delayMs = Math.min(max, initial * 2 ** Math.min(30, failures - 1));
   return { failures, notBefore: opts.now + delayMs, delayMs };
 }

@@ -16,6 +16,7 @@ import type { Informer } from '../../lib/controller/informer.js';
 import { cacheKey } from '../../lib/controller/informer.js';
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import { isCode } from '../../lib/errors.js';
+import { deepEqual } from '../../lib/util/deep-equal.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus, Member } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -127,7 +128,7 @@ export class SchedulerReconciler implements Reconciler {
       observedGeneration: generation,
       conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'False', reason: result.code, message: result.reason, observedGeneration: generation }, now),
     };
-    if (JSON.stringify(status) !== JSON.stringify(old)) {
+    if (!deepEqual(status, old)) {
       const written = await this.writeStatus(instance, status);
       if (!written) return { requeueAfter: CONFLICT_RETRY_MS };
       if (previous?.message !== result.reason) void this.o.events.warning(written, 'FailedScheduling', result.reason);

@@ -14,10 +14,12 @@ import { setCondition } from '../../lib/controller/conditions.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
+import { updateStatus } from '../../lib/controller/status.js';
 import { isCode } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { deepEqual } from '../../lib/util/deep-equal.js';
 import type { Store } from '../../lib/store/types.js';
 import { EVACUATED_FROM_ANNOTATION, MAINTENANCE_ANNOTATION, planMaintenance, type MaintenanceAction } from './evacuation.js';
 import { planFailover, type FailoverAction } from './failover-plan.js';
@@ -105,11 +107,7 @@ export class FailoverReconciler implements Reconciler {
   }
 
   private async patchStatus(ref: { namespace: string; name: string }, f: (s: InstanceStatus) => InstanceStatus): Promise<void> {
-    const cur = await this.get(ref);
-    if (cur.metadata.deletionTimestamp) return;
-    const status = f(cur.status ?? {});
-    if (JSON.stringify(status) === JSON.stringify(cur.status ?? {})) return;
-    await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, status }, { subresource: 'status' });
+    await updateStatus<Instance>(this.o.store, this.o.instanceKind, ref, (cur) => (cur.metadata.deletionTimestamp ? undefined : f(cur.status ?? {})));
   }
 
   private async move(a: Move): Promise<void> {
@@ -121,7 +119,7 @@ export class FailoverReconciler implements Reconciler {
       const annotations = { ...cur.metadata.annotations };
       if (a.evacuatedFrom === null) delete annotations[EVACUATED_FROM_ANNOTATION];
       else annotations[EVACUATED_FROM_ANNOTATION] = a.evacuatedFrom;
-      if (JSON.stringify(annotations) !== JSON.stringify(cur.metadata.annotations ?? {})) cur = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, metadata: { ...cur.metadata, annotations } });
+      if (!deepEqual(annotations, cur.metadata.annotations ?? {})) cur = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, metadata: { ...cur.metadata, annotations } });
       if (a.from === a.to) return;
     }
     const now = this.o.clock.now();

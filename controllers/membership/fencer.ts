@@ -14,7 +14,9 @@
  */
 import type { Clock, TimerHandle } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
-import { errorMessage, isCode } from '../../lib/errors.js';
+import { updateStatus } from '../../lib/controller/status.js';
+import { withTimeout } from '../../lib/controller/timeout.js';
+import { errorMessage } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Member } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -152,33 +154,13 @@ export class Fencer {
     }
   }
 
+  /** writeMemberFenced sets Member status.fenced; conflicts re-read, and after the last one the next pass tries again. */
   private async writeMemberFenced(fenced: boolean): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const m = await this.o.store.get<Member>(this.o.memberKind, this.o.memberName);
-      if ((m.status?.fenced ?? false) === fenced) return;
-      try {
-        await this.o.store.update<Member>(this.o.memberKind, { ...m, status: { ...m.status, fenced } }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        if (!isCode(err, 'Conflict')) throw err;
-      }
-    }
+    await updateStatus<Member>(this.o.store, this.o.memberKind, { name: this.o.memberName }, (m) => ((m.status?.fenced ?? false) === fenced ? undefined : { ...m.status, fenced }));
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {
     const ms = this.o.writeTimeoutMs ?? 3000;
-    return new Promise<T>((resolve, reject) => {
-      const t = this.o.clock.setTimeout(() => reject(new Error(`no answer from the store within ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          this.o.clock.clearTimeout(t);
-          resolve(v);
-        },
-        (err: unknown) => {
-          this.o.clock.clearTimeout(t);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withTimeout(p, { ms, clock: this.o.clock, message: `no answer from the store within ${ms} ms` });
   }
 }

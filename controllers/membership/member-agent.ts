@@ -9,6 +9,8 @@ import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, MemberRole } from '../../lib/kinds/types.js';
 import type { Lease, Store } from '../../lib/store/types.js';
 import type { Clock } from '../../lib/controller/clock.js';
+import { updateStatus } from '../../lib/controller/status.js';
+import { withTimeout } from '../../lib/controller/timeout.js';
 import { isCode, errorMessage } from '../../lib/errors.js';
 import { capacityFromFacts, readHostFacts } from './capacity.js';
 import { setCondition } from '../../lib/controller/conditions.js';
@@ -122,21 +124,9 @@ export class MemberAgent {
     this.lastAckedSendAt = sentAt;
   }
 
-  /** bounded rejects when `p` does not settle within `ms` (the operation may still complete later). */
+  /** bounded rejects with a TimeoutError when `p` does not settle within `ms` (the operation may still complete later). */
   private bounded<T>(p: Promise<T>, ms: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const t = this.o.clock.setTimeout(() => reject(new Error(`no answer from etcd within ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          this.o.clock.clearTimeout(t);
-          resolve(v);
-        },
-        (err: unknown) => {
-          this.o.clock.clearTimeout(t);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withTimeout(p, { ms, clock: this.o.clock, message: `no answer from etcd within ${ms} ms` });
   }
 
   private scheduleBeat(): void {
@@ -170,23 +160,15 @@ export class MemberAgent {
   private async writeStatus(): Promise<void> {
     const facts = await readHostFacts(this.o.dataDir);
     const lsm = securityModuleCondition(await hostHasAppArmor());
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const member = await this.o.store.get<Member>(this.o.memberKind, this.o.name);
-      const status = {
-        ...member.status,
-        capacity: capacityFromFacts(facts),
-        version: this.o.version,
-        heartbeat: new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        phase: member.status?.phase ?? 'Joining',
-        conditions: setCondition(member.status?.conditions, lsm, this.o.clock.now()),
-      };
-      try {
-        await this.o.store.update(this.o.memberKind, { ...member, status }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        if (!isCode(err, 'Conflict')) throw err;
-      }
-    }
+    // The membership controller writes phase and conditions too: a conflict recomputes on fresh data.
+    await updateStatus<Member>(this.o.store, this.o.memberKind, { name: this.o.name }, (member) => ({
+      ...member.status,
+      capacity: capacityFromFacts(facts),
+      version: this.o.version,
+      heartbeat: new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      phase: member.status?.phase ?? 'Joining',
+      conditions: setCondition(member.status?.conditions, lsm, this.o.clock.now()),
+    }));
   }
 }
 

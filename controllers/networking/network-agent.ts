@@ -4,13 +4,13 @@
  * since validity depends on the others), the Member informer (peers join and
  * leave), and a watch on the address allocations (DNS names follow instances).
  */
-import type { Subscription } from 'rxjs';
 import type { Clock } from '../../lib/controller/clock.js';
 import { Controller } from '../../lib/controller/controller.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
 import { enqueueMapped } from '../../lib/controller/handlers.js';
 import type { Informer } from '../../lib/controller/informer.js';
+import { RawPrefixSource } from '../../lib/controller/raw-source.js';
 import { requestFor } from '../../lib/controller/reconciler.js';
-import { errorMessage } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, Network } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -32,6 +32,8 @@ export interface NetworkAgentOptions {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** events records the network reconciler's Events */
+  events: EventRecorder;
   resyncMs?: number;
 }
 
@@ -39,7 +41,7 @@ export interface NetworkAgentOptions {
 export class NetworkAgent {
   readonly controller: Controller;
   private readonly o: NetworkAgentOptions;
-  private sub: Subscription | undefined;
+  private allocations: RawPrefixSource | undefined;
 
   constructor(opts: NetworkAgentOptions) {
     this.o = opts;
@@ -58,26 +60,27 @@ export class NetworkAgent {
       });
   }
 
-  /** start watches the allocations and starts the controller (which waits for the informers). */
+  /** start follows the allocations and starts the controller (which waits for the informers). */
   async start(): Promise<void> {
-    const from = await this.o.store.currentRevision();
-    this.sub = this.o.store.raw.watch(IPAM_PREFIX, from).subscribe({
-      next: (ev) => {
+    this.allocations = new RawPrefixSource({
+      raw: this.o.store.raw,
+      prefix: IPAM_PREFIX,
+      onEvent: (ev) => {
         const network = ev.key.slice(IPAM_PREFIX.length).split('/')[0];
         if (network) this.controller.add({ name: network });
       },
-      error: (err: unknown) => {
-        // The periodic resync still converges DNS; say the fast path is gone.
-        this.o.logger.warn('the address allocation watch ended', { error: errorMessage(err) });
-        this.o.metrics.errors.inc({ component: 'network-agent' });
-      },
+      logger: this.o.logger,
+      metrics: this.o.metrics,
+      component: 'network-agent',
+      clock: this.o.clock,
     });
+    this.allocations.start();
     await this.controller.start();
   }
 
   /** stop stops the controller; plumbing stays (instances keep their network). */
   async stop(): Promise<void> {
-    this.sub?.unsubscribe();
+    await this.allocations?.stop();
     await this.controller.stop();
   }
 }

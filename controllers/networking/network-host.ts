@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Clock } from '../../lib/controller/clock.js';
+import { EventRecorder } from '../../lib/controller/events.js';
 import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { HostRunner } from '../../lib/host/exec.js';
@@ -56,6 +57,7 @@ export class NetworkHost {
       logger: opts.logger.child({ component: 'network-agent' }),
       metrics: opts.metrics,
       clock: opts.clock,
+      events: new EventRecorder({ store: opts.store, logger: opts.logger, metrics: opts.metrics, component: 'network-agent', host: opts.memberName, clock: opts.clock }),
     });
     this.plumber = new NicPlumber({ store: opts.store, networkKind, ipam: new Ipam({ raw: opts.store.raw }), drivers, memberName: opts.memberName, stateRoot });
   }

@@ -9,11 +9,12 @@
  * Ready=False condition and nothing on the host.
  */
 import type { Clock } from '../../lib/controller/clock.js';
+import type { EventRecorder } from '../../lib/controller/events.js';
 import { setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../lib/controller/reconciler.js';
-import { isCode } from '../../lib/errors.js';
+import { CONDITION_TIME_KEYS, updateStatus } from '../../lib/controller/status.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, Network, NetworkStatus } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -39,6 +40,8 @@ export interface NetworkReconcilerOptions {
   /** stateRoot holds per-network state files (DNS hosts, pid files) */
   stateRoot: string;
   clock: Clock;
+  /** events records why a deletion waits */
+  events: EventRecorder;
   /** resyncMs re-checks each network this often (default 10 s) */
   resyncMs?: number;
 }
@@ -108,6 +111,8 @@ export class NetworkReconciler implements Reconciler {
       const holders = allocations.slice(0, 5).map((a) => describeOwner(a.owner)).join(', ');
       const more = allocations.length > 5 ? ` and ${allocations.length - 5} more` : '';
       const message = `network "${net.metadata.name}" is still in use by ${holders}${more}; deletion waits until they are gone`;
+      // One Warning per new reason, as a StoragePool with volumes says DeletionBlocked.
+      if (net.status?.message !== message) void this.o.events.warning(net, 'DeletionBlocked', message);
       await this.writeStatus(net, undefined, { reason: 'InUse', message }, { phase: 'Deleting' });
       return { requeueAfter: this.o.resyncMs ?? 10_000 };
     }
@@ -133,15 +138,15 @@ export class NetworkReconciler implements Reconciler {
     problem: { reason: string; message: string } | undefined,
     extra: { allocated?: number; present?: string[]; phase?: NetworkStatus['phase'] } = {},
   ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const latest = await this.o.store.get<Network>(this.o.networkKind, net.metadata.name);
+    // Every member merges its own report into the shared status: a conflict recomputes on fresh data.
+    await updateStatus<Network>(this.o.store, this.o.networkKind, { name: net.metadata.name }, (latest) => {
       const status = latest.status ?? {};
       const present = extra.present ?? (status.members ?? []).map((m) => m.name);
       const members = mergeMemberReport(status.members, report, present, this.o.memberName);
       const phase = extra.phase ?? (problem ? 'NotReady' : networkPhase(members));
       const ready = phase === 'Ready';
       const cond = problem ?? { reason: ready ? 'PlumbingReady' : 'PlumbingNotReady', message: ready ? 'every member has the plumbing' : members.filter((m) => !m.ready).map((m) => `${m.name}: ${m.message ?? 'not ready'}`).join('; ') };
-      const next: NetworkStatus = {
+      return {
         ...status,
         observedGeneration: latest.metadata.generation,
         phase,
@@ -151,15 +156,7 @@ export class NetworkReconciler implements Reconciler {
         message: cond.message,
         conditions: setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: cond.reason, message: cond.message, observedGeneration: latest.metadata.generation }, this.o.clock.now()),
       };
-      if (JSON.stringify(stripTimes(next)) === JSON.stringify(stripTimes(status))) return;
-      try {
-        await this.o.store.update<Network>(this.o.networkKind, { ...latest, status: next }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        // Another member wrote its report meanwhile: merge again on fresh data.
-        if (!isCode(err, 'Conflict') || attempt >= 5) throw err;
-      }
-    }
+    }, { attempts: 6, ignoreKeys: CONDITION_TIME_KEYS });
   }
 }
 
@@ -172,6 +169,3 @@ function planGateway(net: Network): string | undefined {
   }
 }
 
-function stripTimes(s: NetworkStatus): unknown {
-  return { ...s, conditions: (s.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: '' })) };
-}

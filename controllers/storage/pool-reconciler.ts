@@ -14,7 +14,8 @@ import type { EventRecorder } from '../../lib/controller/events.js';
 import type { Clock } from '../../lib/controller/clock.js';
 import { setCondition, removeCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
-import { errorMessage, isCode } from '../../lib/errors.js';
+import { updateStatus } from '../../lib/controller/status.js';
+import { errorMessage } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, StoragePool, StoragePoolStatus, Volume } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
@@ -115,8 +116,7 @@ export class PoolReconciler implements Reconciler {
    * the status subresource, retrying on conflicts with other members.
    */
   private async writeStatus(pool: StoragePool, change: (status: StoragePoolStatus) => void): Promise<StoragePool> {
-    let latest = pool;
-    for (let attempt = 0; ; attempt++) {
+    const written = await updateStatus<StoragePool>(this.o.store, this.o.poolKind, { name: pool.metadata.name }, (latest) => {
       const status: StoragePoolStatus = structuredClone(latest.status ?? {});
       change(status);
       const known = this.o.members.list().map((m) => m.metadata.name);
@@ -135,13 +135,9 @@ export class PoolReconciler implements Reconciler {
         { type: 'Ready', status: decision.phase === 'Ready' ? 'True' : 'False', reason: decision.phase, message: decision.message, observedGeneration: latest.metadata.generation },
         this.o.clock.now(),
       );
-      if (JSON.stringify(status) === JSON.stringify(latest.status ?? {})) return latest;
-      try {
-        return await this.o.store.update<StoragePool>(this.o.poolKind, { ...latest, status }, { subresource: 'status' });
-      } catch (err) {
-        if (!isCode(err, 'Conflict') || attempt >= 5) throw err;
-        latest = await this.o.store.get<StoragePool>(this.o.poolKind, pool.metadata.name);
-      }
-    }
+      return status;
+    }, { latest: pool, attempts: 6 });
+    // updateStatus resolves undefined only with ifGone: 'skip'.
+    return written ?? pool;
   }
 }

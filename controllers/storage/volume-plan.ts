@@ -28,17 +28,23 @@ export function volumeUsers(vol: Volume, instances: readonly Instance[]): string
     .sort();
 }
 
-/** HolderDecision: `claim` when this member should take the volume, `wait` when another should. */
-export type HolderDecision = { action: 'mine' } | { action: 'claim' } | { action: 'wait'; reason: string };
+/**
+ * HolderDecision: `claim` when this member should take the volume, `wait`
+ * when another should or none can yet (`reason` says why; `missingPool` is
+ * set when the volume names a StoragePool that does not exist).
+ */
+export type HolderDecision = { action: 'mine' } | { action: 'claim' } | { action: 'wait'; reason: string; missingPool?: string };
 
 /**
  * decideHolder picks who holds a volume of a local pool: the recorded holder
- * keeps it; otherwise the member where a user instance is placed; otherwise
- * the first member (by name order of the attempt) where the pool is ready —
- * races are settled by the store's compare-and-swap on the status write.
+ * keeps it; a volume whose pool does not exist waits, naming the pool;
+ * otherwise the member where a user instance is placed; otherwise the first
+ * member (by name order of the attempt) where the pool is ready — races are
+ * settled by the store's compare-and-swap on the status write.
  */
-export function decideHolder(opts: { me: string; holder?: string; userMembers: readonly string[]; poolReadyHere: boolean }): HolderDecision {
+export function decideHolder(opts: { me: string; holder?: string; userMembers: readonly string[]; poolName: string; poolExists: boolean; poolReadyHere: boolean }): HolderDecision {
   if (opts.holder) return opts.holder === opts.me ? { action: 'mine' } : { action: 'wait', reason: `held by member ${opts.holder}` };
+  if (!opts.poolExists) return { action: 'wait', reason: `StoragePool "${opts.poolName}" does not exist`, missingPool: opts.poolName };
   const placed = opts.userMembers.find((m) => m !== '');
   if (placed && placed !== opts.me) return { action: 'wait', reason: `its instance runs on member ${placed}` };
   if (!opts.poolReadyHere) return { action: 'wait', reason: 'the pool is not ready on this member' };

@@ -12,8 +12,9 @@ import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/co
 import type { Informer } from '../../lib/controller/informer.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import type { Clock } from '../../lib/controller/clock.js';
-import { removeCondition, setCondition } from '../../lib/controller/conditions.js';
+import { getCondition, removeCondition, setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
+import { updateStatus } from '../../lib/controller/status.js';
 import { errorMessage, isCode, NotSupportedError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
@@ -23,7 +24,7 @@ import type { ImageInfo } from '../instances/images/types.js';
 import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolSpec, StorageDriver, VolumeRequest, VolumeSource } from './drivers/types.js';
 import { toPoolSpec } from './pool-plan.js';
-import { decideHolder, parseSnapshotSource, restoreKey, snapshotPlan, VOLUME_FINALIZER, volumeKey, volumeUsers } from './volume-plan.js';
+import { decideHolder, parseSnapshotSource, type HolderDecision, restoreKey, snapshotPlan, VOLUME_FINALIZER, volumeKey, volumeUsers } from './volume-plan.js';
 
 /** ImageSource resolves an image reference to a cached image (the member's ImageStore). */
 export interface ImageSource {
@@ -65,11 +66,10 @@ export class VolumeReconciler implements Reconciler {
     const pool = this.o.pools.get({ name: cached.spec?.pool ?? '' });
     const readyHere = pool?.status?.members?.some((m) => m.name === me && m.ready === true) ?? false;
     const userMembers = users.map((u) => this.o.instances.get({ namespace: cached.metadata.namespace, name: u })?.status?.member ?? '');
-    const holder = decideHolder({ me, holder: cached.status?.member, userMembers, poolReadyHere: readyHere });
+    const poolName = cached.spec?.pool ?? '';
+    const holder = decideHolder({ me, holder: cached.status?.member, userMembers, poolName, poolExists: pool !== undefined, poolReadyHere: readyHere });
     if (holder.action === 'wait') {
-      if (!cached.status?.member && !isBeingDeleted(cached) && cached.status?.phase !== 'Pending') {
-        await this.writeStatus(cached, (s) => Object.assign(s, { phase: 'Pending', message: `waiting for a member: ${holder.reason}` }));
-      }
+      if (!cached.status?.member && !isBeingDeleted(cached)) await this.waiting(cached, holder);
       return isBeingDeleted(cached) && !cached.status?.member ? this.dropUnheld(cached, users) : cached.status?.member ? {} : this.slow;
     }
     let vol = cached;
@@ -82,7 +82,7 @@ export class VolumeReconciler implements Reconciler {
       }
     }
     if (isBeingDeleted(vol)) return this.delete(vol, pool, users);
-    if (!pool) return this.fail(vol, 'Pending', `pool ${vol.spec?.pool} does not exist`);
+    if (!pool) return this.fail(vol, 'Pending', `StoragePool "${poolName}" does not exist`);
     if (!readyHere) return this.fail(vol, 'Pending', `pool ${pool.metadata.name} is not ready on member ${me}`);
     if (!hasFinalizer(vol, VOLUME_FINALIZER)) vol = await this.o.store.update<Volume>(this.o.volumeKind, addFinalizer(vol, VOLUME_FINALIZER));
     try {
@@ -90,6 +90,29 @@ export class VolumeReconciler implements Reconciler {
     } catch (err) {
       void this.o.events.warning(vol, 'VolumeFailed', errorMessage(err));
       return this.fail(vol, 'Failed', errorMessage(err));
+    }
+  }
+
+  /**
+   * waiting reports why an unheld volume waits: Pending with the reason; for
+   * a missing pool also a Ready=False condition (PoolNotFound) and a Warning
+   * Event, written once by whichever member writes the change first.
+   */
+  private async waiting(vol: Volume, holder: Extract<HolderDecision, { action: 'wait' }>): Promise<void> {
+    const missing = holder.missingPool !== undefined;
+    const message = missing ? holder.reason : `waiting for a member: ${holder.reason}`;
+    if (vol.status?.phase === 'Pending' && vol.status.message === message) return;
+    const written = await this.writeStatus(vol, (s) => {
+      s.phase = 'Pending';
+      s.message = message;
+      if (missing) {
+        s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'False', reason: 'PoolNotFound', message, observedGeneration: vol.metadata.generation }, this.o.clock.now());
+      } else if (getCondition(s.conditions, 'Ready')?.reason === 'PoolNotFound') {
+        s.conditions = removeCondition(s.conditions, 'Ready');
+      }
+    });
+    if (missing && written.metadata.resourceVersion !== vol.metadata.resourceVersion) {
+      void this.o.events.warning(written, 'PoolNotFound', `${message}; the volume waits until it is created`);
     }
   }
 
@@ -203,21 +226,16 @@ export class VolumeReconciler implements Reconciler {
     return this.slow;
   }
 
-  /** writeStatus applies `change` to the latest status and writes it when it changed (conflicts re-read once). */
-  private async writeStatus(vol: Volume, change: (s: VolumeStatus) => void): Promise<void> {
-    let latest = vol;
-    for (let attempt = 0; ; attempt++) {
+  /** writeStatus applies `change` to the latest status and writes it when it changed (a conflict re-reads, four writes at most). */
+  private async writeStatus(vol: Volume, change: (s: VolumeStatus) => void): Promise<Volume> {
+    const key = { name: vol.metadata.name, namespace: vol.metadata.namespace };
+    const written = await updateStatus<Volume>(this.o.store, this.o.volumeKind, key, (latest) => {
       const status: VolumeStatus = structuredClone(latest.status ?? {});
       change(status);
       status.observedGeneration = latest.metadata.generation;
-      if (JSON.stringify(status) === JSON.stringify(latest.status ?? {})) return;
-      try {
-        await this.o.store.update<Volume>(this.o.volumeKind, { ...latest, status }, { subresource: 'status' });
-        return;
-      } catch (err) {
-        if (!isCode(err, 'Conflict') || attempt >= 3) throw err;
-        latest = await this.o.store.get<Volume>(this.o.volumeKind, vol.metadata.name, vol.metadata.namespace);
-      }
-    }
+      return status;
+    }, { latest: vol, attempts: 4 });
+    // updateStatus resolves undefined only with ifGone: 'skip'.
+    return written ?? vol;
   }
 }

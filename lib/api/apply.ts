@@ -17,7 +17,8 @@ import {
   type FieldPath,
   type FieldSet,
 } from './managed-fields.js';
-import { deepClone, deepEqual } from './patch.js';
+import { deepEqual } from '../util/deep-equal.js';
+import { deepClone } from './patch.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

@@ -5,7 +5,7 @@
  * `f:<name>`; a leaf is `{}`.
  */
 import type { KubeObject, ManagedFieldsEntry } from '../store/types.js';
-import { deepEqual } from './patch.js';
+import { deepEqual } from '../util/deep-equal.js';
 
 /** FieldSet is a FieldsV1 value. */
 export type FieldSet = { [key: string]: FieldSet };

@@ -4,6 +4,7 @@
  * their inputs; they return new values.
  */
 import { BadRequestError, ValidationError } from '../errors.js';
+import { deepEqual } from '../util/deep-equal.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -12,18 +13,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** deepClone copies a JSON value. */
 export function deepClone<T>(v: T): T {
   return structuredClone(v);
-}
-
-/** deepEqual compares two JSON values. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => k in b && deepEqual(a[k], b[k]));
-  }
-  return false;
 }
 
 /** mergePatch applies an RFC 7386 merge patch: objects merge, `null` deletes, anything else replaces. */

@@ -19,3 +19,6 @@ export * from './leader-election.js';
 export * from './conditions.js';
 export * from './finalizers.js';
 export * from './events.js';
+export * from './status.js';
+export * from './timeout.js';
+export * from './raw-source.js';

@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { KubeObject, Store, WatchEvent } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { realClock, sleep } from './clock.js';
+import { backoffDelay } from './backoff.js';
 
 /** InformerEventHandler receives cache changes. Objects are the cache's own: read them, never mutate them. */
 export interface InformerEventHandler<T extends KubeObject> {
@@ -145,24 +146,22 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async run(): Promise<void> {
-    const initial = this.opts.backoffInitialMs ?? 200;
-    const max = this.opts.backoffMaxMs ?? 30_000;
-    let backoff = initial;
+    const schedule = { initialMs: this.opts.backoffInitialMs ?? 200, maxMs: this.opts.backoffMaxMs ?? 30_000, jitter: 0 };
+    let failures = 0;
     let needList = true;
     while (!this.stopped) {
       try {
         if (needList) {
           await this.relist();
           needList = false;
-          backoff = initial;
+          failures = 0;
         }
         const ended = await this.watchOnce();
         if (ended === 'progress') {
-          backoff = initial;
+          failures = 0;
         } else if (!this.stopped) {
           // a stream that ends without delivering anything must not become a busy loop
-          await sleep(this.clock, backoff, this.stopSignal.signal);
-          backoff = Math.min(backoff * 2, max);
+          await sleep(this.clock, backoffDelay(++failures, schedule), this.stopSignal.signal);
         }
       } catch (err) {
         if (this.stopped) break;
@@ -171,10 +170,10 @@ export class Informer<T extends KubeObject = KubeObject> {
           needList = true;
           continue;
         }
-        this.log.warn(needList ? 'list failed' : 'watch failed', { error: errorMessage(err), retryInMs: backoff });
+        const retryInMs = backoffDelay(++failures, schedule);
+        this.log.warn(needList ? 'list failed' : 'watch failed', { error: errorMessage(err), retryInMs });
         this.opts.metrics?.errors.inc({ component: 'informer' });
-        await sleep(this.clock, backoff, this.stopSignal.signal);
-        backoff = Math.min(backoff * 2, max);
+        await sleep(this.clock, retryInMs, this.stopSignal.signal);
       }
     }
   }

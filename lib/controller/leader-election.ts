@@ -15,6 +15,7 @@ import type { Lease, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { realClock, sleep } from './clock.js';
 import { LEADER_PREFIX } from '../store/key-space.js';
+import { withTimeout } from './timeout.js';
 export { LEADER_PREFIX };
 
 
@@ -157,8 +158,12 @@ export class LeaderElector {
             this.observed = ev.value;
           }
         },
-        // the periodic re-check covers a broken watch
-        error: (err: unknown) => this.log.debug('leader key watch ended', { error: errorMessage(err) }),
+        // Not a RawPrefixSource: this is one wait for one key, and the re-check
+        // every retryMs (the timer above) already is its resubscribe policy.
+        error: (err: unknown) => {
+          this.log.warn('leader key watch ended; waiting for the next re-check', { error: errorMessage(err) });
+          this.opts.metrics?.errors.inc({ component: 'leader-election' });
+        },
       });
       if (done || this.stopped) {
         sub.unsubscribe();
@@ -190,12 +195,9 @@ export class LeaderElector {
           await this.callback('onStoppedLeading', () => this.opts.onStoppedLeading?.());
           // revoking deletes the key at once; after failed keep-alives it may fail or hang too,
           // so wait at most one TTL: by then expiry has removed the key anyway
-          const bound = new AbortController();
-          await Promise.race([
-            lease.revoke().catch((err: unknown) => this.log.debug('lease revoke failed', { error: errorMessage(err) })),
-            sleep(this.clock, ttlMs, bound.signal),
-          ]);
-          bound.abort();
+          await withTimeout(lease.revoke(), { ms: ttlMs, clock: this.clock, message: `no answer to the lease revoke within ${ttlMs} ms` }).catch((err: unknown) =>
+            this.log.debug('lease revoke failed', { error: errorMessage(err) }),
+          );
           resolve();
         })();
         return ended;

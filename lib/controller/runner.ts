@@ -6,7 +6,7 @@
  * done/forget, delayed re-add, rate-limited re-add, or terminal.
  */
 import { randomBytes } from 'node:crypto';
-import { TerminalError, TimeoutError, errorMessage, CloudletError } from '../errors.js';
+import { TerminalError, TimeoutError, errorMessage, CloudletError, isCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from './clock.js';
@@ -15,6 +15,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import { RateLimitingQueue } from './rate-limiting-queue.js';
 import type { Reconciler, Request, Result } from './reconciler.js';
 import { parseRequestKey, requestKey } from './reconciler.js';
+import { withTimeout } from './timeout.js';
 
 /** ControllerRunnerOptions configures a runner; only name, reconciler, logger and metrics are required. */
 export interface ControllerRunnerOptions {
@@ -101,12 +102,11 @@ export class ControllerRunner {
   private async shutdown(): Promise<void> {
     this.queue.shutDown();
     const all = Promise.all([...this.workers, ...[...this.inFlight.values()].map((f) => f.done)]).then(() => 'done' as const);
-    let timer: object | undefined;
-    const grace = new Promise<'grace'>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve('grace'), this.opts.stopGraceMs ?? 30_000);
+    const graceMs = this.opts.stopGraceMs ?? 30_000;
+    const how = await withTimeout(all, { ms: graceMs, clock: this.clock, message: `controller ${this.name} stopped` }).catch((err: unknown) => {
+      if (isCode(err, 'Timeout')) return 'grace' as const;
+      throw err;
     });
-    const how = await Promise.race([all, grace]);
-    if (timer) this.clock.clearTimeout(timer);
     if (how === 'grace') {
       this.log.warn('stopped with reconciles still running', { count: this.inFlight.size });
       for (const f of this.inFlight.values()) f.abort.abort(new TimeoutError(`controller ${this.name} stopped`));
@@ -140,16 +140,11 @@ export class ControllerRunner {
     });
     this.inFlight.set(key, { done, abort });
 
-    let timer: object | undefined;
-    const timedOut = new Promise<Settled>((resolve) => {
-      timer = this.clock.setTimeout(() => {
-        const error = new TimeoutError(`reconcile exceeded its timeout of ${timeoutMs} ms`);
-        abort.abort(error);
-        resolve({ ok: false, error });
-      }, timeoutMs);
+    // `running` never rejects (call() captures errors), so only the timeout lands in catch.
+    const settled = await withTimeout(running, { ms: timeoutMs, clock: this.clock, message: `reconcile exceeded its timeout of ${timeoutMs} ms` }).catch((error: unknown): Settled => {
+      abort.abort(error);
+      return { ok: false, error };
     });
-    const settled = await Promise.race([running, timedOut]);
-    if (timer) this.clock.clearTimeout(timer);
     this.opts.metrics.reconcileDuration.observe({ controller: this.name }, (this.clock.now() - started) / 1000);
     this.apply(key, settled, log);
   }

@@ -16,6 +16,8 @@ import { findEtcdBinary } from './binary.js';
 import { checkEtcdHealth } from './health.js';
 import { choosePorts, type EtcdPorts } from './ports.js';
 import { reapStaleEtcd, removePidfile, spawnChild, writePidfile } from './process.js';
+import { backoffDelay } from '../controller/backoff.js';
+import { withTimeout } from '../controller/timeout.js';
 
 /** EtcdTimers lets tests drive restart backoff with a fake clock. */
 export interface EtcdTimers {
@@ -227,8 +229,8 @@ export class EtcdServer extends EventEmitter {
     const b = this.opts.backoff ?? {};
     const uptime = this.timers.now() - this.launchedAt;
     if (uptime >= (b.resetAfterMs ?? 60_000)) this.attempt = 0;
-    const delayMs = Math.min(b.maxMs ?? 30_000, (b.initialMs ?? 200) * 2 ** this.attempt);
     this.attempt++;
+    const delayMs = backoffDelay(this.attempt, { initialMs: b.initialMs ?? 200, maxMs: b.maxMs ?? 30_000, jitter: 0 });
     this.log.warn('etcd exited unexpectedly; restarting', { code: how.code, signal: how.signal, delayMs, attempt: this.attempt });
     this.state = 'backoff';
     this.emit('restarting', { delayMs, attempt: this.attempt });
@@ -258,12 +260,10 @@ export class EtcdServer extends EventEmitter {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const grace = this.opts.stopGraceMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), grace))),
-    ]);
-    clearTimeout(timer);
+    const timedOut = await withTimeout(exited, { ms: grace, message: `etcd did not exit within ${grace} ms of SIGTERM` }).then(
+      () => false,
+      () => true,
+    );
     if (timedOut) {
       this.log.warn('etcd ignored SIGTERM; sending SIGKILL', { pid: child.pid, graceMs: grace });
       child.kill('SIGKILL');

@@ -20,6 +20,7 @@
 import { connect } from 'node:net';
 import { translateEtcdError } from './etcd-errors.js';
 import { UnavailableError } from '../errors.js';
+import { backoffDelay } from '../controller/backoff.js';
 
 /** EndpointProbe tells whether a TCP connection to `endpoint` (HOST:PORT) succeeds now. */
 export type EndpointProbe = (endpoint: string) => Promise<boolean>;
@@ -102,7 +103,7 @@ export class EndpointHealth {
     if (!(err instanceof Error) || translateEtcdError(err, 'call').code !== 'Unavailable') return;
     const d = this.down.get(endpoint) ?? { until: 0, failures: 0, reachable: false, probing: false };
     d.failures++;
-    d.until = this.o.now() + Math.min(this.o.maxSkipMs, this.o.skipMs * 2 ** (d.failures - 1));
+    d.until = this.o.now() + backoffDelay(d.failures, { initialMs: this.o.skipMs, maxMs: this.o.maxSkipMs, jitter: 0 });
     d.reachable = false;
     this.down.set(endpoint, d);
     if (!d.probing) this.probe(endpoint, d);

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { GoneError, UnavailableError, isCode } from '../errors.js';
 import type { KV, KvEvent } from './backend.js';
 import { translateEtcdError } from './etcd-errors.js';
+import { backoffDelay } from '../controller/backoff.js';
 
 /** prefixEnd is the etcd range end covering every key that starts with `prefix`. */
 export function prefixEnd(prefix: Buffer): Buffer {
@@ -107,7 +108,7 @@ export function resilientWatch(client: Etcd3, prefix: string, fromRevision: numb
             subscriber.error(err);
             return;
           }
-          const delay = Math.min(5000, 100 * 2 ** failures++);
+          const delay = backoffDelay(++failures, { initialMs: 100, maxMs: 5000, jitter: 0 });
           log.warn('etcd watch broke; resuming', { prefix, fromRevision: last, delayMs: delay, error: (err as Error).message });
           timer = setTimeout(open, delay);
         },

@@ -6,6 +6,7 @@
  * a daemon uses it only when explicitly configured with `runtime: hollow`.
  */
 import { NotFoundError, UnavailableError, ValidationError } from '../../../lib/errors.js';
+import { deepEqual } from '../../../lib/util/deep-equal.js';
 import { BaseRuntime } from './base.js';
 import type { ContainerSpec, EnsureResult, ExecStdio, Limits, Observation, RuntimeInfo, StopOptions } from './types.js';
 
@@ -54,7 +55,7 @@ export class HollowRuntime extends BaseRuntime {
     await this.delay(this.opts.delays?.create);
     const old = this.containers.get(spec.containerName);
     if (old) {
-      const changed = JSON.stringify(old.spec) !== JSON.stringify(spec);
+      const changed = !deepEqual(old.spec, spec);
       old.spec = { ...spec };
       return { created: false, configChanged: changed };
     }

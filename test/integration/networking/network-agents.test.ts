@@ -7,6 +7,8 @@ import { MemoryStore } from '../../../lib/store/memory-store.js';
 import { KindRegistry } from '../../../lib/kinds/registry.js';
 import { SharedInformerFactory } from '../../../lib/controller/shared-informer-factory.js';
 import { FakeClock } from '../../../lib/controller/clock.js';
+import { EventRecorder } from '../../../lib/controller/events.js';
+import { createMetrics } from '../../../lib/metrics/metrics.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Member, Network } from '../../../lib/kinds/types.js';
@@ -73,6 +75,7 @@ describe('network agents of two members over vxlan with real plumbing', function
           memberName: member,
           stateRoot: join(stateRoot, member),
           clock: new FakeClock(),
+          events: new EventRecorder({ store, logger: silentLogger(), metrics: createMetrics(), component: 'network-agent', host: member, clock: new FakeClock() }),
         }),
     );
     factory.start();

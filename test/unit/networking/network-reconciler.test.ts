@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../../../lib/store/memory-store.js';
 import { KindRegistry } from '../../../lib/kinds/registry.js';
 import { SharedInformerFactory } from '../../../lib/controller/shared-informer-factory.js';
-import { FakeClock } from '../../../lib/controller/clock.js';
+import { FakeClock, flushPromises } from '../../../lib/controller/clock.js';
+import { EventRecorder } from '../../../lib/controller/events.js';
+import { createMetrics } from '../../../lib/metrics/metrics.js';
+import type { KubeObject } from '../../../lib/store/types.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import type { ReconcileContext } from '../../../lib/controller/reconciler.js';
 import type { Member, Network } from '../../../lib/kinds/types.js';
@@ -79,6 +82,7 @@ describe('NetworkReconciler', () => {
       memberName: 'm1',
       stateRoot: '/unused',
       clock: new FakeClock(),
+      events: new EventRecorder({ store, logger: silentLogger(), metrics: createMetrics(), component: 'network-agent', host: 'm1', clock: new FakeClock() }),
     });
     for (const [name, address] of [['m1', '10.77.0.11'], ['m2', '10.77.0.12']] as const) {
       const m = await store.create<Member>(memberKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name }, spec: { address } });
@@ -138,6 +142,12 @@ describe('NetworkReconciler', () => {
       reason: 'InUse',
       message: 'network "lan" is still in use by default/web nic 0; deletion waits until they are gone',
     });
+    await flushPromises(20);
+    const events = (await store.list<KubeObject & { type?: string; reason?: string; message?: string }>(kinds.resolve('events'), { namespace: 'default' })).items;
+    // one Warning however many passes saw the network still in use
+    expect(events.filter((e) => e.reason === 'DeletionBlocked').map((e) => [e.type, e.message])).to.deep.equal([
+      ['Warning', 'network "lan" is still in use by default/web nic 0; deletion waits until they are gone'],
+    ]);
     expect(vxlan.built.has('lan')).to.equal(true);
     await ipam.release('lan', owner);
     await reconciler.reconcile({ name: 'lan' }, ctx);

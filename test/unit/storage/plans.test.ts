@@ -58,12 +58,18 @@ describe('storage volume plans', () => {
   });
 
   const holders: Array<[string, Parameters<typeof decideHolder>[0], string]> = [
-    ['keeps its own volume', { me: 'a', holder: 'a', userMembers: [], poolReadyHere: true }, 'mine'],
-    ['leaves another member’s volume alone', { me: 'a', holder: 'b', userMembers: [], poolReadyHere: true }, 'wait'],
-    ['claims a free volume where the pool is ready', { me: 'a', userMembers: [], poolReadyHere: true }, 'claim'],
-    ['does not claim where the pool is not ready', { me: 'a', userMembers: [], poolReadyHere: false }, 'wait'],
-    ['lets the member running its instance claim it', { me: 'a', userMembers: ['b'], poolReadyHere: true }, 'wait'],
-    ['claims it when its instance runs here', { me: 'a', userMembers: ['a'], poolReadyHere: true }, 'claim'],
+    ['keeps its own volume', { me: 'a', holder: 'a', userMembers: [], poolName: 'p', poolExists: true, poolReadyHere: true }, 'mine'],
+    ['leaves another member’s volume alone', { me: 'a', holder: 'b', userMembers: [], poolName: 'p', poolExists: true, poolReadyHere: true }, 'wait'],
+    ['claims a free volume where the pool is ready', { me: 'a', userMembers: [], poolName: 'p', poolExists: true, poolReadyHere: true }, 'claim'],
+    ['does not claim where the pool is not ready', { me: 'a', userMembers: [], poolName: 'p', poolExists: true, poolReadyHere: false }, 'wait'],
+    ['lets the member running its instance claim it', { me: 'a', userMembers: ['b'], poolName: 'p', poolExists: true, poolReadyHere: true }, 'wait'],
+    ['claims it when its instance runs here', { me: 'a', userMembers: ['a'], poolName: 'p', poolExists: true, poolReadyHere: true }, 'claim'],
+    ['does not claim a volume whose pool does not exist', { me: 'a', userMembers: ['a'], poolName: 'p', poolExists: false, poolReadyHere: false }, 'wait'],
+    ['keeps a held volume whose pool is gone (deletion still runs on its holder)', { me: 'a', holder: 'a', userMembers: [], poolName: 'p', poolExists: false, poolReadyHere: false }, 'mine'],
   ];
   for (const [name, input, want] of holders) it(`${name}`, () => expect(decideHolder(input).action).to.equal(want));
+  it('names the missing pool when a volume waits for one', () => {
+    const d = decideHolder({ me: 'a', userMembers: [], poolName: 'fast', poolExists: false, poolReadyHere: false });
+    expect(d).to.deep.equal({ action: 'wait', reason: 'StoragePool "fast" does not exist', missingPool: 'fast' });
+  });
 });

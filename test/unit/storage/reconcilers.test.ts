@@ -3,6 +3,7 @@ import type { Instance, StoragePool, Volume } from '../../../lib/kinds/types.js'
 import type { KubeObject } from '../../../lib/store/types.js';
 import { poolFinalizer } from '../../../controllers/storage/pool-plan.js';
 import { VOLUME_FINALIZER } from '../../../controllers/storage/volume-plan.js';
+import { flushPromises } from '../../../lib/controller/clock.js';
 import { ctx, makeHarness, waitFor } from './harness.js';
 
 type H = Awaited<ReturnType<typeof makeHarness>>;
@@ -103,6 +104,37 @@ describe('VolumeReconciler (fake driver, memory store)', () => {
     const res = await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
     expect(res.requeueAfter).to.equal(30_000);
     expect((await getVol(h)).status?.phase).to.equal('Pending');
+  });
+
+  it('names a pool that does not exist in its status, its Ready condition and one Warning Event', async () => {
+    await h.store.create<Volume>(h.k.volume, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'fast', size: '1Gi' } });
+    await synced(h);
+    const res = await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
+    expect(res.requeueAfter).to.equal(30_000);
+    const vol = await getVol(h);
+    expect(vol.status?.phase).to.equal('Pending');
+    expect(vol.status?.message).to.equal('StoragePool "fast" does not exist');
+    expect(vol.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason: 'PoolNotFound', message: 'StoragePool "fast" does not exist' });
+    // A second pass changes nothing and records no second Event.
+    await synced(h);
+    await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
+    expect((await getVol(h)).metadata.resourceVersion).to.equal(vol.metadata.resourceVersion);
+    // Events are recorded in the background: let the recorder's writes land.
+    await flushPromises(20);
+    const events = (await h.store.list<KubeObject & { reason?: string; message?: string }>(h.kinds.resolve('events'), { namespace: 'default' })).items.filter((e) => e.reason === 'PoolNotFound');
+    expect(events.map((e) => e.message)).to.deep.equal(['StoragePool "fast" does not exist; the volume waits until it is created']);
+  });
+
+  it('stops naming a missing pool once the pool exists', async () => {
+    await h.store.create<Volume>(h.k.volume, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'local', size: '1Gi' } });
+    await synced(h);
+    await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
+    await pool(h);
+    await synced(h);
+    await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
+    const vol = await getVol(h);
+    expect(vol.status?.message).to.equal('waiting for a member: the pool is not ready on this member');
+    expect(vol.status?.conditions?.find((c) => c.reason === 'PoolNotFound')).to.equal(undefined);
   });
 
   it('claims the volume, creates it and reports Ready with member, used bytes and snapshots', async () => {

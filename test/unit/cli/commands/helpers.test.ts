@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { ValidationError } from '../../../../lib/errors.js';
+import { UnavailableError, ValidationError } from '../../../../lib/errors.js';
+import { isTransportFailure, markTransportFailure } from '../../../../cli/client/transport.js';
 import { withLastApplied } from '../../../../cli/apply/merge-patch.js';
 import { ResourceCatalog } from '../../../../cli/client/resources.js';
 import { parseDuration } from '../../../../cli/context.js';
-import { planApply, resolveDocs } from '../../../../cli/commands/apply.js';
+import { planApply, resolveDocs, validateAll } from '../../../../cli/commands/apply.js';
 import { parseKindArgs, parseOutput } from '../../../../cli/commands/get.js';
 import { conditionMet, parseWaitFor } from '../../../../cli/commands/wait.js';
 import { placementOf } from '../../../../cli/commands/instance-shell.js';
@@ -104,5 +105,38 @@ describe('placementOf', () => {
     expect(placementOf('web', { status: { member: 'm1', containerName: 'default-web' } })).to.deep.equal({ member: 'm1', container: 'default-web' });
     expect(() => placementOf('web', { status: { phase: 'Pending' } })).to.throw('not placed on a member yet (phase Pending)');
     expect(() => placementOf('web', { status: { member: 'm1' } })).to.throw('has no container yet on member "m1"');
+  });
+});
+
+describe('apply validation pass', () => {
+  const plan = { action: 'unchanged' } as const;
+
+  it('counts every refused document and checks them all', async () => {
+    const reported: number[] = [];
+    const pass = await validateAll([1, 2, 3], async (d) => {
+      if (d !== 2) return plan;
+      throw new ValidationError('spec.cpu: must be a number');
+    }, (d) => reported.push(d));
+    expect(pass).to.deep.equal({ plans: [plan, plan], failures: 1 });
+    expect(reported).to.deep.equal([2]);
+  });
+
+  it('stops at a transport failure and reports it as such, not as failed validation', async () => {
+    const checked: number[] = [];
+    const refused = markTransportFailure(new UnavailableError('the connection to the server https://127.0.0.1:6443 was refused'));
+    const pass = await validateAll([1, 2, 3, 4], async (d) => {
+      checked.push(d);
+      if (d >= 3) throw refused;
+      return plan;
+    }, () => expect.fail('a transport failure is not a refused document'));
+    expect(pass.failures).to.equal(0);
+    expect(pass.unreachable).to.deep.equal({ error: refused, checked: 2 });
+    expect(checked).to.deep.equal([1, 2, 3]);
+  });
+
+  it('tells transport failures from answers that say no', () => {
+    expect(isTransportFailure(markTransportFailure(new UnavailableError('refused')))).to.equal(true);
+    expect(isTransportFailure(new UnavailableError('503 from the server'))).to.equal(false);
+    expect(isTransportFailure('refused')).to.equal(false);
   });
 });

@@ -1,0 +1,42 @@
+/**
+ * The one structural equality of JSON values in the tree: patches, server-side
+ * apply, the CLI's three-way merge and status writes all compare with it.
+ */
+
+/** DeepEqualOptions: keys to leave out of the comparison, at any depth. */
+export interface DeepEqualOptions {
+  /**
+   * ignoreKeys are object keys whose values are not compared wherever they
+   * occur (for example a condition's `lastTransitionTime`); a key present on
+   * one side only is ignored too.
+   */
+  ignoreKeys?: ReadonlySet<string>;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// A key holding undefined is absent, as JSON.stringify and the store see it.
+function keysOf(o: Record<string, unknown>, opts: DeepEqualOptions): string[] {
+  return Object.keys(o).filter((k) => o[k] !== undefined && !opts.ignoreKeys?.has(k));
+}
+
+/**
+ * deepEqual is true when `a` and `b` are the same JSON value: equal
+ * primitives, arrays of equal elements in the same order, objects with the
+ * same own keys holding equal values (key order does not matter; a key
+ * holding `undefined` counts as absent, as in JSON). With
+ * `ignoreKeys`, those keys are left out of every object compared.
+ */
+export function deepEqual(a: unknown, b: unknown, opts: DeepEqualOptions = {}): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i], opts));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = keysOf(a, opts);
+    const kb = keysOf(b, opts);
+    if (ka.length !== kb.length) return false;
+    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] !== undefined && deepEqual(a[k], b[k], opts));
+  }
+  return false;
+}

@@ -8,16 +8,10 @@
  * live object (current): fields dropped from the manifest become `null`.
  */
 
+import { deepEqual, isJsonMap, type JsonMap } from '../../lib/json.js';
+
 /** LAST_APPLIED_ANNOTATION is the annotation kubectl and cloudlet keep the applied manifest in. */
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** JsonMap is a JSON object. */
-export type JsonMap = { [key: string]: unknown };
-
-/** isJsonMap tells whether a value is a plain JSON object (not an array, not null). */
-export function isJsonMap(v: unknown): v is JsonMap {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** goJson serialises like Go's json.Marshal of a map: keys sorted, `<>&` and U+2028/9 escaped, no newline. */
 export function goJson(value: unknown): string {
@@ -75,18 +69,6 @@ export function lastAppliedOf(live: JsonMap): JsonMap | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** deepEqual compares JSON values structurally. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isJsonMap(a) && isJsonMap(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
 }
 
 /** additionsAndChanges: what turns `current` into `modified`, ignoring fields only `current` has. */

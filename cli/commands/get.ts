@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { evalJsonPath } from '../../lib/api/jsonpath.js';
 import { GoneError, ValidationError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { JSON_ACCEPT, TABLE_ACCEPT, type ApiClient } from '../client/api-client.js';
 import { resourcePath, resourceRef, type ResourceInfo } from '../client/resources.js';
 import type { CliContext } from '../context.js';

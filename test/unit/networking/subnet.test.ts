@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { addressPlan, formatIp, hostAddresses, overlaps, parseSubnet } from '../../../controllers/networking/subnet.js';
+import { addressPlan, hostAddresses } from '../../../controllers/networking/subnet.js';
+import { formatIp, overlaps, parseSubnet } from '../../../lib/ipv4.js';
 
 describe('subnet arithmetic', () => {
   it('reads a CIDR subnet and masks it to its network address', () => {

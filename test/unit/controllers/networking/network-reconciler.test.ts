@@ -12,6 +12,7 @@ import type { NetworkDriver, NetworkPlan, PlumbingNames } from '../../../../cont
 import { Ipam } from '../../../../controllers/networking/ipam.js';
 import { addressPlan } from '../../../../controllers/networking/subnet.js';
 import { FINALIZER_PREFIX, NetworkReconciler } from '../../../../controllers/networking/network-reconciler.js';
+import { eventually } from '../../../helpers/poll.js';
 
 class FakeDriver implements NetworkDriver {
   readonly built = new Map<string, NetworkPlan>();
@@ -43,7 +44,7 @@ describe('NetworkReconciler', () => {
   let ipam: Ipam;
 
   async function until(check: () => boolean): Promise<void> {
-    for (let i = 0; i < 200 && !check(); i++) await sleep(5);
+    await eventually('the network informer to catch up', check, { timeoutMs: 1_000, everyMs: 5 });
   }
   async function apply(name: string, spec: Network['spec']): Promise<void> {
     await store.create<Network>(networkKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name }, spec });

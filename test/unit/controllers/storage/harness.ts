@@ -15,6 +15,7 @@ import { StorageDriverRegistry } from '../../../../controllers/storage/drivers/r
 import type { PoolObservation, PoolSpec, SnapshotRef, StorageDriverInfo, VolumeObservation, VolumeRequest } from '../../../../controllers/storage/drivers/types.js';
 import { PoolReconciler } from '../../../../controllers/storage/pool-reconciler.js';
 import { VolumeReconciler } from '../../../../controllers/storage/volume-reconciler.js';
+import { eventually } from '../../../helpers/poll.js';
 
 /** FakeDriver keeps pools and volumes in maps; `failPool` makes ensurePool throw that message. */
 export class FakeDriver extends BaseStorageDriver {
@@ -75,11 +76,7 @@ export const ctx: ReconcileContext = { log: silentLogger(), signal: new AbortCon
 
 /** waitFor polls `check` until it returns true (informers are asynchronous). */
 export async function waitFor(check: () => boolean, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await eventually(what, check, { timeoutMs: 2_000, everyMs: 10 });
 }
 
 /** makeHarness builds one member's storage reconcilers over a MemoryStore. */

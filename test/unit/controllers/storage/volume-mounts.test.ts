@@ -13,6 +13,7 @@ import type { MountOptions, PoolSpec, StorageDriverInfo } from '../../../../cont
 import { memoryMountRecords, mergeVolumes, type MountRecords, volumesToRelease } from '../../../../controllers/storage/mount-records.js';
 import { VolumeMounter } from '../../../../controllers/storage/volume-mounts.js';
 import { FakeDriver, waitFor } from './harness.js';
+import { eventually } from '../../../helpers/poll.js';
 
 const api = 'cloudlet.dev/v1alpha1';
 
@@ -173,10 +174,10 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
     await mounter.mountsFor(inst('web', ['data']), 'c-web');
     expect(driver.holders.get('default_data')).to.equal('a');
     let events: CoreEvent[] = [];
-    for (let i = 0; i < 100 && events.length === 0; i++) {
-      events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter((e) => e.reason === 'VolumeLockBroken');
-      if (events.length === 0) await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually('a VolumeLockBroken event', async () => (events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter((e) => e.reason === 'VolumeLockBroken')).length > 0, {
+      timeoutMs: 1_000,
+      everyMs: 10,
+    }).catch(() => undefined);
     expect(events).to.have.length(1);
     expect(events[0]?.type).to.equal('Warning');
     expect(events[0]?.involvedObject.name).to.equal('data');

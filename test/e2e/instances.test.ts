@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { readCgroupLimits } from '../../lib/host/cgroup.js';
 import type { Instance } from '../../lib/kinds/types.js';
 import { eventually } from '../helpers/poll.js';
+import { processAlive as pidAlive } from '../../lib/host/proc.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', import.meta.dirname.includes('/dist/') ? '..' : '');
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -60,15 +61,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
   return (await eventually(what, fn, { timeoutMs, everyMs })) as T;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function manifest(name: string, spec: Record<string, unknown>): string {

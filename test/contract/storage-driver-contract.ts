@@ -12,6 +12,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PoolSpec, StorageDriver } from '../../controllers/storage/drivers/types.js';
 import { loopsUnder, mountsUnder } from '../integration/storage/helpers.js';
+import { rejects } from '../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
@@ -24,14 +25,6 @@ export interface StorageDriverHarness {
   cleanup(): Promise<void>;
 }
 
-async function rejects(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 export function describeStorageDriverContract(name: string, setup: () => Promise<StorageDriverHarness>): void {
   describe(`the ${name} driver contract`, () => {

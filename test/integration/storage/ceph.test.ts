@@ -19,17 +19,10 @@ import { type CephCluster, cephDown, cephUp, poolConfig } from './ceph-cluster.j
 import { forceCleanup, loopsUnder, mountsUnder } from './helpers.js';
 import { describeInstancesOnCeph } from './ceph-instances.js';
 import { describeStorageDriverContract } from '../../contract/storage-driver-contract.js';
+import { rejects } from '../../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
-async function rejects(p: Promise<unknown>): Promise<Error & { code?: string; errno?: number }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the ceph driver on a real throwaway Ceph', function () {
   this.timeout(10 * 60_000);

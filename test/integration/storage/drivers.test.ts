@@ -16,6 +16,7 @@ import type { PoolSpec, StorageDriver } from '../../../controllers/storage/drive
 import { PoolRootfsProvider } from '../../../controllers/storage/btrfs-rootfs.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
 import { describeStorageDriverContract, type StorageDriverHarness } from '../../contract/storage-driver-contract.js';
+import { rejects } from '../../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
@@ -34,14 +35,6 @@ async function harness(name: string, make: (dataDir: string) => StorageDriver): 
   };
 }
 
-async function rejects(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describeStorageDriverContract('dir', () => harness('dir', (dataDir) => new DirDriver({ dataDir })));
 describeStorageDriverContract('btrfs', () => harness('btrfs', (dataDir) => new BtrfsDriver({ dataDir })));

@@ -4,12 +4,6 @@
  * scheduler. start() is called when this member starts leading (with a signal
  * that aborts when leadership ends); stop() when it stops.
  */
-import type { Logger } from '../lib/log/logger.js';
-import type { Metrics } from '../lib/metrics/metrics.js';
-import type { KindRegistry } from '../lib/kinds/registry.js';
-import type { Store } from '../lib/store/types.js';
-import type { Clock } from '../lib/controller/clock.js';
-import type { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
 import type { Informer } from '../lib/controller/informer.js';
 import { Controller } from '../lib/controller/controller.js';
 import { enqueueMapped, enqueueObject } from '../lib/controller/handlers.js';
@@ -25,17 +19,10 @@ import { AllocationReconciler } from '../controllers/instances/allocation.js';
 import { FAILOVER_KEY, FailoverReconciler } from '../controllers/membership/failover-reconciler.js';
 import { STORAGE_DRIVER_INFO } from '../controllers/storage/drivers/registry.js';
 import type { StoragePool, Volume } from '../lib/kinds/types.js';
+import type { ControllerDeps } from '../lib/controller/deps.js';
 
 /** ClusterControllersOptions wire the leader's controllers. */
-export interface ClusterControllersOptions {
-  store: Store;
-  kinds: KindRegistry;
-  informers: SharedInformerFactory;
-  logger: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  memberName: string;
-}
+export type ClusterControllersOptions = ControllerDeps;
 
 /** ClusterControllers starts and stops the leader-only controllers together. */
 export class ClusterControllers {

@@ -3,13 +3,7 @@
  * this member (DESIGN.md §4): the instance runtime agent today; local storage
  * and network plumbing as those domains land.
  */
-import type { Logger } from '../lib/log/logger.js';
-import type { Metrics } from '../lib/metrics/metrics.js';
 import { IdmapAllocator } from '../controllers/instances/security/idmap-allocator.js';
-import type { KindRegistry } from '../lib/kinds/registry.js';
-import type { Store } from '../lib/store/types.js';
-import type { Clock } from '../lib/controller/clock.js';
-import type { SharedInformerFactory } from '../lib/controller/shared-informer-factory.js';
 import type { MemberAgent } from '../controllers/membership/member-agent.js';
 import { StorageAgent } from '../controllers/storage/storage-agent.js';
 import { StorageDriverRegistry } from '../controllers/storage/drivers/registry.js';
@@ -27,16 +21,10 @@ import { NetworkHost } from '../controllers/networking/network-host.js';
 import { InstanceLocks } from '../controllers/instances/instance-lock.js';
 import { FencedInstances } from '../controllers/instances/fenced-instances.js';
 import { Fencer } from '../controllers/membership/fencer.js';
+import type { ControllerDeps } from '../lib/controller/deps.js';
 
 /** HostAgentsOptions wire the member's host agents. */
-export interface HostAgentsOptions {
-  store: Store;
-  kinds: KindRegistry;
-  informers: SharedInformerFactory;
-  logger: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  memberName: string;
+export interface HostAgentsOptions extends ControllerDeps {
   dataDir: string;
   lxcpath: string;
   runtime: 'lxc' | 'hollow';

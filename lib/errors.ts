@@ -231,6 +231,83 @@ export const KUBE_REASON: Record<CloudletErrorCode, string> = {
   Internal: 'InternalError',
 };
 
+/** GENERIC_CODES win the inverse mappings over the more specific codes sharing their reason or status. */
+const GENERIC_CODES: ReadonlySet<CloudletErrorCode> = new Set<CloudletErrorCode>(['Conflict', 'MethodNotAllowed', 'Internal']);
+
+/**
+ * CODE_OF_REASON is the inverse of KUBE_REASON, for clients decoding a
+ * Status: where several codes share a reason, the generic code wins
+ * (MethodNotAllowed, Internal). Kubernetes also sends `Gone` for 410.
+ */
+export const CODE_OF_REASON: ReadonlyMap<string, CloudletErrorCode> = inverse(KUBE_REASON, { Gone: 'Gone' });
+
+/**
+ * CODE_OF_HTTP_STATUS is the inverse of HTTP_STATUS, for a failure whose body
+ * is no Status: where several codes share a status, the generic code wins
+ * (409 Conflict, 405 MethodNotAllowed, 500 Internal).
+ */
+export const CODE_OF_HTTP_STATUS: ReadonlyMap<number, CloudletErrorCode> = inverse(HTTP_STATUS, {});
+
+function inverse<V extends string | number>(table: Record<CloudletErrorCode, V>, extra: Partial<Record<V, CloudletErrorCode>>): Map<V, CloudletErrorCode> {
+  const out = new Map<V, CloudletErrorCode>();
+  for (const code of ERROR_CODES) {
+    const value = table[code];
+    if (!out.has(value) || GENERIC_CODES.has(code)) out.set(value, code);
+  }
+  for (const [value, code] of Object.entries(extra) as Array<[V, CloudletErrorCode]>) out.set(value, code);
+  return out;
+}
+
+/** WireErrorOptions is what a decoded Status carries besides its message. */
+export interface WireErrorOptions {
+  cause?: unknown;
+  causes?: FieldCause[];
+  retryAfterSeconds?: number;
+}
+
+/**
+ * errorOfCode builds the catalogue error for `code` from what travels on the
+ * wire (message, field causes, retry-after). HostCommand and Terminal carry
+ * host details that never travel, so they come back as InternalError.
+ */
+export function errorOfCode(code: CloudletErrorCode, message: string, opts: WireErrorOptions = {}): CloudletError {
+  const options = { cause: opts.cause };
+  switch (code) {
+    case 'NotFound':
+      return new NotFoundError(message, options);
+    case 'AlreadyExists':
+      return new AlreadyExistsError(message, options);
+    case 'Conflict':
+      return new ConflictError(message, { ...options, causes: opts.causes ?? [] });
+    case 'Gone':
+      return new GoneError(message, options);
+    case 'Invalid':
+      return new ValidationError(message, opts.causes ?? [], options);
+    case 'BadRequest':
+      return new BadRequestError(message, options);
+    case 'Unauthorized':
+      return new UnauthorizedError(message, options);
+    case 'NotSupported':
+      return new NotSupportedError(message, options);
+    case 'UnsupportedMediaType':
+      return new UnsupportedMediaTypeError(message, options);
+    case 'MethodNotAllowed':
+      return new MethodNotAllowedError(message, options);
+    case 'RequestEntityTooLarge':
+      return new RequestEntityTooLargeError(message, options);
+    case 'Timeout':
+      return new TimeoutError(message, options);
+    case 'Cancelled':
+      return new CancelledError(message, options);
+    case 'Unavailable':
+      return new UnavailableError(message, { ...options, ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}) });
+    case 'Terminal':
+    case 'HostCommand':
+    case 'Internal':
+      return new InternalError(message, options);
+  }
+}
+
 /** asCloudletError returns `err` if it is already ours, else wraps it in an InternalError. */
 export function asCloudletError(err: unknown): CloudletError {
   if (err instanceof CloudletError) return err;

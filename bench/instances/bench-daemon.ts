@@ -16,6 +16,7 @@ import { projectRoot } from '../../lib/kinds/registry.js';
 import { sleepMs } from '../common.js';
 import { freePort } from '../../test/e2e/helpers/daemon.js';
 import { BenchApiClient } from './api-client.js';
+import { processAlive as alive } from '../../lib/host/proc.js';
 
 /** CLK_TCK is the kernel's clock ticks per second for /proc/PID/stat times (100 on Linux). */
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -25,15 +26,6 @@ export interface BenchDaemonOptions {
   runtime?: 'lxc' | 'hollow';
   cpuProfDir?: string;
   label: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {

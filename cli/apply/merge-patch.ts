@@ -7,18 +7,11 @@
  * (RFC 7386) of last-applied (original), the new manifest (modified) and the
  * live object (current): fields dropped from the manifest become `null`.
  */
-import { deepEqual } from '../../lib/util/deep-equal.js';
+
+import { deepEqual, isJsonMap, type JsonMap } from '../../lib/json.js';
 
 /** LAST_APPLIED_ANNOTATION is the annotation kubectl and cloudlet keep the applied manifest in. */
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** JsonMap is a JSON object. */
-export type JsonMap = { [key: string]: unknown };
-
-/** isJsonMap tells whether a value is a plain JSON object (not an array, not null). */
-export function isJsonMap(v: unknown): v is JsonMap {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** goJson serialises like Go's json.Marshal of a map: keys sorted, `<>&` and U+2028/9 escaped, no newline. */
 export function goJson(value: unknown): string {

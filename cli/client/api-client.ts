@@ -9,7 +9,8 @@
  */
 import type { KubeConfig, RequestContext as RequestContextType } from '@kubernetes/client-node';
 import { CloudletError, InternalError, TimeoutError, UnavailableError } from '../../lib/errors.js';
-import { statusError, isKubeStatus } from './status.js';
+import { statusError } from './status.js';
+import { isStatus } from '../../lib/api/status.js';
 import { markTransportFailure } from './transport.js';
 
 /** JSON_ACCEPT asks for plain JSON objects. */
@@ -193,7 +194,7 @@ function deliver(line: string, onEvent: (ev: WatchEventLine) => void): void {
   if (!parsed || typeof parsed.type !== 'string' || typeof parsed.object !== 'object' || parsed.object === null) {
     throw new InternalError(`the server sent a watch line that is not an event: ${line.slice(0, 200)}`);
   }
-  if (parsed.type === 'ERROR' && isKubeStatus(parsed.object)) {
+  if (parsed.type === 'ERROR' && isStatus(parsed.object)) {
     throw statusError(parsed.object.code ?? 500, parsed.object, 'watch');
   }
   onEvent(parsed as WatchEventLine);

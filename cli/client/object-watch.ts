@@ -5,7 +5,7 @@
  * server says the version is too old (410) or closes the stream.
  */
 import { GoneError, TimeoutError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import type { ApiClient } from './api-client.js';
 import { resourcePath, type ResourceInfo } from './resources.js';
 

@@ -10,7 +10,8 @@
  *    `instance.cloudlet.dev/web created|configured|unchanged`.
  */
 import { NotFoundError, ValidationError, isCode } from '../../lib/errors.js';
-import { LAST_APPLIED_ANNOTATION, isJsonMap, lastAppliedOf, threeWayMergePatch, withLastApplied, type JsonMap } from '../apply/merge-patch.js';
+import { LAST_APPLIED_ANNOTATION, lastAppliedOf, threeWayMergePatch, withLastApplied } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import type { ApiClient } from '../client/api-client.js';
 import { resourcePath, resourceRef, type ResourceCatalog, type ResourceInfo } from '../client/resources.js';
 import { formatCliError } from '../client/status.js';

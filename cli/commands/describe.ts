@@ -2,7 +2,7 @@
  * `cloudlet describe KIND NAME` (or KIND/NAME): the object and its events.
  */
 import { ValidationError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import type { ApiClient } from '../client/api-client.js';
 import { resourcePath } from '../client/resources.js';
 import type { CliContext } from '../context.js';

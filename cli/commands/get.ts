@@ -6,11 +6,12 @@
 import { stringify } from 'yaml';
 import { evalJsonPath } from '../../lib/api/jsonpath.js';
 import { GoneError, ValidationError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { JSON_ACCEPT, TABLE_ACCEPT, type ApiClient } from '../client/api-client.js';
 import { resourcePath, resourceRef, type ResourceInfo } from '../client/resources.js';
 import type { CliContext } from '../context.js';
-import { AlignedWriter, fallbackTable, formatTable, isKubeTable, tableView, type KubeTable, type ObjectLike } from '../output/table.js';
+import { AlignedWriter, fallbackTable, formatTable, tableView, type ObjectLike } from '../output/table.js';
+import { isTable, type ReceivedTable } from '../../lib/api/table.js';
 
 /** OutputFormat is a value of -o (`jsonpath=TEMPLATE` is 'jsonpath'). */
 export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name' | 'jsonpath';
@@ -56,8 +57,8 @@ function forPrinting(obj: JsonMap, r: ResourceInfo): JsonMap {
   return out;
 }
 
-function asTable(body: unknown, now: number): KubeTable {
-  if (isKubeTable(body)) return body;
+function asTable(body: unknown, now: number): ReceivedTable {
+  if (isTable(body)) return body;
   if (isJsonMap(body) && Array.isArray(body.items)) {
     const rv = isJsonMap(body.metadata) && typeof body.metadata.resourceVersion === 'string' ? body.metadata.resourceVersion : undefined;
     return fallbackTable(body.items.filter(isJsonMap) as ObjectLike[], { now, resourceVersion: rv });
@@ -94,7 +95,7 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
   const accept = tabular ? TABLE_ACCEPT : JSON_ACCEPT;
   const now = Date.now();
   const writer = new AlignedWriter();
-  const view = (t: KubeTable) => tableView(t, { wide: format === 'wide', withNamespace: allNs });
+  const view = (t: ReceivedTable) => tableView(t, { wide: format === 'wide', withNamespace: allNs });
   let headerShown = false;
 
   let resourceVersion: string | undefined;
@@ -187,7 +188,7 @@ async function watchLoop(client: ApiClient, o: WatchLoopOptions): Promise<never>
       const body = await client.request({ path, accept: o.accept, query: { fieldSelector, labelSelector: o.selector } });
       const list = isJsonMap(body) ? body : {};
       rv = isJsonMap(list.metadata) && typeof list.metadata.resourceVersion === 'string' ? list.metadata.resourceVersion : undefined;
-      if (isKubeTable(body)) {
+      if (isTable(body)) {
         if (body.rows.length > 0) o.onObject(body);
       } else if (Array.isArray(list.items)) {
         for (const item of list.items) o.onObject(item);

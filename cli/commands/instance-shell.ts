@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NotFoundError, UnavailableError, ValidationError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { resourcePath } from '../client/resources.js';
 import type { CliContext } from '../context.js';
 

@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
+import { processAlive } from '../../lib/host/proc.js';
 
 const MAINTENANCE = 'cloudlet.dev/maintenance';
 
@@ -134,13 +135,4 @@ async function recover(ctx: CliContext, flags: { dataDir?: string; yes?: boolean
   ctx.out('3/3 etcd stopped; start the daemon again (cloudlet daemon, or systemctl start cloudlet)');
   ctx.out('Then, for every other member: cloudlet member remove NAME; on that machine move its data dir aside and cloudlet join a new token.');
   return 0;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

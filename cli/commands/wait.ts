@@ -6,7 +6,7 @@
  */
 import { evalJsonPath } from '../../lib/api/jsonpath.js';
 import { ValidationError } from '../../lib/errors.js';
-import { isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { waitForObject, type ObjectTarget } from '../client/object-watch.js';
 import { resourceRef } from '../client/resources.js';
 import { formatCliError } from '../client/status.js';

@@ -5,7 +5,8 @@
  */
 import { stringify } from 'yaml';
 import { formatAge } from '../../lib/api/table.js';
-import { LAST_APPLIED_ANNOTATION, isJsonMap, type JsonMap } from '../apply/merge-patch.js';
+import { LAST_APPLIED_ANNOTATION } from '../apply/merge-patch.js';
+import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { AlignedWriter } from './table.js';
 
 /** EventLike is the part of a core v1 Event that describe prints. */

@@ -5,41 +5,13 @@
  * the cells the way kubectl's tabwriter does (3-space gutter, 6-character
  * minimum cell, last column unpadded).
  */
-import { formatAge } from '../../lib/api/table.js';
-
-/** TableColumnDefinition is one `columnDefinitions[]` entry of a Table. */
-export interface TableColumnDefinition {
-  name: string;
-  type?: string;
-  format?: string;
-  description?: string;
-  priority?: number;
-}
-
-/** TableRowData is one row: cells in column order and (part of) the object. */
-export interface TableRowData {
-  cells: unknown[];
-  object?: { metadata?: { name?: string; namespace?: string; resourceVersion?: string; creationTimestamp?: string } } & Record<string, unknown>;
-}
-
-/** KubeTable is a Kubernetes `Table` object. */
-export interface KubeTable {
-  kind: 'Table';
-  apiVersion?: string;
-  metadata?: { resourceVersion?: string };
-  columnDefinitions: TableColumnDefinition[];
-  rows: TableRowData[];
-}
+import { formatAge, type ReceivedTable } from '../../lib/api/table.js';
+import { isJsonMap } from '../../lib/json.js';
 
 /** TableView is a table reduced to what gets printed: header cells and row cells, all text. */
 export interface TableView {
   header: string[];
   rows: string[][];
-}
-
-/** isKubeTable tells whether a response body is a Table. */
-export function isKubeTable(v: unknown): v is KubeTable {
-  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Table' && Array.isArray((v as { rows?: unknown }).rows);
 }
 
 /** cellText renders one cell: `<none>` for a missing value, JSON for structures. */
@@ -51,22 +23,27 @@ export function cellText(v: unknown): string {
 }
 
 /** tableView selects and renders the columns of `table`; `withNamespace` adds NAMESPACE from each row's object. */
-export function tableView(table: KubeTable, opts: { wide: boolean; withNamespace: boolean }): TableView {
+export function tableView(table: ReceivedTable, opts: { wide: boolean; withNamespace: boolean }): TableView {
   const picked = table.columnDefinitions.map((c, i) => ({ c, i })).filter(({ c }) => opts.wide || (c.priority ?? 0) === 0);
   const header = picked.map(({ c }) => c.name.toUpperCase());
-  const rows = (table.rows ?? []).map((row) => picked.map(({ i }) => cellText(row.cells[i])));
+  const rows = table.rows.map((row) => picked.map(({ i }) => cellText(row.cells[i])));
   if (opts.withNamespace) {
     header.unshift('NAMESPACE');
-    (table.rows ?? []).forEach((row, r) => rows[r]?.unshift(row.object?.metadata?.namespace ?? ''));
+    table.rows.forEach((row, r) => rows[r]?.unshift(namespaceOf(row.object)));
   }
   return { header, rows };
+}
+
+function namespaceOf(object: unknown): string {
+  const meta = isJsonMap(object) ? object.metadata : undefined;
+  return isJsonMap(meta) && typeof meta.namespace === 'string' ? meta.namespace : '';
 }
 
 /** ObjectLike is any object with metadata, for building a table when the server sent no Table. */
 export type ObjectLike = { metadata?: { name?: string; namespace?: string; creationTimestamp?: string; resourceVersion?: string } } & Record<string, unknown>;
 
 /** fallbackTable builds a NAME/AGE Table from plain objects (a server that answers a Table request with a List). */
-export function fallbackTable(objects: ObjectLike[], opts: { now: number; resourceVersion?: string }): KubeTable {
+export function fallbackTable(objects: ObjectLike[], opts: { now: number; resourceVersion?: string }): ReceivedTable {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

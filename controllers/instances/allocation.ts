@@ -8,7 +8,7 @@ import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/co
 import type { Informer } from '../../lib/controller/informer.js';
 import { updateStatus } from '../../lib/controller/status.js';
 import { isCode } from '../../lib/errors.js';
-import { deepEqual } from '../../lib/util/deep-equal.js';
+import { deepEqual } from '../../lib/json.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Member, Resources } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';

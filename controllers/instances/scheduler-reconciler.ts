@@ -16,7 +16,7 @@ import type { Informer } from '../../lib/controller/informer.js';
 import { cacheKey } from '../../lib/controller/informer.js';
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import { isCode } from '../../lib/errors.js';
-import { deepEqual } from '../../lib/util/deep-equal.js';
+import { deepEqual } from '../../lib/json.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus, Member } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';

@@ -6,7 +6,7 @@
  */
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
 import type { Instance, InstanceSpec, Member } from '../../lib/kinds/types.js';
-import { matchesSelector } from './label-selector.js';
+import { labelMatcherFromSelector, matchesLabels } from '../../lib/store/selectors.js';
 
 /** DEFAULT_CPU and DEFAULT_MEMORY are the CRD defaults, used when a spec leaves them out. */
 export const DEFAULT_CPU = 1;
@@ -98,7 +98,7 @@ export function pinAllows(placement: Placement, member: Member): boolean {
 
 /** selectorAllows tells whether `placement.memberSelector` lets the instance run on `member` (no selector allows every member). */
 export function selectorAllows(placement: Placement, member: Member): boolean {
-  return placement.memberSelector === undefined || matchesSelector(member.metadata.labels, placement.memberSelector);
+  return placement.memberSelector === undefined || matchesLabels(labelMatcherFromSelector(placement.memberSelector), member.metadata.labels);
 }
 
 /**

@@ -15,6 +15,7 @@
  * functions here so both sides and the tests share one definition.
  */
 import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX } from '../../lib/store/key-space.js';
+import { isJsonMap } from '../../lib/json.js';
 export { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX };
 
 /** EtcdCandidate is what an etcd-client member publishes: the peer URL its etcd would listen on. */
@@ -37,7 +38,7 @@ export interface EtcdLearnerAssignment {
 function record(text: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return isJsonMap(v) ? v : undefined;
   } catch {
     return undefined;
   }

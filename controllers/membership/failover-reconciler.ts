@@ -19,7 +19,7 @@ import { isCode } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, InstanceStatus, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { deepEqual } from '../../lib/util/deep-equal.js';
+import { deepEqual } from '../../lib/json.js';
 import type { Store } from '../../lib/store/types.js';
 import { EVACUATED_FROM_ANNOTATION, MAINTENANCE_ANNOTATION, planMaintenance, type MaintenanceAction } from './evacuation.js';
 import { planFailover, type FailoverAction } from './failover-plan.js';

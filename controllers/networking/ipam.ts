@@ -6,7 +6,8 @@
  */
 import { ConflictError, ValidationError } from '../../lib/errors.js';
 import type { RawKV } from '../../lib/store/types.js';
-import { formatIp, hostAddresses, parseIp, reservedReason, type AddressPlan } from './subnet.js';
+import { hostAddresses, reservedReason, type AddressPlan } from './subnet.js';
+import { formatIp, parseIp } from '../../lib/ipv4.js';
 import { IPAM_PREFIX } from '../../lib/store/key-space.js';
 export { IPAM_PREFIX };
 

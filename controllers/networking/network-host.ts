@@ -4,30 +4,18 @@
  * plumber the instance agent asks for addresses and NICs.
  */
 import { join } from 'node:path';
-import type { Clock } from '../../lib/controller/clock.js';
 import { EventRecorder } from '../../lib/controller/events.js';
-import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { HostRunner } from '../../lib/host/exec.js';
-import type { KindRegistry } from '../../lib/kinds/registry.js';
 import type { Member, Network } from '../../lib/kinds/types.js';
-import type { Logger } from '../../lib/log/logger.js';
-import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { Store } from '../../lib/store/types.js';
 import { defaultNetworkDrivers, type NetworkDriverRegistry } from './drivers/registry.js';
 import { Ipam } from './ipam.js';
 import { NetworkAgent } from './network-agent.js';
 import { NicPlumber } from './nic-plumber.js';
+import type { ControllerDeps } from '../../lib/controller/deps.js';
 
 /** NetworkHostOptions: what the daemon already has. State lives under `<dataDir>/networks`. */
-export interface NetworkHostOptions {
-  store: Store;
-  kinds: KindRegistry;
-  informers: SharedInformerFactory;
-  logger: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  memberName: string;
+export interface NetworkHostOptions extends ControllerDeps {
   dataDir: string;
   host?: HostRunner;
 }

@@ -5,7 +5,8 @@
  */
 import type { Member, Network } from '../../lib/kinds/types.js';
 import type { Allocation } from './ipam.js';
-import { addressPlan, formatIp, overlaps, parseSubnet } from './subnet.js';
+import { addressPlan } from './subnet.js';
+import { formatIp, overlaps, parseSubnet } from '../../lib/ipv4.js';
 import { derivedVni, gatewayMac, plumbingNames } from './naming.js';
 import type { CentralPlan, HostEntry, LogicalPortPlan, NetworkDriverInfo, NetworkPlan } from './drivers/types.js';
 import { logicalPortName } from './ovn/northbound.js';

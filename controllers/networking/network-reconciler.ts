@@ -22,7 +22,8 @@ import type { NetworkDriverRegistry } from './drivers/registry.js';
 import { describeOwner, type Ipam } from './ipam.js';
 import { plumbingNames } from './naming.js';
 import { centralMember, hostEntries, logicalPorts, planNetwork, underlayPeers, validateNetwork } from './network-plan.js';
-import { addressPlan, formatIp } from './subnet.js';
+import { addressPlan } from './subnet.js';
+import { formatIp } from '../../lib/ipv4.js';
 import { mergeMemberReport, networkPhase, type MemberReport } from './network-status.js';
 
 /** FINALIZER_PREFIX + member name is the finalizer each member holds on every network it built. */

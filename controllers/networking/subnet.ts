@@ -1,67 +1,14 @@
 /**
- * Pure IPv4 arithmetic for networks: parsing CIDR subnets, the reserved
- * addresses of a subnet (network, broadcast, gateway), containment and
- * overlap. No side effects; table-tested.
+ * A network's addresses: the reserved addresses of a subnet (network,
+ * broadcast, gateway) and which addresses IPAM hands out. The IPv4
+ * arithmetic itself (parsing, containment, overlap) is lib/ipv4.ts, shared
+ * with the instance runtime. No side effects; table-tested.
  */
 import { ValidationError } from '../../lib/errors.js';
+import { contains, formatIp, parseIp, parseSubnet, type Subnet } from '../../lib/ipv4.js';
 
 /** MAX_PREFIX_LENGTH is the longest prefix Cloudlet accepts (/29: five instance addresses). */
 export const MAX_PREFIX_LENGTH = 29;
-
-/** Subnet is a parsed IPv4 subnet; numbers are unsigned 32-bit. */
-export interface Subnet {
-  /** cidr is the canonical text, network address first (10.42.0.0/24) */
-  cidr: string;
-  network: number;
-  prefix: number;
-  broadcast: number;
-  /** size is the number of addresses, reserved ones included */
-  size: number;
-}
-
-/** parseIp reads a dotted IPv4 address into an unsigned number; ValidationError when malformed. */
-export function parseIp(text: string, field = 'address'): number {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
-    throw new ValidationError(`${field}: Invalid value: "${text}": must be an IPv4 address such as 10.42.0.10`, [
-      { field, message: 'must be an IPv4 address', type: 'FieldValueInvalid' },
-    ]);
-  }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
-/** formatIp writes an unsigned 32-bit number as a dotted IPv4 address. */
-export function formatIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/**
- * parseSubnet reads `a.b.c.d/len`. The address is masked to the network
- * address (10.42.0.7/24 reads as 10.42.0.0/24). ValidationError when malformed.
- */
-export function parseSubnet(text: string, field = 'spec.subnet'): Subnet {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  const prefix = m ? Number(m[2]) : NaN;
-  if (!m || !(prefix >= 0 && prefix <= 32)) {
-    throw new ValidationError(`${field}: Invalid value: "${text}": must be an IPv4 subnet in CIDR form such as 10.42.0.0/24`, [
-      { field, message: 'must be an IPv4 subnet in CIDR form', type: 'FieldValueInvalid' },
-    ]);
-  }
-  const ip = parseIp(m[1] ?? '', field);
-  const size = 2 ** (32 - prefix);
-  const network = Math.floor(ip / size) * size;
-  return { cidr: `${formatIp(network)}/${prefix}`, network, prefix, broadcast: network + size - 1, size };
-}
-
-/** contains says whether the address (number) is inside the subnet. */
-export function contains(subnet: Subnet, ip: number): boolean {
-  return ip >= subnet.network && ip <= subnet.broadcast;
-}
-
-/** overlaps says whether two subnets share any address. */
-export function overlaps(a: Subnet, b: Subnet): boolean {
-  return a.network <= b.broadcast && b.network <= a.broadcast;
-}
 
 /** defaultGateway is the first address after the network address. */
 export function defaultGateway(subnet: Subnet): number {

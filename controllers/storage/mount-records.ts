@@ -8,6 +8,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isJsonMap } from '../../lib/json.js';
 
 /** MountedVolume is one volume a container uses: its pool and its name inside the pool. */
 export interface MountedVolume {
@@ -43,7 +44,7 @@ export function volumesToRelease(containerName: string, all: ReadonlyMap<string,
 
 function parse(text: string): MountedVolume[] {
   const data: unknown = JSON.parse(text);
-  const list = typeof data === 'object' && data !== null && Array.isArray((data as { volumes?: unknown }).volumes) ? (data as { volumes: unknown[] }).volumes : [];
+  const list: unknown[] = isJsonMap(data) && Array.isArray(data.volumes) ? data.volumes : [];
   const out: MountedVolume[] = [];
   for (const v of list) {
     if (typeof v !== 'object' || v === null) continue;

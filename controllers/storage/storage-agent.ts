@@ -5,16 +5,10 @@
  * changes). Built and started by the daemon's HostAgents.
  */
 import { Controller } from '../../lib/controller/controller.js';
-import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
 import { requestFor } from '../../lib/controller/reconciler.js';
-import type { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
-import type { KindRegistry } from '../../lib/kinds/registry.js';
 import type { Instance, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
-import type { Logger } from '../../lib/log/logger.js';
-import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { Store } from '../../lib/store/types.js';
 import type { StorageDriverRegistry } from './drivers/registry.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { type ImageSource, VolumeReconciler } from './volume-reconciler.js';
@@ -22,16 +16,10 @@ import type { RootfsProvider } from '../instances/images/rootfs.js';
 import { StorageRootfsProvider } from './btrfs-rootfs.js';
 import { VolumeMounter } from './volume-mounts.js';
 import { fileMountRecords } from './mount-records.js';
+import type { ControllerDeps } from '../../lib/controller/deps.js';
 
 /** StorageAgentOptions wire the storage agent of one member. */
-export interface StorageAgentOptions {
-  store: Store;
-  kinds: KindRegistry;
-  informers: SharedInformerFactory;
-  logger: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  memberName: string;
+export interface StorageAgentOptions extends ControllerDeps {
   drivers: StorageDriverRegistry;
   events: EventRecorder;
   images?: ImageSource;

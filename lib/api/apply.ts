@@ -17,14 +17,11 @@ import {
   type FieldPath,
   type FieldSet,
 } from './managed-fields.js';
-import { deepEqual } from '../util/deep-equal.js';
 import { deepClone } from './patch.js';
+import { deepEqual, isJsonMap } from '../json.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** parseApplyBody reads an apply patch body, JSON or YAML, into an object; BadRequestError otherwise. */
 export function parseApplyBody(text: string): KubeObject {
@@ -34,17 +31,17 @@ export function parseApplyBody(text: string): KubeObject {
   } catch (err) {
     throw new BadRequestError(`error decoding YAML: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!isObject(doc)) throw new BadRequestError('an apply patch must be an object with apiVersion, kind and metadata');
+  if (!isJsonMap(doc)) throw new BadRequestError('an apply patch must be an object with apiVersion, kind and metadata');
   if (typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string') {
     throw new BadRequestError('an apply patch must set apiVersion and kind');
   }
-  if (!isObject(doc.metadata)) throw new BadRequestError('an apply patch must set metadata.name');
+  if (!isJsonMap(doc.metadata)) throw new BadRequestError('an apply patch must set metadata.name');
   return doc as KubeObject;
 }
 
 /** mergeApplied merges `applied` into `live`: objects field by field, lists and scalars replaced. */
 function mergeApplied(live: unknown, applied: unknown): unknown {
-  if (!isObject(applied) || !isObject(live)) return deepClone(applied);
+  if (!isJsonMap(applied) || !isJsonMap(live)) return deepClone(applied);
   const out: Record<string, unknown> = { ...live };
   for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v);
   return out;
@@ -133,7 +130,7 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   const meta = { ...(result.metadata as KubeObject['metadata']) };
   const am = applied.metadata as unknown as Record<string, unknown>;
   for (const key of ['labels', 'annotations'] as const) {
-    if (isObject(am[key])) meta[key] = { ...(meta[key] ?? {}), ...(am[key] as Record<string, string>) };
+    if (isJsonMap(am[key])) meta[key] = { ...(meta[key] ?? {}), ...(am[key] as Record<string, string>) };
   }
   if (Array.isArray(am.finalizers)) meta.finalizers = am.finalizers as string[];
   if (meta.labels && Object.keys(meta.labels).length === 0) delete meta.labels;

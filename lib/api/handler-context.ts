@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { KubeObject, Store } from '../store/types.js';
 import type { ResourceRoute } from './router.js';
 import type { SchemaValidator } from './schema.js';
+import { isJsonMap } from '../json.js';
 
 /** HandlerDeps are the long-lived dependencies of the resource handlers. */
 export interface HandlerDeps {
@@ -35,9 +36,6 @@ export interface ResourceRequest {
 /** PATCH_RETRIES is how often a patch that does not pin resourceVersion is retried on a conflict. */
 export const PATCH_RETRIES = 5;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * checkBodyObject checks that a request body is an object of `kind` for the
@@ -46,7 +44,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * and metadata.namespace likewise.
  */
 export function checkBodyObject(kind: KindInfo, body: unknown, route: { namespace?: string; name?: string }): KubeObject {
-  if (!isObject(body)) throw new BadRequestError(`the request body must be a JSON object of kind ${kind.kind}`);
+  if (!isJsonMap(body)) throw new BadRequestError(`the request body must be a JSON object of kind ${kind.kind}`);
   if (body.apiVersion === undefined) body.apiVersion = kind.apiVersion;
   if (body.kind === undefined) body.kind = kind.kind;
   if (body.apiVersion !== kind.apiVersion) {
@@ -54,7 +52,7 @@ export function checkBodyObject(kind: KindInfo, body: unknown, route: { namespac
   }
   if (body.kind !== kind.kind) throw new BadRequestError(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind.kind})`);
   if (body.metadata === undefined) body.metadata = {};
-  if (!isObject(body.metadata)) throw new BadRequestError('metadata must be an object');
+  if (!isJsonMap(body.metadata)) throw new BadRequestError('metadata must be an object');
   const meta = body.metadata;
   if (route.name !== undefined) {
     if (meta.name === undefined || meta.name === '') meta.name = route.name;

@@ -4,6 +4,7 @@
  * not pin metadata.resourceVersion is retried on a write conflict.
  */
 import { AlreadyExistsError, ConflictError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, isCode } from '../errors.js';
+import { isJsonMap } from '../json.js';
 import { rfc3339 } from '../store/object-rules.js';
 import type { KubeObject } from '../store/types.js';
 import { parseApplyBody, serverSideApply } from './apply.js';
@@ -17,10 +18,10 @@ const ACCEPTED = 'application/json-patch+json, application/merge-patch+json, app
 
 function pinsVersion(type: string, patch: unknown): boolean {
   if (type === 'application/json-patch+json') {
-    return Array.isArray(patch) && patch.some((op: unknown) => typeof op === 'object' && op !== null && (op as { path?: unknown }).path === '/metadata/resourceVersion');
+    return Array.isArray(patch) && patch.some((op: unknown) => isJsonMap(op) && op.path === '/metadata/resourceVersion');
   }
-  const meta = typeof patch === 'object' && patch !== null ? (patch as { metadata?: unknown }).metadata : undefined;
-  return typeof meta === 'object' && meta !== null && 'resourceVersion' in meta;
+  const meta = isJsonMap(patch) ? patch.metadata : undefined;
+  return isJsonMap(meta) && 'resourceVersion' in meta;
 }
 
 /** patchObject answers PATCH on an object or its status subresource. */

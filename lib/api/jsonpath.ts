@@ -2,6 +2,7 @@
  * A small evaluator for the JSONPath subset CRD printer columns use:
  * `.a.b`, `.a[0]`, `.a[*].b`, `.a['b.c']`.
  */
+import { isJsonMap } from '../json.js';
 
 type Step = { key: string } | { index: number } | { all: true };
 
@@ -39,7 +40,7 @@ export function evalJsonPath(root: unknown, path: string): unknown[] {
     const next: unknown[] = [];
     for (const v of cur) {
       if ('key' in step) {
-        if (typeof v === 'object' && v !== null && !Array.isArray(v) && step.key in v) next.push((v as Record<string, unknown>)[step.key]);
+        if (isJsonMap(v) && step.key in v) next.push(v[step.key]);
       } else if ('index' in step) {
         if (Array.isArray(v) && step.index < v.length) next.push(v[step.index]);
       } else if (Array.isArray(v)) {

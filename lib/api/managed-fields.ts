@@ -5,7 +5,7 @@
  * `f:<name>`; a leaf is `{}`.
  */
 import type { KubeObject, ManagedFieldsEntry } from '../store/types.js';
-import { deepEqual } from '../util/deep-equal.js';
+import { deepEqual, isJsonMap } from '../json.js';
 
 /** FieldSet is a FieldsV1 value. */
 export type FieldSet = { [key: string]: FieldSet };
@@ -13,14 +13,11 @@ export type FieldSet = { [key: string]: FieldSet };
 /** FieldPath is a path of field names from the object root. */
 export type FieldPath = string[];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function addLeaves(v: unknown, into: FieldSet): void {
   for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
     const key = `f:${k}`;
-    if (isObject(child) && Object.keys(child).length > 0) {
+    if (isJsonMap(child) && Object.keys(child).length > 0) {
       const sub: FieldSet = into[key] ?? {};
       addLeaves(child, sub);
       into[key] = sub;
@@ -41,10 +38,10 @@ export function fieldSetOf(obj: Record<string, unknown>, opts: { status?: boolea
     if (k === 'status' && !opts.status) continue;
     if (k !== 'status' && opts.status) continue;
     if (k === 'metadata') {
-      if (!isObject(v)) continue;
+      if (!isJsonMap(v)) continue;
       const meta: FieldSet = {};
       for (const mk of ['labels', 'annotations'] as const) {
-        if (isObject(v[mk]) && Object.keys(v[mk]).length > 0) addLeaves({ [mk]: v[mk] }, meta);
+        if (isJsonMap(v[mk]) && Object.keys(v[mk]).length > 0) addLeaves({ [mk]: v[mk] }, meta);
       }
       if (Array.isArray(v.finalizers) && v.finalizers.length > 0) meta['f:finalizers'] = {};
       if (Object.keys(meta).length > 0) out['f:metadata'] = meta;
@@ -92,7 +89,7 @@ export function overlaps(a: FieldPath, b: FieldPath): boolean {
 export function valueAt(obj: unknown, path: FieldPath): unknown {
   let cur = obj;
   for (const name of path) {
-    if (!isObject(cur)) return undefined;
+    if (!isJsonMap(cur)) return undefined;
     cur = cur[name];
   }
   return cur;
@@ -103,17 +100,17 @@ export function removeAt(obj: Record<string, unknown>, path: FieldPath): void {
   const parents: Array<Record<string, unknown>> = [];
   let cur: unknown = obj;
   for (const name of path.slice(0, -1)) {
-    if (!isObject(cur)) return;
+    if (!isJsonMap(cur)) return;
     parents.push(cur);
     cur = cur[name];
   }
   const last = path[path.length - 1];
-  if (!isObject(cur) || last === undefined) return;
+  if (!isJsonMap(cur) || last === undefined) return;
   delete cur[last];
   for (let i = parents.length - 1; i >= 0; i--) {
     const name = path[i] as string;
     const child = parents[i]?.[name];
-    if (isObject(child) && Object.keys(child).length === 0 && i > 0) delete parents[i]?.[name];
+    if (isJsonMap(child) && Object.keys(child).length === 0 && i > 0) delete parents[i]?.[name];
     else break;
   }
 }

@@ -4,11 +4,8 @@
  * their inputs; they return new values.
  */
 import { BadRequestError, ValidationError } from '../errors.js';
-import { deepEqual } from '../util/deep-equal.js';
+import { deepEqual, isJsonMap } from '../json.js';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** deepClone copies a JSON value. */
 export function deepClone<T>(v: T): T {
@@ -17,8 +14,8 @@ export function deepClone<T>(v: T): T {
 
 /** mergePatch applies an RFC 7386 merge patch: objects merge, `null` deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return deepClone(patch);
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  if (!isJsonMap(patch)) return deepClone(patch);
+  const out: Record<string, unknown> = isJsonMap(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -56,7 +53,7 @@ function parentOf(doc: unknown, segs: string[], ptr: string): unknown {
   let cur = doc;
   for (const seg of segs.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[arrayIndex(cur, seg, false, ptr)];
-    else if (isObject(cur) && seg in cur) cur = cur[seg];
+    else if (isJsonMap(cur) && seg in cur) cur = cur[seg];
     else throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
   }
   return cur;
@@ -68,7 +65,7 @@ function getAt(doc: unknown, ptr: string): unknown {
   const parent = parentOf(doc, segs, ptr);
   const last = segs[segs.length - 1] as string;
   if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false, ptr)];
-  if (isObject(parent) && last in parent) return parent[last];
+  if (isJsonMap(parent) && last in parent) return parent[last];
   throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
 }
 
@@ -78,7 +75,7 @@ function removeAt(doc: unknown, ptr: string): unknown {
   const parent = parentOf(doc, segs, ptr);
   const last = segs[segs.length - 1] as string;
   if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false, ptr), 1)[0];
-  if (isObject(parent) && last in parent) {
+  if (isJsonMap(parent) && last in parent) {
     const v = parent[last];
     delete parent[last];
     return v;
@@ -94,7 +91,7 @@ function addAt(doc: unknown, ptr: string, value: unknown, replace: boolean): unk
   if (Array.isArray(parent)) {
     const i = arrayIndex(parent, last, !replace, ptr);
     parent.splice(i, replace ? 1 : 0, value);
-  } else if (isObject(parent)) {
+  } else if (isJsonMap(parent)) {
     if (replace && !(last in parent)) throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
     parent[last] = value;
   } else {
@@ -106,7 +103,7 @@ function addAt(doc: unknown, ptr: string, value: unknown, replace: boolean): unk
 function checkOps(patch: unknown): JsonPatchOp[] {
   if (!Array.isArray(patch)) throw new BadRequestError('a JSON patch must be an array of operations');
   return patch.map((raw: unknown, i) => {
-    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
+    if (!isJsonMap(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
       throw new BadRequestError(`JSON patch operation ${i} needs string "op" and "path"`);
     }
     if (!['add', 'remove', 'replace', 'move', 'copy', 'test'].includes(raw.op)) {

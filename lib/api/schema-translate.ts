@@ -4,12 +4,13 @@
  * objects that declare properties reject unknown fields.
  */
 import type { JsonSchema } from '../kinds/registry.js';
+import { isJsonMap } from '../json.js';
 
 /** KNOWN_FORMATS are the `format` values the validator checks; others are dropped. */
 export const KNOWN_FORMATS = ['int32', 'int64', 'date-time', 'float', 'double', 'byte'] as const;
 
 function isSchema(v: unknown): v is JsonSchema {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isJsonMap(v);
 }
 
 /**

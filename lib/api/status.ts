@@ -3,14 +3,22 @@
  * something that is not an object) is written to the wire.
  */
 import { type CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, UnavailableError, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
+import { isJsonMap } from '../json.js';
 import type { KindInfo } from '../kinds/registry.js';
+
+/** StatusCause is one `details.causes[]` entry; Kubernetes spells the cause type `reason` (FieldValueInvalid, …). */
+export interface StatusCause {
+  reason?: string;
+  message: string;
+  field?: string;
+}
 
 /** StatusDetails is the `details` of a Status. */
 export interface StatusDetails {
   name?: string;
   group?: string;
   kind?: string;
-  causes?: Array<{ reason?: string; message: string; field?: string }>;
+  causes?: StatusCause[];
   /** retryAfterSeconds: a transient refusal's suggested wait before the client tries again */
   retryAfterSeconds?: number;
 }
@@ -25,6 +33,19 @@ export interface Status {
   reason: string;
   details?: StatusDetails;
   code: number;
+}
+
+/**
+ * ReceivedStatus is a Status as a client reads it from any server: `kind`
+ * is certain, every other field may be missing.
+ */
+export type ReceivedStatus = { kind: 'Status' } & Partial<Omit<Status, 'kind' | 'details'>> & {
+  details?: Partial<Omit<StatusDetails, 'causes'>> & { causes?: Array<Partial<StatusCause>> };
+};
+
+/** isStatus tells whether a parsed body is a Kubernetes Status object. */
+export function isStatus(body: unknown): body is ReceivedStatus {
+  return isJsonMap(body) && body.kind === 'Status';
 }
 
 /** StatusContext names the object a request was about, for `details`. */
@@ -68,9 +89,4 @@ export function successStatus(ctx: StatusContext = {}): Status {
     details.kind = ctx.kind.plural;
   }
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', details, code: 200 };
-}
-
-/** resourceName is `instances.cloudlet.dev` (or `events`), as Kubernetes names a resource in messages. */
-export function resourceName(kind: KindInfo): string {
-  return kind.group ? `${kind.plural}.${kind.group}` : kind.plural;
 }

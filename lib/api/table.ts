@@ -5,6 +5,7 @@
 import type { KindInfo, PrinterColumn } from '../kinds/registry.js';
 import type { KubeObject } from '../store/types.js';
 import { evalJsonPath } from './jsonpath.js';
+import { isJsonMap } from '../json.js';
 
 /** TableColumn is one `columnDefinitions` entry. */
 export interface TableColumn {
@@ -28,6 +29,23 @@ export interface Table {
   metadata: { resourceVersion?: string };
   columnDefinitions: TableColumn[];
   rows: TableRow[];
+}
+
+/**
+ * ReceivedTable is a Table as a client reads it from any server: columns
+ * need only a name and rows only their cells.
+ */
+export interface ReceivedTable {
+  kind: 'Table';
+  apiVersion?: string;
+  metadata?: { resourceVersion?: string };
+  columnDefinitions: Array<Pick<TableColumn, 'name'> & Partial<TableColumn>>;
+  rows: Array<Pick<TableRow, 'cells'> & Partial<TableRow>>;
+}
+
+/** isTable tells whether a response body is a Table (kind, columns and rows). */
+export function isTable(v: unknown): v is ReceivedTable {
+  return isJsonMap(v) && v.kind === 'Table' && Array.isArray(v.columnDefinitions) && Array.isArray(v.rows);
 }
 
 /** IncludeObject is the `includeObject` query parameter: what each row's `object` holds. */

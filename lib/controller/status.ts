@@ -7,7 +7,7 @@
 import { ConflictError, isCode } from '../errors.js';
 import type { KindInfo } from '../kinds/registry.js';
 import type { KubeObject, Store } from '../store/types.js';
-import { deepEqual } from '../util/deep-equal.js';
+import { deepEqual } from '../json.js';
 
 /** StatusKey names the object whose status is written. */
 export interface StatusKey {

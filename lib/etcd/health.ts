@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { EtcdTlsFiles } from './args.js';
+import { isJsonMap } from '../json.js';
 
 /** checkEtcdHealth resolves true when `${clientUrl}/health` says healthy within `timeoutMs`; never throws. */
 export function checkEtcdHealth(clientUrl: string, opts: { tls?: EtcdTlsFiles; timeoutMs?: number } = {}): Promise<boolean> {
@@ -25,7 +26,7 @@ export function checkEtcdHealth(clientUrl: string, opts: { tls?: EtcdTlsFiles; t
       res.on('end', () => {
         try {
           const parsed: unknown = JSON.parse(body);
-          done(res.statusCode === 200 && typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>).health === 'true');
+          done(res.statusCode === 200 && isJsonMap(parsed) && parsed.health === 'true');
         } catch {
           done(false);
         }

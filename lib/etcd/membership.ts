@@ -4,10 +4,10 @@
  * here. The daemon uses it at join time and the voter controller through the
  * small EtcdMembershipApi shape (controllers never see etcd3).
  */
-import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { ConflictError, NotFoundError, UnavailableError, errorMessage, CloudletError } from '../errors.js';
 import { translateEtcdError } from '../store/etcd-errors.js';
+import { etcdCredentials, type EtcdTlsOptions } from '../store/etcd-backend.js';
 
 /** EtcdMemberInfo is one etcd cluster member as etcd reports it. */
 export interface EtcdMemberInfo {
@@ -23,7 +23,7 @@ export interface EtcdMemberInfo {
 /** EtcdMembershipOptions: endpoints (https://… when tls is given) and PEM files. */
 export interface EtcdMembershipOptions {
   endpoints: string[];
-  tls?: { caFile: string; certFile?: string; keyFile?: string };
+  tls?: EtcdTlsOptions;
   /** callTimeoutMs bounds each call (default 5 s) */
   callTimeoutMs?: number;
 }
@@ -101,13 +101,7 @@ export class EtcdMembership {
     this.timeout = opts.callTimeoutMs ?? 5000;
     this.client = new Etcd3({
       hosts: opts.endpoints.map((e) => e.replace(/^https?:\/\//, '')),
-      credentials: opts.tls
-        ? {
-            rootCertificate: readFileSync(opts.tls.caFile),
-            certChain: opts.tls.certFile ? readFileSync(opts.tls.certFile) : undefined,
-            privateKey: opts.tls.keyFile ? readFileSync(opts.tls.keyFile) : undefined,
-          }
-        : undefined,
+      credentials: etcdCredentials(opts.tls),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeout }),
     });
   }

@@ -33,8 +33,14 @@ export const realTimers: EtcdTimers = {
   now: () => Date.now(),
 };
 
+/** EtcdClusterSettings are the etcd settings the server passes through to its command line unchanged (see EtcdMemberConfig). */
+type EtcdClusterSettings = Pick<
+  EtcdMemberConfig,
+  'advertiseClientUrl' | 'advertisePeerUrl' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken' | 'clientTls' | 'peerTls' | 'autoCompactionRetention' | 'extraArgs'
+>;
+
 /** EtcdServerOptions configure one embedded etcd member. */
-export interface EtcdServerOptions {
+export interface EtcdServerOptions extends EtcdClusterSettings {
   /** dataDir is the daemon's data directory; etcd keeps everything under `<dataDir>/etcd` */
   dataDir: string;
   logger: Logger;
@@ -46,17 +52,8 @@ export interface EtcdServerOptions {
   host?: string;
   /** ports fixes the ports instead of choosing free ones */
   ports?: EtcdPorts;
-  advertiseClientUrl?: string;
-  advertisePeerUrl?: string;
-  initialCluster?: string;
-  initialClusterState?: 'new' | 'existing';
-  initialClusterToken?: string;
-  clientTls?: EtcdTlsFiles;
-  peerTls?: EtcdTlsFiles;
   /** healthTls: client credentials for the health check (default clientTls) */
   healthTls?: EtcdTlsFiles;
-  autoCompactionRetention?: string;
-  extraArgs?: string[];
   /** startTimeoutMs bounds the wait for health (default 30 s) */
   startTimeoutMs?: number;
   /** stopGraceMs is the SIGTERM→SIGKILL grace (default 10 s) */

@@ -24,3 +24,13 @@ export async function processStartTime(pid: number): Promise<Date | undefined> {
   if (ticks === undefined || btimeLine === undefined) return undefined;
   return new Date((Number(btimeLine.split(' ')[1]) + ticks / CLOCK_TICKS) * 1000);
 }
+
+/** processAlive tells whether a process with this PID exists (signal 0: nothing is sent). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * TypeScript types of Cloudlet's kinds, written once and kept in step with
- * the schemas in `crds/` by test/unit/kinds/types-match-crds.test.ts.
+ * the schemas in `crds/` by test/unit/lib/kinds/types.test.ts.
  */
 import type { Condition, KubeObject } from '../store/types.js';
 

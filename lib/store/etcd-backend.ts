@@ -27,6 +27,16 @@ export interface EtcdTlsOptions {
   keyFile?: string;
 }
 
+/** etcdCredentials reads the PEM files of `tls` into the etcd3 client's credentials (undefined: plain connection). */
+export function etcdCredentials(tls: EtcdTlsOptions | undefined): IOptions['credentials'] {
+  if (!tls) return undefined;
+  return {
+    rootCertificate: readFileSync(tls.caFile),
+    certChain: tls.certFile ? readFileSync(tls.certFile) : undefined,
+    privateKey: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+  };
+}
+
 /** EtcdBackendOptions: endpoints such as `http://127.0.0.1:2379`, optional TLS, logger, metrics. */
 export interface EtcdBackendOptions {
   endpoints: string[];
@@ -69,13 +79,7 @@ export class EtcdBackend implements KVBackend {
     this.health = health;
     this.client = new Etcd3({
       hosts,
-      credentials: opts.tls
-        ? {
-            rootCertificate: readFileSync(opts.tls.caFile),
-            certChain: opts.tls.certFile ? readFileSync(opts.tls.certFile) : undefined,
-            privateKey: opts.tls.keyFile ? readFileSync(opts.tls.keyFile) : undefined,
-          }
-        : undefined,
+      credentials: etcdCredentials(opts.tls),
       // Several endpoints (an etcd-client member): pass an unreachable one by for a moment (endpoint-health.ts).
       faultHandling: { host: (h) => (health ? (health.policy(h) as unknown as Policy) : passThrough), global: passThrough },
       grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 },

@@ -1,6 +1,7 @@
 /**
  * Kubernetes label and field selectors: parsing (BadRequestError on bad
- * syntax) and matching. Shared by the stores' list and watch and by the API.
+ * syntax) and matching. Shared by the stores' list and watch, by the API
+ * and by the scheduler (placement.memberSelector).
  */
 import { BadRequestError } from '../errors.js';
 import type { KindInfo } from '../kinds/registry.js';

@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import type { Store } from '../../lib/store/types.js';
 import { Ipam, type NicOwner } from '../../controllers/networking/ipam.js';
-import { addressPlan, formatIp, hostAddresses } from '../../controllers/networking/subnet.js';
+import { addressPlan, hostAddresses } from '../../controllers/networking/subnet.js';
+import { formatIp } from '../../lib/ipv4.js';
 
 /** IpamContractOptions: a fresh store per test, and how hard to hammer. */
 export interface IpamContractOptions {

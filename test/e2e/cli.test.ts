@@ -17,6 +17,7 @@ import { silentLogger } from '../../lib/log/logger.js';
 import { createMetrics } from '../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../lib/store/memory-store.js';
 import type { KubeObject } from '../../lib/store/types.js';
+import { eventually } from '../helpers/poll.js';
 
 const TOKEN = 'cli-e2e-token-0123456789abcdef';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,11 +56,7 @@ function manifest(name: string, opts: { spec?: string; labels?: string; namespac
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting: ${what}`);
+  await eventually(what, check, { timeoutMs: 30_000, everyMs: 50 });
 }
 
 describe('the cloudlet CLI against the Cloudlet API', function () {

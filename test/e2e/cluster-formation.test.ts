@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { LabDriver } from '../../bench/failover/lab-driver.js';
 import type { Member } from '../../lib/kinds/types.js';
 import { projectRoot } from '../../lib/kinds/registry.js';
+import { eventually } from '../helpers/poll.js';
 
 const root = projectRoot();
 const labId = process.env.FORMATION_LAB_ID ?? '4';
@@ -38,18 +39,9 @@ async function members(): Promise<View[]> {
 
 /** settled waits (bounded) until `check` holds for the member list; the voter controller writes etcdRole a moment after etcd changes. */
 async function settled(what: string, check: (ms: View[]) => boolean, limitMs = 60_000): Promise<View[]> {
-  const end = Date.now() + limitMs;
+  // a member's API may restart while etcd membership changes: eventually counts errors as "not yet"
   let last: View[] = [];
-  for (;;) {
-    try {
-      last = await members();
-      if (check(last)) return last;
-    } catch {
-      // a member's API may restart while etcd membership changes
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; members: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  return eventually(what, async () => (check((last = await members())) ? last : undefined), { timeoutMs: limitMs, everyMs: 500, detail: () => `members: ${JSON.stringify(last)}` });
 }
 
 const waitLines = (stderr: string): number => stderr.split('\n').filter((l) => l.includes('waiting for the cluster to accept')).length;

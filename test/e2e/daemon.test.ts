@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { parse as parseYaml } from 'yaml';
 import { startDaemon, processAlive, type TestDaemon } from './helpers/daemon.js';
+import { eventually } from '../helpers/poll.js';
 
 interface Kubeconfig {
   clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
@@ -35,18 +36,7 @@ async function httpsGet(d: TestDaemon, path: string, token?: string): Promise<{ 
 }
 
 async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  return (await eventually(what, fn, { timeoutMs, everyMs: 250 })) as T;
 }
 
 async function etcdPid(d: TestDaemon): Promise<number> {

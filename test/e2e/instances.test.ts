@@ -16,6 +16,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { readCgroupLimits } from '../../lib/host/cgroup.js';
 import type { Instance } from '../../lib/kinds/types.js';
+import { eventually } from '../helpers/poll.js';
+import { processAlive as pidAlive } from '../../lib/host/proc.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', import.meta.dirname.includes('/dist/') ? '..' : '');
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -58,27 +60,7 @@ async function freePort(): Promise<number> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await eventually(what, fn, { timeoutMs, everyMs })) as T;
 }
 
 function manifest(name: string, spec: Record<string, unknown>): string {

@@ -13,6 +13,7 @@ import { createMetrics } from '../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../lib/store/memory-store.js';
 import type { KubeObject } from '../../lib/store/types.js';
 import { makeKubectlEnv, waitForExit, waitForOutput, type KubectlEnv } from './helpers/kubectl.js';
+import { eventually } from '../helpers/poll.js';
 
 const TOKEN = 'e2e-token-abcdef0123456789';
 
@@ -45,12 +46,8 @@ describe('the real kubectl against the Cloudlet API', function () {
   }
   const kubectl = (...args: string[]) => env.run(args);
   async function waitForWatches(count: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const open = (await metrics.apiWatches.get()).values.find((v) => v.labels.resource === 'instances')?.value ?? 0;
-      if (open >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`kubectl did not open ${count} watch(es) on instances`);
+    const open = async (): Promise<number> => (await metrics.apiWatches.get()).values.find((v) => v.labels.resource === 'instances')?.value ?? 0;
+    await eventually(`kubectl to open ${count} watch(es) on instances`, async () => (await open()) >= count, { timeoutMs: 10_000, everyMs: 50 });
   }
 
   before(async () => {

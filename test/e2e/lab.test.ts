@@ -16,6 +16,7 @@ import { parse } from 'yaml';
 import { encodeJoinToken } from '../../lib/join-token.js';
 import { caFingerprint } from '../../lib/pki/pki.js';
 import { projectRoot } from '../../lib/kinds/registry.js';
+import { eventually } from '../helpers/poll.js';
 
 // the project root, whether this file runs from the sources (tsx) or from dist/
 const root = projectRoot();
@@ -66,16 +67,10 @@ async function members(): Promise<MemberView[]> {
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, limitMs = 90_000): Promise<number> {
+  // the API may be briefly unreachable while members die and leaders change: eventually counts errors as "not yet"
   const start = Date.now();
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - start;
-    } catch {
-      // the API may be briefly unreachable while members die and leaders change
-    }
-    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await eventually(what, check, { timeoutMs: limitMs, everyMs: 250 });
+  return Date.now() - start;
 }
 
 const phaseOf = async (name: string) => (await members()).find((m) => m.name === name)?.phase;

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/kinds/registry.js';
 import type { Instance, Network } from '../../lib/kinds/types.js';
+import { eventually } from '../helpers/poll.js';
 
 const root = projectRoot();
 const lab = join(root, 'deploy', 'lab', 'lab.sh');
@@ -54,21 +55,9 @@ function run(file: string, args: string[], opts: { input?: string; timeoutMs?: n
 const labSh = (...args: string[]): Promise<Ran> => run(lab, args, { timeoutMs: 600_000 });
 let kubeconfig = '';
 const cli = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> => run('node', [MAIN, '--kubeconfig', kubeconfig, ...args], opts);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(500);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  return (await eventually(what, fn, { timeoutMs, everyMs: 500 })) as T;
 }
 
 async function apply(obj: object): Promise<void> {

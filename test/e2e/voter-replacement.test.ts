@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabDriver } from '../../bench/failover/lab-driver.js';
 import { projectRoot } from '../../lib/kinds/registry.js';
+import { processAlive as pidAlive } from '../../lib/host/proc.js';
 
 const root = projectRoot();
 const labId = process.env.LAB_ID ?? '3';
@@ -27,15 +28,6 @@ const voters0 = ['m1', 'm2', 'm3'];
 function need(tool: string, pkg: string): void {
   const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'].some((d) => existsSync(join(d, tool)));
   if (!found) throw new Error(`${tool} is missing: apt-get install ${pkg}`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function pidIn(file: string): number | undefined {

@@ -6,7 +6,7 @@
  * a daemon uses it only when explicitly configured with `runtime: hollow`.
  */
 import { NotFoundError, UnavailableError, ValidationError } from '../../../lib/errors.js';
-import { deepEqual } from '../../../lib/util/deep-equal.js';
+import { deepEqual } from '../../../lib/json.js';
 import { BaseRuntime } from './base.js';
 import type { ContainerSpec, EnsureResult, ExecStdio, Limits, Observation, RuntimeInfo, StopOptions } from './types.js';
 

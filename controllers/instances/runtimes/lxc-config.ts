@@ -4,6 +4,8 @@
  */
 import type { CgroupLayout } from '../../../lib/host/cgroup.js';
 import type { ContainerSpec, Limits } from './types.js';
+import { ValidationError } from '../../../lib/errors.js';
+import { formatIp, parseSubnet, type Subnet } from '../../../lib/ipv4.js';
 
 /** CPU_PERIOD_US is the CFS period used for cpu limits (100 ms). */
 export const CPU_PERIOD_US = 100000;
@@ -145,15 +147,14 @@ export function renderLxcConfig(input: LxcConfigInput): string {
  * Anything that is not an IPv4 CIDR is returned unchanged.
  */
 export function withBroadcast(cidr: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return cidr;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return cidr;
-  const ip = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const hostBits = 2 ** (32 - prefix);
-  const bcast = Math.floor(ip / hostBits) * hostBits + hostBits - 1;
-  return `${cidr} ${[24, 16, 8, 0].map((shift) => Math.floor(bcast / 2 ** shift) % 256).join('.')}`;
+  let subnet: Subnet;
+  try {
+    subnet = parseSubnet(cidr, 'address');
+  } catch (err) {
+    if (err instanceof ValidationError) return cidr;
+    throw err;
+  }
+  return `${cidr} ${formatIp(subnet.broadcast)}`;
 }
 
 /**

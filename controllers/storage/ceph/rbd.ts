@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { ValidationError } from '../../../lib/errors.js';
+import { isJsonMap } from '../../../lib/json.js';
 
 /** CephPoolConfig is a ceph pool's `spec.config`, checked and defaulted. */
 export interface CephPoolConfig {
@@ -85,16 +86,13 @@ export interface RbdLock {
   address: string;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** parseLocks reads `rbd lock ls --format json` (an array, or an object keyed by id on older releases). */
 export function parseLocks(text: string): RbdLock[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '[]' : text);
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-  if (Array.isArray(data)) return data.filter(isRecord).map((l) => ({ id: str(l.id), locker: str(l.locker), address: str(l.address) }));
-  if (isRecord(data)) return Object.entries(data).filter((e): e is [string, Record<string, unknown>] => isRecord(e[1])).map(([id, l]) => ({ id, locker: str(l.locker), address: str(l.address) }));
+  if (Array.isArray(data)) return data.filter(isJsonMap).map((l) => ({ id: str(l.id), locker: str(l.locker), address: str(l.address) }));
+  if (isJsonMap(data)) return Object.entries(data).filter((e): e is [string, Record<string, unknown>] => isJsonMap(e[1])).map(([id, l]) => ({ id, locker: str(l.locker), address: str(l.address) }));
   return [];
 }
 
@@ -106,8 +104,8 @@ export function lockMember(lock: RbdLock): string | undefined {
 /** parseWatchers reads the client addresses watching an image from `rbd status --format json` (its open handles: rbd-fuse mounts, running rbd calls). */
 export function parseWatchers(text: string): string[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '{}' : text);
-  if (!isRecord(data) || !Array.isArray(data.watchers)) return [];
-  return data.watchers.filter(isRecord).map((w) => (typeof w.address === 'string' ? w.address : '')).filter((a) => a !== '');
+  if (!isJsonMap(data) || !Array.isArray(data.watchers)) return [];
+  return data.watchers.filter(isJsonMap).map((w) => (typeof w.address === 'string' ? w.address : '')).filter((a) => a !== '');
 }
 
 /**
@@ -124,8 +122,8 @@ export function parseSnapshots(text: string): string[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '[]' : text);
   if (!Array.isArray(data)) return [];
   return data
-    .filter(isRecord)
-    .filter((s) => s.namespace === undefined || (isRecord(s.namespace) ? s.namespace.type === 'user' : s.namespace === 'user'))
+    .filter(isJsonMap)
+    .filter((s) => s.namespace === undefined || (isJsonMap(s.namespace) ? s.namespace.type === 'user' : s.namespace === 'user'))
     .map((s) => (typeof s.name === 'string' ? s.name : ''))
     .filter((n) => n !== '')
     .sort();
@@ -134,14 +132,14 @@ export function parseSnapshots(text: string): string[] {
 /** parseImageSize reads the size in bytes from `rbd info --format json`. */
 export function parseImageSize(text: string): number | undefined {
   const data: unknown = JSON.parse(text);
-  return isRecord(data) && typeof data.size === 'number' ? data.size : undefined;
+  return isJsonMap(data) && typeof data.size === 'number' ? data.size : undefined;
 }
 
 /** parseUsedBytes reads the image's used bytes from `rbd du --format json <image>`. */
 export function parseUsedBytes(text: string, image: string): number | undefined {
   const data: unknown = JSON.parse(text);
-  if (!isRecord(data) || !Array.isArray(data.images)) return undefined;
-  const head = data.images.filter(isRecord).find((i) => i.name === image && i.snapshot === undefined);
+  if (!isJsonMap(data) || !Array.isArray(data.images)) return undefined;
+  const head = data.images.filter(isJsonMap).find((i) => i.name === image && i.snapshot === undefined);
   return head && typeof head.used_size === 'number' ? head.used_size : undefined;
 }
 
@@ -154,9 +152,9 @@ export interface PoolUsage {
 /** parseDf reads `ceph df -f json` for one pool: capacity = stored + max_avail, used = stored. */
 export function parseDf(text: string, pool: string): PoolUsage | undefined {
   const data: unknown = JSON.parse(text);
-  if (!isRecord(data) || !Array.isArray(data.pools)) return undefined;
-  const p = data.pools.filter(isRecord).find((x) => x.name === pool);
-  if (!p || !isRecord(p.stats)) return undefined;
+  if (!isJsonMap(data) || !Array.isArray(data.pools)) return undefined;
+  const p = data.pools.filter(isJsonMap).find((x) => x.name === pool);
+  if (!p || !isJsonMap(p.stats)) return undefined;
   const stored = typeof p.stats.stored === 'number' ? p.stats.stored : 0;
   const avail = typeof p.stats.max_avail === 'number' ? p.stats.max_avail : 0;
   return { capacityBytes: stored + avail, usedBytes: stored };

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import { MemoryStore } from '../../../lib/store/memory-store.js';
 import { TOKEN, startApi, type ApiHarness } from './api-harness.js';
+import { eventually } from '../../helpers/poll.js';
 
 describe('@kubernetes/client-node against the API', () => {
   let api: ApiHarness;
@@ -48,12 +49,7 @@ describe('@kubernetes/client-node against the API', () => {
   });
 
   async function waitForWatch(): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const metrics = await (await api.call('GET', '/metrics')).text;
-      if (/cloudlet_api_watches\{resource="instances"\} [1-9]/.test(metrics)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('the watch did not open');
+    await eventually('the watch to open', async () => /cloudlet_api_watches\{resource="instances"\} [1-9]/.test(await (await api.call('GET', '/metrics')).text), { timeoutMs: 5_000, everyMs: 50 });
   }
 
   it('watches with the Watch helper', async () => {

@@ -6,23 +6,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdServer, type EtcdServerInfo } from '../../../lib/etcd/server.js';
 import { findEtcdBinary } from '../../../lib/etcd/binary.js';
 import { checkEtcdHealth } from '../../../lib/etcd/health.js';
 import { isAlive, killAndWait } from '../../../lib/etcd/process.js';
 import { projectRoot } from '../../../lib/kinds/registry.js';
 import { silentLogger } from '../../../lib/log/logger.js';
+import { eventually } from '../../helpers/poll.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function waitUntil(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
+const waitUntil = (what: string, cond: () => boolean, timeoutMs = 20_000): Promise<true> => eventually(what, () => cond() || undefined, { timeoutMs, everyMs: 50 });
 
 /** startParent runs the fixture daemon in a child node process and reads the etcd PID it prints. */
 async function startParent(dataDir: string, dieWithParent: boolean): Promise<{ parent: ChildProcess; etcdPid: number }> {

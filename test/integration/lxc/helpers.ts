@@ -15,6 +15,7 @@ import { CopyRootfsProvider } from '../../../controllers/instances/images/rootfs
 import type { ImageInfo } from '../../../controllers/instances/images/types.js';
 import { run } from '../../../lib/host/exec.js';
 import { which } from '../../../lib/host/which.js';
+import { eventually } from '../../helpers/poll.js';
 
 /** preflight fails (never skips) when the host cannot run LXC containers. */
 export async function preflight(): Promise<void> {
@@ -69,13 +70,9 @@ export function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-/** waitFor polls `check` until it returns true or `timeoutMs` passes; resolves with the last observation. */
+/** waitForState polls the container until it is in `state` or `timeoutMs` passes; resolves with the last observation (the caller asserts on it). */
 export async function waitForState(runtime: LxcRuntime, name: string, state: Observation['state'], timeoutMs = 30_000): Promise<Observation> {
-  const deadline = Date.now() + timeoutMs;
   let obs = await runtime.observe(name);
-  while (obs.state !== state && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    obs = await runtime.observe(name);
-  }
+  await eventually(`${name} ${state}`, async () => (obs = await runtime.observe(name)).state === state, { timeoutMs, everyMs: 200 }).catch(() => undefined);
   return obs;
 }

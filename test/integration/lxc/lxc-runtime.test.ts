@@ -7,6 +7,7 @@ import type { ImageInfo } from '../../../controllers/instances/images/types.js';
 import { readCgroupLimits } from '../../../lib/host/cgroup.js';
 import { pathExists } from '../../../lib/host/fs.js';
 import { capture, makeLab, preflight, waitForState, type LxcLab } from './helpers.js';
+import { eventually } from '../../helpers/poll.js';
 
 const MiB = 2 ** 20;
 
@@ -80,12 +81,9 @@ describe('LxcRuntime on real LXC (busybox)', function () {
     expect(second.pid).to.not.equal(first.pid);
     // rcS runs asynchronously after init starts: give it a moment to write.
     const log = lab.runtime.consoleLogPath(spec.containerName);
-    const deadline = Date.now() + 10_000;
     let text = '';
-    while (Date.now() < deadline && (text.match(/cycler is up/g) ?? []).length < 2) {
-      text = (await readFile(log, 'utf8').catch(() => '')) ?? '';
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const upTwice = async (): Promise<boolean> => ((text = (await readFile(log, 'utf8').catch(() => '')) ?? '').match(/cycler is up/g) ?? []).length >= 2;
+    await eventually('the console log to say "cycler is up" twice', upTwice, { timeoutMs: 10_000, everyMs: 200 }).catch(() => undefined);
     expect((text.match(/cycler is up/g) ?? []).length).to.equal(2);
   });
 

@@ -18,6 +18,7 @@ import { NicPlumber } from '../../../controllers/networking/nic-plumber.js';
 import { hostEntries, planNetwork } from '../../../controllers/networking/network-plan.js';
 import { preflight } from '../lxc/helpers.js';
 import { NetnsLab, nsRunner } from './netns.js';
+import { eventually } from '../../helpers/poll.js';
 
 const kinds = KindRegistry.load();
 const networkKind = kinds.resolve('networks');
@@ -84,10 +85,9 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
     const [alpha, beta] = containers as [string, string];
     const inAlpha = async (argv: string[]): Promise<number> => (runtime as LxcRuntime).exec(alpha, argv, { stdin: 'ignore', stdout: new PassThrough().resume(), timeoutMs: 20_000 });
     let obs = await runtime.observe(beta);
-    for (let i = 0; i < 50 && !(obs.addresses ?? []).includes('10.44.0.3'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      obs = await runtime.observe(beta);
-    }
+    await eventually('beta to report 10.44.0.3', async () => ((obs = await (runtime as LxcRuntime).observe(beta)).addresses ?? []).includes('10.44.0.3'), { timeoutMs: 5_000, everyMs: 100 }).catch(
+      () => undefined,
+    );
     expect(obs.addresses).to.include('10.44.0.3');
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', '10.44.0.3'])).to.equal(0);
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', 'beta'])).to.equal(0);

@@ -38,8 +38,9 @@ import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { capture, preflight } from '../lxc/helpers.js';
 import { type CephCluster, poolConfig } from './ceph-cluster.js';
-import { forceCleanup, loopsUnder, mountsUnder, rbdFusePidsUnder, pollUntil } from './helpers.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 250 });
+import { forceCleanup, loopsUnder, mountsUnder, rbdFusePidsUnder } from './helpers.js';
+import { eventually as poll } from '../../helpers/poll.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 250 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
 const POOL = 'ceph-move';

@@ -18,17 +18,11 @@ import type { PoolSpec } from '../../../controllers/storage/drivers/types.js';
 import { type CephCluster, cephDown, cephUp, poolConfig } from './ceph-cluster.js';
 import { forceCleanup, loopsUnder, mountsUnder } from './helpers.js';
 import { describeInstancesOnCeph } from './ceph-instances.js';
+import { describeStorageDriverContract } from '../../contract/storage-driver-contract.js';
+import { rejects } from '../../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
-async function rejects(p: Promise<unknown>): Promise<Error & { code?: string; errno?: number }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the ceph driver on a real throwaway Ceph', function () {
   this.timeout(10 * 60_000);
@@ -60,7 +54,23 @@ describe('the ceph driver on a real throwaway Ceph', function () {
     await cephDown(cluster?.dir);
   });
 
-  describe('the driver contract', () => {
+  // The shared contract first, while the cluster's RBD pool is still empty (it lists the pool's images),
+  // with a third member's driver on its own data dir and pool name over the same Ceph pool.
+  describeStorageDriverContract('ceph', async () => {
+    if (!cluster) throw new Error('the throwaway Ceph did not come up');
+    const dataDir = await mkdtemp(join(tmpdir(), 'cloudlet-ceph-contract-'));
+    return {
+      driver: new CephDriver({ dataDir, memberName: 'member-contract' }),
+      dataDir,
+      pool: { name: 'contract', config: poolConfig(cluster) },
+      cleanup: async () => {
+        await forceCleanup(dataDir);
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  });
+
+  describe('the driver contract, with two members', () => {
     it('makes a ready pool with capacity and usage, twice without harm', async () => {
       const first = await a.ensurePool(pool);
       const second = await a.ensurePool(pool);

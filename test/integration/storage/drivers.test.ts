@@ -1,8 +1,9 @@
 /**
- * Storage drivers against the real host: a contract suite every driver
- * passes (dir and btrfs), then btrfs specifics on a real loop file: quota,
- * snapshots and restore, copy-on-write clones, re-attach after a restart,
- * bad input, and a teardown that leaves no mount, loop device or file.
+ * Storage drivers against the real host: the driver contract
+ * (test/contract/storage-driver-contract.ts) on dir and btrfs, then btrfs
+ * specifics on a real loop file: quota, snapshots and restore,
+ * copy-on-write clones, re-attach after a restart, bad input, and a
+ * teardown that leaves no mount, loop device or file.
  */
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -14,92 +15,29 @@ import { DirDriver } from '../../../controllers/storage/drivers/dir.js';
 import type { PoolSpec, StorageDriver } from '../../../controllers/storage/drivers/types.js';
 import { PoolRootfsProvider } from '../../../controllers/storage/btrfs-rootfs.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
+import { describeStorageDriverContract, type StorageDriverHarness } from '../../contract/storage-driver-contract.js';
+import { rejects } from '../../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
-async function rejects(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function contract(name: string, make: (dataDir: string) => StorageDriver): void {
-  describe(`the ${name} driver contract`, () => {
-    let dataDir: string;
-    let driver: StorageDriver;
-    const pool: PoolSpec = { name: 'p1', sizeBytes: 256 * MiB, config: {} };
-    before(async () => {
-      await requireBtrfs();
-      dataDir = await mkdtemp(join(tmpdir(), `cloudlet-${name}-`));
-      driver = make(dataDir);
-    });
-    after(async () => {
-      await driver.deletePool(pool).catch(() => undefined);
+/** harness makes a fresh data dir and driver for the contract (btrfs tools are needed by the loop-file pools either way). */
+async function harness(name: string, make: (dataDir: string) => StorageDriver): Promise<StorageDriverHarness> {
+  await requireBtrfs();
+  const dataDir = await mkdtemp(join(tmpdir(), `cloudlet-${name}-`));
+  return {
+    driver: make(dataDir),
+    dataDir,
+    pool: { name: 'p1', sizeBytes: 256 * MiB, config: {} },
+    cleanup: async () => {
       await forceCleanup(dataDir);
       await rm(dataDir, { recursive: true, force: true });
-    });
-
-    it('makes a ready pool with capacity and usage, twice without harm', async () => {
-      const first = await driver.ensurePool(pool);
-      const second = await driver.ensurePool(pool);
-      expect(first.ready).to.equal(true);
-      expect(second.ready).to.equal(true);
-      expect(second.capacityBytes).to.be.greaterThan(0);
-      expect(second.usedBytes).to.be.a('number');
-    });
-
-    it('creates, observes, mounts and deletes a volume idempotently', async () => {
-      await driver.ensureVolume(pool, { name: 'default_v1', sizeBytes: 32 * MiB });
-      const obs = await driver.ensureVolume(pool, { name: 'default_v1', sizeBytes: 32 * MiB });
-      expect(obs.exists).to.equal(true);
-      expect(await driver.listVolumes(pool)).to.deep.equal(['default_v1']);
-      const path = await driver.mountVolume(pool, 'default_v1');
-      await writeFile(join(path, 'hello'), 'world');
-      expect(await readFile(join(path, 'hello'), 'utf8')).to.equal('world');
-      await driver.unmountVolume(pool, 'default_v1');
-      await driver.deleteVolume(pool, 'default_v1');
-      await driver.deleteVolume(pool, 'default_v1');
-      expect((await driver.observeVolume(pool, 'default_v1')).exists).to.equal(false);
-    });
-
-    it('creates a volume from an image directory', async () => {
-      const image = join(dataDir, 'image');
-      await mkdir(join(image, 'etc'), { recursive: true });
-      await writeFile(join(image, 'etc', 'hostname'), 'img\n');
-      await driver.ensureVolume(pool, { name: 'default_img', sizeBytes: 32 * MiB, source: { kind: 'image', imageName: 'test-image', imagePath: image } });
-      const path = await driver.mountVolume(pool, 'default_img');
-      expect(await readFile(join(path, 'etc', 'hostname'), 'utf8')).to.equal('img\n');
-      await driver.deleteVolume(pool, 'default_img');
-    });
-
-    it('says by its capability flags which verbs throw NotSupported', async () => {
-      await driver.ensureVolume(pool, { name: 'default_caps', sizeBytes: 32 * MiB });
-      if (driver.info.snapshots) {
-        await driver.createSnapshot(pool, { volume: 'default_caps', snapshot: 's1' });
-        expect(await driver.listSnapshots(pool, 'default_caps')).to.deep.equal(['s1']);
-      } else {
-        const err = await rejects(driver.createSnapshot(pool, { volume: 'default_caps', snapshot: 's1' }));
-        expect((err as { code?: string }).code).to.equal('NotSupported');
-      }
-      await driver.deleteVolume(pool, 'default_caps');
-    });
-
-    it('removes the pool completely, twice without harm', async () => {
-      await driver.deletePool(pool);
-      await driver.deletePool(pool);
-      expect(await mountsUnder(dataDir)).to.deep.equal([]);
-      expect(await loopsUnder(dataDir)).to.deep.equal([]);
-      const left = await readdir(join(dataDir)).catch(() => []);
-      expect(left.filter((n) => n === 'storage')).to.deep.equal([]);
-    });
-  });
+    },
+  };
 }
 
-contract('dir', (dataDir) => new DirDriver({ dataDir }));
-contract('btrfs', (dataDir) => new BtrfsDriver({ dataDir }));
+
+describeStorageDriverContract('dir', () => harness('dir', (dataDir) => new DirDriver({ dataDir })));
+describeStorageDriverContract('btrfs', () => harness('btrfs', (dataDir) => new BtrfsDriver({ dataDir })));
 
 describe('the btrfs driver on a real loop file', () => {
   let dataDir: string;

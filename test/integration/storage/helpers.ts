@@ -53,18 +53,3 @@ export async function forceCleanup(dir: string): Promise<void> {
   }
 }
 
-/** pollUntil calls `fn` every `everyMs` until it returns a value (errors count as not yet) and returns it; throws after `timeoutMs` with the last error. */
-export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined>, opts: { timeoutMs: number; everyMs: number }): Promise<T> {
-  const end = Date.now() + opts.timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, opts.everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}

@@ -28,8 +28,9 @@ import { isSubvolume } from '../../../controllers/storage/drivers/btrfs-host.js'
 import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { preflight } from '../lxc/helpers.js';
-import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs, pollUntil } from './helpers.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 200 });
+import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
+import { eventually as poll } from '../../helpers/poll.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 200 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
 

@@ -21,8 +21,9 @@ import type { KubeObject } from '../../../lib/store/types.js';
 import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
-import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs, pollUntil } from './helpers.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => pollUntil(what, fn, { timeoutMs: ms, everyMs: 100 });
+import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
+import { eventually as poll } from '../../helpers/poll.js';
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 100 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
 const MiB = 2 ** 20;

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdStore } from '../../../lib/store/etcd-store.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { createMetrics } from '../../../lib/metrics/metrics.js';
 import { describeStoreContract } from '../../contract/store-contract.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
+import { eventually } from '../../helpers/poll.js';
 
 describe('EtcdStore against a real etcd', function () {
   this.timeout(60_000);
@@ -31,11 +31,8 @@ describe('EtcdStore against a real etcd', function () {
       expireLease: async (lease) => {
         // a lease that is not renewed lapses after its TTL (etcd rounds small TTLs up);
         // ask etcd TimeToLive (which does not renew it) until it answers -1: revoked, keys gone
-        const deadline = Date.now() + 30_000;
-        while (Number((await store.etcd.client.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL) !== -1) {
-          if (Date.now() > deadline) throw new Error(`lease ${lease.id} did not expire`);
-          await sleep(250);
-        }
+        const expired = async (): Promise<boolean> => Number((await store.etcd.client.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL) === -1;
+        await eventually(`lease ${lease.id} to expire`, expired, { timeoutMs: 30_000, everyMs: 250 });
       },
       close: async () => {
         for (const o of others) await o.close();

@@ -10,7 +10,7 @@ import type { EtcdMemberInfo } from '../../../lib/etcd/membership.js';
 import { silentLogger } from '../../../lib/log/logger.js';
 import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_TOKEN_KEY_PREFIX } from '../../../lib/store/key-space.js';
 import { MemoryStore } from '../../../lib/store/memory-store.js';
-import { MEMBER } from '../instances/harness.js';
+import { MEMBER } from '../controllers/instances/harness.js';
 
 const peer = (i: number): string => `https://10.0.0.${i}:2380`;
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { LAST_APPLIED_ANNOTATION, goJson, lastAppliedOf, threeWayMergePatch, withLastApplied, type JsonMap } from '../../../../cli/apply/merge-patch.js';
+import { LAST_APPLIED_ANNOTATION, goJson, lastAppliedOf, threeWayMergePatch, withLastApplied } from '../../../../cli/apply/merge-patch.js';
+import type { JsonMap } from '../../../../lib/json.js';
 
 const manifest = (spec: JsonMap, labels: JsonMap = { app: 'demo' }): JsonMap => ({
   apiVersion: 'example.com/v1',

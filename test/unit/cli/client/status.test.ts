@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConflictError, GoneError, NotFoundError, UnavailableError, ValidationError } from '../../../../lib/errors.js';
+import { ConflictError, ERROR_CODES, GoneError, HTTP_STATUS, NotFoundError, UnavailableError, ValidationError, errorOfCode } from '../../../../lib/errors.js';
+import { statusOf } from '../../../../lib/api/status.js';
 import { formatCliError, statusError } from '../../../../cli/client/status.js';
 
 describe('statusError', () => {
@@ -9,7 +10,7 @@ describe('statusError', () => {
       reason: 'Invalid',
       code: 422,
       message: 'Instance.cloudlet.dev "web" is invalid: spec.cpu: Invalid value',
-      details: { causes: [{ type: 'FieldValueInvalid', field: 'spec.cpu', message: 'Invalid value' }] },
+      details: { causes: [{ reason: 'FieldValueInvalid', field: 'spec.cpu', message: 'Invalid value' }] },
     });
     expect(err).to.be.instanceOf(ValidationError);
     expect((err as ValidationError).causes).to.deep.equal([{ field: 'spec.cpu', message: 'Invalid value', type: 'FieldValueInvalid' }]);
@@ -17,6 +18,23 @@ describe('statusError', () => {
 
   it('maps Expired to GoneError, so watchers relist', () => {
     expect(statusError(410, { kind: 'Status', reason: 'Expired', message: 'too old' })).to.be.instanceOf(GoneError);
+  });
+
+  it('decodes every Status the server writes back to an error of the same class, causes and retry hint', () => {
+    const mismatches: string[] = [];
+    for (const code of ERROR_CODES) {
+      const sent = errorOfCode(code, `failed with ${code}`, { causes: [{ field: 'spec.cpu', message: 'bad', type: 'FieldValueInvalid' }], retryAfterSeconds: 3 });
+      const status = statusOf(sent);
+      const got = statusError(status.code, JSON.parse(JSON.stringify(status)));
+      const same =
+        got.constructor === sent.constructor &&
+        got.message === sent.message &&
+        JSON.stringify((got as { causes?: unknown }).causes) === JSON.stringify((sent as { causes?: unknown }).causes) &&
+        (got as { retryAfterSeconds?: unknown }).retryAfterSeconds === (sent as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      const generic = got.code === 'Internal' || got.code === 'MethodNotAllowed';
+      if (!same && !(generic && HTTP_STATUS[got.code] === HTTP_STATUS[code])) mismatches.push(`${code} came back as ${got.name}`);
+    }
+    expect(mismatches).to.deep.equal([]);
   });
 
   it('uses the HTTP code when the body is not a Status', () => {

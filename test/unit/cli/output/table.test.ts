@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { AlignedWriter, cellText, fallbackTable, formatTable, tableView, type KubeTable } from '../../../../cli/output/table.js';
+import { AlignedWriter, cellText, fallbackTable, formatTable, tableView } from '../../../../cli/output/table.js';
+import type { ReceivedTable } from '../../../../lib/api/table.js';
 
-const table: KubeTable = {
+const table: ReceivedTable = {
   kind: 'Table',
   columnDefinitions: [
     { name: 'Name', type: 'string', format: 'name', priority: 0 },

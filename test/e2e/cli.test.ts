@@ -1,25 +1,31 @@
 /**
  * The real `cloudlet` CLI (a child process: dist/cli/main.js when this test
- * runs compiled, cli/main.ts through tsx when it runs from source) against
- * an in-process ApiServer over TLS with a bearer token and a MemoryStore.
+ * runs compiled, cli/main.ts through tsx when it runs from source) against a
+ * real daemon: `cloudlet up` with its embedded etcd on a free loopback port,
+ * reached through the kubeconfig the daemon writes (HTTPS with the cluster CA
+ * and a bearer token). The daemon runs its controllers with the hollow
+ * runtime, so instances are scheduled and "run" without LXC. State changes
+ * come from what a user does (apply, delete, kubectl patch of a finalizer)
+ * and from the daemon's controllers reacting; everything is read back
+ * through the API. The daemon is stopped by PID and its data dir removed in
+ * after(). The same CLI checks on the bare API layer over a MemoryStore live
+ * in test/integration/api/cli-memory.test.ts.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ApiServer } from '../../lib/api/server.js';
-import { NotFoundError } from '../../lib/errors.js';
-import { KindRegistry } from '../../lib/kinds/registry.js';
-import { silentLogger } from '../../lib/log/logger.js';
-import { createMetrics } from '../../lib/metrics/metrics.js';
-import { MemoryStore } from '../../lib/store/memory-store.js';
+import { INSTANCE_FINALIZER } from '../../controllers/instances/instance-plan.js';
+import type { Instance } from '../../lib/kinds/types.js';
 import type { KubeObject } from '../../lib/store/types.js';
-import { eventually } from '../helpers/poll.js';
+import { kubectlRunner, type KubectlRunner } from '../helpers/kubectl.js';
+import { waitFor } from '../helpers/poll.js';
+import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonApi, patchFinalizers, type DaemonApi } from './helpers/daemon-api.js';
 
-const TOKEN = 'cli-e2e-token-0123456789abcdef';
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
 // Source: <root>/test/e2e; compiled: <root>/dist/test/e2e.
@@ -55,23 +61,17 @@ function manifest(name: string, opts: { spec?: string; labels?: string; namespac
   ].join('\n');
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  await eventually(what, check, { timeoutMs: 30_000, everyMs: 50 });
-}
-
-describe('the cloudlet CLI against the Cloudlet API', function () {
-  this.timeout(120_000);
-  let dir: string;
-  let store: MemoryStore;
-  let server: ApiServer;
-  const metrics = createMetrics();
-  const kinds = KindRegistry.load();
-  const instances = kinds.resolve('instances');
-  const events = kinds.resolve('events');
+describe('the cloudlet CLI against a running daemon', function () {
+  this.timeout(180_000);
+  let dir: string | undefined;
+  let d: TestDaemon | undefined;
+  let api: DaemonApi;
+  let k: KubectlRunner;
+  let member: string;
   const running: Running[] = [];
 
   const env = (): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir };
+    const e: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: d?.kubeconfig ?? '', HOME: dir ?? '' };
     delete e.NODE_OPTIONS;
     return e;
   };
@@ -100,60 +100,43 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
     return r;
   }
 
-  async function openWatches(): Promise<number> {
-    return (await metrics.apiWatches.get()).values.find((v) => v.labels.resource === 'instances')?.value ?? 0;
-  }
+  /** openWatches is the daemon's own count of open API watches on instances (its controllers read the store, not the API). */
+  const openWatches = (): Promise<number> => api.openWatches('instances');
 
   function file(name: string, text: string): string {
-    const path = join(dir, name);
+    const path = join(dir ?? '', name);
     writeFileSync(path, text);
     return path;
   }
 
-  async function exists(name: string, namespace = 'default'): Promise<boolean> {
-    try {
-      await store.get(instances, name, namespace);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  /**
+   * get reads an instance through the API (HTTPS with the kubeconfig's CA and token); undefined when it is NotFound.
+   * Checks read this way rather than with `cloudlet get`, whose start-up (loading @kubernetes/client-node)
+   * costs about a second per call: the CLI's own get is exercised by the tests that are about it.
+   */
+  async function get(name: string, namespace = 'default'): Promise<Instance | undefined> {
+    const r = await api.get(`/apis/cloudlet.dev/v1alpha1/namespaces/${namespace}/instances/${name}`);
+    if (r.status === 200) return JSON.parse(r.body) as Instance;
+    if (r.status === 404) return undefined;
+    throw new Error(`GET instance ${namespace}/${name} answered ${r.status}: ${r.body.slice(0, 300)}`);
   }
+  async function mustGet(name: string, namespace = 'default'): Promise<Instance> {
+    const i = await get(name, namespace);
+    if (!i) throw new Error(`instance ${namespace}/${name} does not exist`);
+    return i;
+  }
+  const exists = async (name: string, namespace = 'default'): Promise<boolean> => (await get(name, namespace)) !== undefined;
+  const condition = (i: Instance, type: string) => i.status?.conditions?.find((c) => c.type === type);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cloudlet-cli-e2e-'));
     if (!fromSource && !existsSync(cliArgv[0] ?? '')) throw new Error(`${cliArgv[0]} is missing: build first with "npx tsc -p ."`);
-    try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=cloudlet-cli-e2e', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'pipe' });
-    } catch (err) {
-      throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);
-    }
-    store = new MemoryStore();
-    server = new ApiServer({
-      store,
-      kinds,
-      logger: silentLogger(),
-      metrics,
-      auth: { tokens: [TOKEN] },
-      tls: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-    });
-    const { port } = await server.listen('127.0.0.1', 0);
-    writeFileSync(
-      join(dir, 'kubeconfig'),
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: cloudlet, cluster: {server: "https://127.0.0.1:${port}", certificate-authority: "${join(dir, 'cert.pem')}"}}]`,
-        `users: [{name: admin, user: {token: "${TOKEN}"}}]`,
-        'contexts: [{name: cloudlet, context: {cluster: cloudlet, user: admin, namespace: default}}]',
-        'current-context: cloudlet',
-        '',
-      ].join('\n'),
-    );
+    d = await startDaemon({ extraArgs: ['--runtime', 'hollow'] });
+    api = await daemonApi(d);
+    k = kubectlRunner({ kubeconfig: d.kubeconfig, dir });
+    const members = JSON.parse((await cli(['get', 'members', '-o', 'json'])).stdout) as { items: KubeObject[] };
+    expect(members.items, 'a fresh `cloudlet up` has exactly one member').to.have.length(1);
+    member = members.items[0]?.metadata.name ?? '';
   });
 
   afterEach(async () => {
@@ -164,30 +147,38 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
   });
 
   after(async () => {
-    await server?.close();
-    await store?.close();
+    await d?.cleanup(); // SIGTERM to the daemon's PID, wait for its exit, remove its data dir
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('applies a multi-document file: created, then unchanged, then configured with removed fields deleted', async () => {
-    const path = file('web.yaml', `${manifest('web', { labels: 'app: web, tier: front', spec: '  image: busybox\n  cpu: 2' })}---\n${manifest('api')}`);
+    const path = file(
+      'web.yaml',
+      `${manifest('web', { labels: 'app: web, tier: front', spec: '  image: busybox\n  cpu: 2' })}---\n${manifest('api')}`,
+    );
     const first = await cli(['apply', '-f', path]);
     expect(first.stderr).to.equal('');
     expect(first.stdout).to.equal('instance.cloudlet.dev/web created\ninstance.cloudlet.dev/api created\n');
     expect(first.code).to.equal(0);
 
-    expect((await cli(['apply', '-f', path])).stdout).to.equal('instance.cloudlet.dev/web unchanged\ninstance.cloudlet.dev/api unchanged\n');
+    // the controllers are writing status and a finalizer meanwhile: apply must still see nothing of its own to change
+    expect((await cli(['apply', '-f', path])).stdout).to.equal(
+      'instance.cloudlet.dev/web unchanged\ninstance.cloudlet.dev/api unchanged\n',
+    );
 
     file('web.yaml', `${manifest('web', { labels: 'app: web', spec: '  image: busybox' })}---\n${manifest('api')}`);
     const third = await cli(['apply', '-f', path]);
     expect(third.stdout).to.equal('instance.cloudlet.dev/web configured\ninstance.cloudlet.dev/api unchanged\n');
-    const web = await store.get<KubeObject<{ cpu?: number }>>(instances, 'web', 'default');
+    const web = await mustGet('web');
     expect(web.metadata.labels).to.deep.equal({ app: 'web' });
     expect(web.spec?.cpu).to.equal(1, 'the removed cpu falls back to its default');
   });
 
   it('writes nothing when document 3 of 3 is invalid', async () => {
-    const path = file('bad.yaml', [manifest('ok-1'), manifest('ok-2'), manifest('bad-3', { spec: '  image: busybox\n  memory: lots' })].join('---\n'));
+    const path = file(
+      'bad.yaml',
+      [manifest('ok-1'), manifest('ok-2'), manifest('bad-3', { spec: '  image: busybox\n  memory: lots' })].join('---\n'),
+    );
     const r = await cli(['apply', '-f', path]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include(`Error from server (Invalid): error when applying ${path}: document 3 (instance.cloudlet.dev/bad-3)`);
@@ -199,7 +190,10 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
   });
 
   it('names the file, document, line and column of a YAML syntax error', async () => {
-    const path = file('syntax.yaml', `${manifest('s1')}---\napiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nspec:\n  image: busybox\n cpu: 1\n`);
+    const path = file(
+      'syntax.yaml',
+      `${manifest('s1')}---\napiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nspec:\n  image: busybox\n cpu: 1\n`,
+    );
     const r = await cli(['apply', '-f', path]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.equal(`error: ${path}: document 2, line 13, column 1: All mapping items must start at the same column\n`);
@@ -213,10 +207,15 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
   });
 
   it('gets a server-rendered table, wide columns, YAML, a label selection and all namespaces', async () => {
+    // on a live daemon the rows are filled in by the scheduler and the instance agent
+    await waitFor('web and api to be Running', async () =>
+      (await mustGet('web')).status?.phase === 'Running' && (await mustGet('api')).status?.phase === 'Running' ? true : undefined,
+    );
     const table = await cli(['get', 'instances']);
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).to.match(/^NAME {3,}MEMBER {3,}PHASE {3,}ADDRESS {3,}AGE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).to.have.members(['web', 'api']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(1, 3).join(' '))).to.deep.equal([`${member} Running`, `${member} Running`]);
 
     expect((await cli(['get', 'inst', 'web', '-o', 'wide'])).stdout.split('\n')[0]).to.match(/ IMAGE {3,}CPU {3,}MEMORY {3,}RESTARTS$/);
 
@@ -245,47 +244,56 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
   it('prints a row when something changes under get -w', async () => {
     const watching = await openWatches();
     const w = start(['get', 'inst', '-w']);
-    await until('the table and an open watch', async () => w.out().startsWith('NAME') && (await openWatches()) > watching);
+    await waitFor('the table and an open watch', async () =>
+      w.out().startsWith('NAME') && (await openWatches()) > watching ? true : undefined,
+    );
     const before = w.out().trimEnd().split('\n').length;
-    const web = await store.get<KubeObject>(instances, 'web', 'default');
-    await store.update(instances, { ...web, status: { phase: 'Running' } }, { subresource: 'status' });
-    await until('a new row', () => w.out().trimEnd().split('\n').length > before);
+    // real-world equivalent of writing status by hand: the user stops web, the instance agent stops it and writes the status
+    const stop = await cli(['apply', '-f', '-'], manifest('web', { spec: '  image: busybox\n  state: Stopped' }));
+    expect(stop.stdout, stop.stderr).to.equal('instance.cloudlet.dev/web configured\n');
+    await waitFor('a row showing web Stopped', () =>
+      w.out().trimEnd().split('\n').length > before && / Stopped /.test(w.out().trimEnd().split('\n').at(-1) ?? '') ? true : undefined,
+    );
     const row = w.out().trimEnd().split('\n').at(-1) ?? '';
-    expect(row.split(/\s+/).slice(0, 3)).to.deep.equal(['web', '<none>', 'Running']);
+    expect(row.split(/\s+/).slice(0, 3)).to.deep.equal(['web', member, 'Stopped']);
   });
 
   it('describes an object with its conditions and events', async () => {
-    const web = await store.get<KubeObject>(instances, 'web', 'default');
-    const now = new Date().toISOString();
-    await store.create(events, {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: 'web.e2e', namespace: 'default' },
-      involvedObject: { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', name: 'web', namespace: 'default', uid: web.metadata.uid },
-      type: 'Normal',
-      reason: 'Scheduled',
-      message: 'placed on member m1',
-      source: { component: 'scheduler' },
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
+    // real-world equivalent of the hand-written Event: the ones the scheduler and the instance agent emit for web
+    const r = await waitFor('describe to show the Scheduled event of web', async () => {
+      const out = await cli(['describe', 'inst', 'web']);
+      return /Normal +Scheduled /.test(out.stdout) ? out : undefined;
     });
-    const r = await cli(['describe', 'inst', 'web']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.match(/^Name: +web\nNamespace: +default\n/);
-    expect(r.stdout).to.match(/Events:\n {2}Type +Reason +Age +From +Message\n.*\n {2}Normal +Scheduled +\S+ +scheduler +placed on member m1\n/);
-    expect((await cli(['describe', 'inst', 'api'])).stdout).to.match(/Events: {2}<none>\n$/);
+    expect(r.stdout).to.match(
+      /\nConditions:\n {2}Type +Status +Reason +Message +LastTransitionTime\n.*\n {2}Scheduled +True +Scheduled +placed on member /,
+    );
+    expect(r.stdout).to.match(
+      new RegExp(
+        `Events:\\n {2}Type +Reason +Age +From +Message\\n.*\\n(.*\\n)* {2}Normal +Scheduled +\\S+ +scheduler +assigned to member ${member}:`,
+      ),
+    );
+    // every instance on a live daemon gets at least a Scheduled event; an object nothing reports on is a namespace
+    expect((await cli(['describe', 'namespace', 'prod'])).stdout).to.match(/Events: {2}<none>\n$/);
   });
 
   it('waits for a condition through a watch, and fails clearly on timeout', async () => {
+    // real-world equivalent of writing the Ready condition by hand: stop api (Ready goes False), wait, then start it again
+    const stop = await cli(['apply', '-f', '-'], manifest('api', { spec: '  image: busybox\n  state: Stopped' }));
+    expect(stop.code, stop.stderr).to.equal(0);
+    await waitFor('api to be stopped and not Ready', async () =>
+      condition(await mustGet('api'), 'Ready')?.status === 'False' ? true : undefined,
+    );
     const watching = await openWatches();
     const w = start(['wait', '--for=condition=Ready', 'inst/api', '--timeout', '60s']);
-    await until('the wait to watch', async () => (await openWatches()) > watching);
-    const api = await store.get<KubeObject>(instances, 'api', 'default');
-    const time = new Date().toISOString();
-    await store.update(instances, { ...api, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', reason: 'Started', message: 'running', lastTransitionTime: time }] } }, { subresource: 'status' });
+    await waitFor('the wait to watch', async () => ((await openWatches()) > watching ? true : undefined));
+    expect(w.child.exitCode).to.equal(null, 'api is stopped: the wait must still be waiting');
+    const startAgain = await cli(['apply', '-f', '-'], manifest('api'));
+    expect(startAgain.code, startAgain.stderr).to.equal(0);
     expect(await w.exited).to.equal(0);
     expect(w.out()).to.equal('instance.cloudlet.dev/api condition met\n');
+    expect(condition(await mustGet('api'), 'Ready')?.status).to.equal('True');
 
     const late = await cli(['wait', '--for=jsonpath={.status.phase}=Stopped', 'inst', 'api', '--timeout', '1s']);
     expect([late.code, late.stderr]).to.deep.equal([1, 'error: timed out waiting for the condition on instances/api\n']);
@@ -293,14 +301,24 @@ describe('the cloudlet CLI against the Cloudlet API', function () {
 
   it('deletes and waits until a finalizer is removed', async () => {
     await cli(['apply', '-f', file('held.yaml', manifest('held', { extraMeta: 'finalizers: [e2e.cloudlet.dev/hold]' }))]);
-    const d = start(['delete', 'inst', 'held', '--timeout', '60s']);
-    await until('the delete to report', () => d.out().includes('deleted'));
-    expect(d.out()).to.equal('instance.cloudlet.dev "held" deleted\n');
-    const held = await store.get<KubeObject>(instances, 'held', 'default');
-    expect(held.metadata.deletionTimestamp).to.be.a('string');
-    expect(d.child.exitCode).to.equal(null, 'delete must still be waiting for the finalizer');
-    await store.update(instances, { ...held, metadata: { ...held.metadata, finalizers: [] } });
-    expect(await d.exited).to.equal(0);
+    // the instance agent adds its own finalizer beside ours once it runs the instance
+    await waitFor('the instance agent to put its finalizer on held', async () =>
+      (await mustGet('held')).metadata.finalizers?.includes(INSTANCE_FINALIZER) ? true : undefined,
+    );
+    const deleter = start(['delete', 'inst', 'held', '--timeout', '60s']);
+    await waitFor('the delete to report', () => (deleter.out().includes('deleted') ? true : undefined));
+    expect(deleter.out()).to.equal('instance.cloudlet.dev "held" deleted\n');
+    expect((await mustGet('held')).metadata.deletionTimestamp).to.be.a('string');
+    // the agent stops the container and releases its finalizer; ours keeps the object, and the CLI waiting
+    const held = await waitFor('the instance agent to release its finalizer on held', async () => {
+      const i = await mustGet('held');
+      return i.metadata.finalizers?.includes(INSTANCE_FINALIZER) ? undefined : i;
+    });
+    expect(held.metadata.finalizers).to.deep.equal(['e2e.cloudlet.dev/hold']);
+    expect(deleter.child.exitCode).to.equal(null, 'delete must still be waiting for the finalizer');
+    // the CLI has no patch verb: an operator removes a finalizer with kubectl patch --type=merge
+    await patchFinalizers(k, { kind: 'inst', name: 'held' }, (f) => f.filter((x) => x !== 'e2e.cloudlet.dev/hold'));
+    expect(await deleter.exited).to.equal(0);
     expect(await exists('held')).to.equal(false);
   });
 

@@ -41,3 +41,15 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, opts.everyMs));
   }
 }
+
+/**
+ * waitFor is eventually with defaults (30 s, every 100 ms) for checks that
+ * return a value once ready and undefined before.
+ */
+export function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<Exclude<T, Pending>> {
+  return eventually(what, check, { timeoutMs: opts.timeoutMs ?? 30_000, everyMs: opts.everyMs ?? 100 });
+}

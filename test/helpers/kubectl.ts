@@ -1,7 +1,9 @@
 /**
- * Helpers for running the real kubectl against an in-process ApiServer:
- * a throwaway self-signed certificate (kubectl sends bearer tokens only over
- * TLS), a kubeconfig with a token, a fresh discovery cache, and a runner.
+ * Helpers for running the real kubectl: against a running daemon with its own
+ * kubeconfig (`kubectlRunner`), or against an in-process ApiServer with a
+ * throwaway self-signed certificate (kubectl sends bearer tokens only over
+ * TLS) and a kubeconfig with a token (`makeKubectlEnv`). Both use a fresh
+ * discovery cache and a private HOME, so nothing under ~/.kube is read or written.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,24 +13,59 @@ import { join } from 'node:path';
 /** KUBECTL is the kubectl binary the e2e tests run. */
 export const KUBECTL = '/usr/bin/kubectl';
 
+/** KubectlRunner runs kubectl with a fixed kubeconfig, cache dir and HOME. */
+export interface KubectlRunner {
+  /** run runs kubectl with args (kubeconfig and cache dir added); never throws on a non-zero exit. */
+  run(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** spawn starts a long-running kubectl (get -w, delete that waits); the caller kills it by PID. */
+  spawn(args: string[]): ChildProcess;
+}
+
 /** KubectlEnv is a temp dir holding a certificate, a kubeconfig and a cache dir. */
-export interface KubectlEnv {
+export interface KubectlEnv extends KubectlRunner {
   dir: string;
   key: Buffer;
   cert: Buffer;
   /** writeKubeconfig points kubectl at `https://127.0.0.1:port` with `token`. */
   writeKubeconfig(port: number, token: string): void;
-  /** run runs kubectl with args (kubeconfig and cache dir added); never throws on a non-zero exit. */
-  run(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** spawn starts a long-running kubectl (get -w, delete that waits); the caller kills it by PID. */
-  spawn(args: string[]): ChildProcess;
   /** cleanup removes the temp dir. */
   cleanup(): void;
 }
 
-/** makeKubectlEnv prepares the temp dir; fails with an install hint when kubectl or openssl is missing. */
-export function makeKubectlEnv(): KubectlEnv {
+function requireKubectl(): void {
   if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} is missing: install kubectl (apt-get install kubectl, or google-cloud-cli's kubectl)`);
+}
+
+/**
+ * kubectlRunner runs kubectl with `kubeconfig` (e.g. the one `cloudlet up`
+ * writes), HOME set to `dir` and its discovery cache in `dir`/cache; the
+ * caller owns `dir` and removes it. Fails with an install hint when kubectl is missing.
+ */
+export function kubectlRunner(opts: { kubeconfig: string; dir: string }): KubectlRunner {
+  requireKubectl();
+  const base = (): string[] => ['--kubeconfig', opts.kubeconfig, '--cache-dir', join(opts.dir, 'cache')];
+  const env = { ...process.env, HOME: opts.dir, KUBECONFIG: opts.kubeconfig };
+  return {
+    run(args, o = {}) {
+      return new Promise((resolve) => {
+        const child = execFile(KUBECTL, [...base(), ...args], { env, timeout: o.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        });
+        if (o.input !== undefined) child.stdin?.end(o.input);
+      });
+    },
+    spawn(args) {
+      const child = spawn(KUBECTL, [...base(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      collect(child);
+      return child;
+    },
+  };
+}
+
+/** makeKubectlEnv prepares the temp dir for an in-process server; fails with an install hint when kubectl or openssl is missing. */
+export function makeKubectlEnv(): KubectlEnv {
+  requireKubectl();
   const dir = mkdtempSync(join(tmpdir(), 'cloudlet-kubectl-'));
   try {
     execFileSync('openssl', [
@@ -41,9 +78,8 @@ export function makeKubectlEnv(): KubectlEnv {
     throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);
   }
   const kubeconfig = join(dir, 'kubeconfig');
-  const base = (): string[] => ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache')];
-  const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfig };
   return {
+    ...kubectlRunner({ kubeconfig, dir }),
     dir,
     key: readFileSync(join(dir, 'key.pem')),
     cert: readFileSync(join(dir, 'cert.pem')),
@@ -60,20 +96,6 @@ export function makeKubectlEnv(): KubectlEnv {
           '',
         ].join('\n'),
       );
-    },
-    run(args, opts = {}) {
-      return new Promise((resolve) => {
-        const child = execFile(KUBECTL, [...base(), ...args], { env, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        });
-        if (opts.input !== undefined) child.stdin?.end(opts.input);
-      });
-    },
-    spawn(args) {
-      const child = spawn(KUBECTL, [...base(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      collect(child);
-      return child;
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
@@ -98,7 +120,7 @@ function collect(child: ChildProcess): void {
  */
 export async function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
   const state = outputs.get(child);
-  if (!state) throw new Error('waitForOutput needs a process started by KubectlEnv.spawn');
+  if (!state) throw new Error('waitForOutput needs a process started by KubectlRunner.spawn');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rest = state.text.slice(state.consumed);
@@ -107,7 +129,7 @@ export async function waitForOutput(child: ChildProcess, pattern: RegExp, timeou
       state.consumed += m.index + m[0].length;
       return rest.slice(0, m.index + m[0].length);
     }
-    if (Date.now() > deadline) throw new Error(`kubectl did not print ${pattern} within ${timeoutMs} ms; it printed:\n${state.text}`);
+    if (Date.now() > deadline) throw new Error(`the process did not print ${pattern} within ${timeoutMs} ms; it printed:\n${state.text}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

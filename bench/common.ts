@@ -36,7 +36,11 @@ export function sleepMs(ms: number): Promise<void> {
 /** printTable prints rows under headers with columns aligned. */
 export function printTable(headers: string[], rows: string[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('   ')
+      .trimEnd();
   console.log(line(headers));
   for (const r of rows) console.log(line(r));
   console.log('');

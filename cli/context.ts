@@ -36,7 +36,8 @@ export function parseDuration(text: string, flag = 'duration'): number {
     total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
     pos = re.lastIndex;
   }
-  if (t === '' || pos !== t.length) throw new ValidationError(`invalid ${flag} "${text}": use a number of seconds or units like 30s, 2m, 1h`);
+  if (t === '' || pos !== t.length)
+    throw new ValidationError(`invalid ${flag} "${text}": use a number of seconds or units like 30s, 2m, 1h`);
   return Math.round(total);
 }
 

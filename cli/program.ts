@@ -47,7 +47,14 @@ async function daemonOptions(flags: DaemonFlags) {
   const opts: import('../daemon/index.js').DaemonOptions = {
     dataDir: flags.dataDir ?? daemon.DEFAULT_DATA_DIR,
     listen: flags.listen ?? '127.0.0.1:6443',
-    ...(flags.etcdEndpoints ? { etcdEndpoints: flags.etcdEndpoints.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(flags.etcdEndpoints
+      ? {
+          etcdEndpoints: flags.etcdEndpoints
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(flags.etcdBinary ? { etcdBinary: flags.etcdBinary } : {}),
     ...(flags.member ? { memberName: flags.member } : {}),
     ...(flags.runtime ? { runtime: flags.runtime } : {}),
@@ -103,10 +110,17 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('-w, --watch', 'after printing, print a row for every change until interrupted')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('-A, --all-namespaces', 'list across all namespaces')
-    .action(async (kind: string, names: string[], opts: { output?: string; watch?: boolean; selector?: string; allNamespaces?: boolean }, cmd: Command) => {
-      const { runGet } = await import('./commands/get.js');
-      setExit(await runGet(ctxOf(cmd), [kind, ...names], opts));
-    });
+    .action(
+      async (
+        kind: string,
+        names: string[],
+        opts: { output?: string; watch?: boolean; selector?: string; allNamespaces?: boolean },
+        cmd: Command,
+      ) => {
+        const { runGet } = await import('./commands/get.js');
+        setExit(await runGet(ctxOf(cmd), [kind, ...names], opts));
+      },
+    );
 
   program
     .command('describe')
@@ -126,10 +140,12 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--wait [bool]', 'wait until the objects are gone', parseBool, true)
     .option('--timeout <duration>', 'how long to wait', '60s')
     .option('--ignore-not-found', 'treat "not found" as success')
-    .action(async (args: string[], opts: { filename: string[]; wait: boolean; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
-      const { runDelete } = await import('./commands/delete.js');
-      setExit(await runDelete(ctxOf(cmd), args, opts));
-    });
+    .action(
+      async (args: string[], opts: { filename: string[]; wait: boolean; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
+        const { runDelete } = await import('./commands/delete.js');
+        setExit(await runDelete(ctxOf(cmd), args, opts));
+      },
+    );
 
   program
     .command('wait')

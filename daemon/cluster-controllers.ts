@@ -84,8 +84,14 @@ export class ClusterControllers {
       metrics,
       clock,
     })
-      .watches(instances, enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])))
-      .watches(members, enqueueMapped<Member>(() => instances.listShared(SchedulerReconciler.needsScheduling).map(requestFor)));
+      .watches(
+        instances,
+        enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])),
+      )
+      .watches(
+        members,
+        enqueueMapped<Member>(() => instances.listShared(SchedulerReconciler.needsScheduling).map(requestFor)),
+      );
     const allocation = new Controller({
       name: 'allocation',
       reconciler: new AllocationReconciler({ store, memberKind: kinds.resolve('members'), members, instances }),
@@ -94,7 +100,10 @@ export class ClusterControllers {
       clock,
     })
       .watches(members, enqueueObject<Member>())
-      .watches(instances, enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])));
+      .watches(
+        instances,
+        enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])),
+      );
     return [scheduler, allocation, this.failoverController(members, instances)];
   }
 

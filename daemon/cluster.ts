@@ -87,12 +87,20 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 
 /** defaultMemberName derives a valid member name from the host name. */
 export function defaultMemberName(): string {
-  const h = hostname().toLowerCase().split('.')[0]?.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') ?? '';
+  const h =
+    hostname()
+      .toLowerCase()
+      .split('.')[0]
+      ?.replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '') ?? '';
   return h && MEMBER_NAME_RE.test(h) ? h : 'member-1';
 }
 
 /** ensureClusterIdentity creates DIR's identity and admin token on first run and returns them; later runs read them. */
-export async function ensureClusterIdentity(dataDir: string, memberName?: string): Promise<{ identity: ClusterIdentity; token: string; created: boolean }> {
+export async function ensureClusterIdentity(
+  dataDir: string,
+  memberName?: string,
+): Promise<{ identity: ClusterIdentity; token: string; created: boolean }> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const idPath = join(dataDir, 'cluster.json');
   const tokenPath = join(dataDir, 'admin-token');
@@ -121,12 +129,20 @@ export function clientAddress(host: string, port: number): string {
 }
 
 /** writeKubeconfig writes DIR/kubeconfig for the admin user, pointing at `server`. */
-export async function writeKubeconfig(dataDir: string, opts: { server: string; token: string; clusterName: string; caPem: string }): Promise<string> {
+export async function writeKubeconfig(
+  dataDir: string,
+  opts: { server: string; token: string; clusterName: string; caPem: string },
+): Promise<string> {
   const path = join(dataDir, 'kubeconfig');
   const cfg = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: opts.clusterName, cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: opts.clusterName,
+        cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') },
+      },
+    ],
     users: [{ name: 'admin', user: { token: opts.token } }],
     contexts: [{ name: opts.clusterName, context: { cluster: opts.clusterName, user: 'admin', namespace: 'default' } }],
     'current-context': opts.clusterName,

@@ -23,7 +23,16 @@ import { realClock, type Clock } from '../lib/controller/clock.js';
 import type { KindInfo } from '../lib/kinds/registry.js';
 import { errorMessage } from '../lib/errors.js';
 import { MemberAgent } from '../controllers/membership/member-agent.js';
-import { ensureClusterIdentity, parseListen, clientAddress, writeKubeconfig, writeMemberFile, memberTlsFiles, type ClusterIdentity, type MemberTlsFiles } from './cluster.js';
+import {
+  ensureClusterIdentity,
+  parseListen,
+  clientAddress,
+  writeKubeconfig,
+  writeMemberFile,
+  memberTlsFiles,
+  type ClusterIdentity,
+  type MemberTlsFiles,
+} from './cluster.js';
 import { EtcdMembership } from '../lib/etcd/membership.js';
 import { JoinService } from './join-server.js';
 import { VoterController, waitUntilVoter } from './voters.js';
@@ -144,9 +153,26 @@ export class Daemon {
     const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert) };
     let server = '';
     const joins = identity.etcd
-      ? new JoinService({ store: etcd.store, memberKind, pkiDir, adminToken: token, clusterName: identity.clusterName, apiServer: () => server, etcd: etcd.openEtcd, logger })
+      ? new JoinService({
+          store: etcd.store,
+          memberKind,
+          pkiDir,
+          adminToken: token,
+          clusterName: identity.clusterName,
+          apiServer: () => server,
+          etcd: etcd.openEtcd,
+          logger,
+        })
       : undefined;
-    const api = new ApiServer({ store: etcd.store, kinds, logger, metrics: this.metrics, auth: { tokens: [token] }, tls, extraRoutes: joins?.routes() ?? [] });
+    const api = new ApiServer({
+      store: etcd.store,
+      kinds,
+      logger,
+      metrics: this.metrics,
+      auth: { tokens: [token] },
+      tls,
+      extraRoutes: joins?.routes() ?? [],
+    });
     const bound = await api.listen(host, port);
     this.apiPort = bound.port;
     this.stack.push({ name: 'api', stop: () => api.close() });
@@ -193,7 +219,14 @@ export class Daemon {
       dataDir: this.opts.dataDir,
       ...(this.opts.etcdBinary ? { etcdBinary: this.opts.etcdBinary } : {}),
       etcd: w.openEtcd,
-      events: new EventRecorder({ store: w.store, logger, metrics: this.metrics, component: 'etcd-learner-agent', host: w.identity.memberName, clock: w.clock }),
+      events: new EventRecorder({
+        store: w.store,
+        logger,
+        metrics: this.metrics,
+        component: 'etcd-learner-agent',
+        host: w.identity.memberName,
+        clock: w.clock,
+      }),
       logger,
       metrics: this.metrics,
       clock: w.clock,
@@ -230,7 +263,8 @@ export class Daemon {
     const memberName = w.identity.memberName;
     const deps = { store: w.store, informers: w.informers, logger, metrics: this.metrics, clock: w.clock, memberName };
     const cluster = new ClusterControllers({ ...deps, kinds: w.kinds });
-    const voters = w.identity.etcd && !w.external ? new VoterController({ ...deps, memberKind: w.memberKind, etcd: w.openEtcd }) : undefined;
+    const voters =
+      w.identity.etcd && !w.external ? new VoterController({ ...deps, memberKind: w.memberKind, etcd: w.openEtcd }) : undefined;
     const elector = new LeaderElector({
       store: w.store,
       name: 'cluster-controllers',

@@ -125,7 +125,14 @@ export class EtcdLearnerAgent implements Reconciler {
     this.peerUrl = httpsUrlOf(this.address, ports.peer);
     await this.o.store.raw.put(ETCD_CANDIDATE_PREFIX + this.name, JSON.stringify({ peerUrl: this.peerUrl }));
     this.log.info('published etcd candidacy', { peerUrl: this.peerUrl });
-    this.controller = new Controller({ name: 'etcd-learner', reconciler: this, logger: this.o.logger, metrics: this.o.metrics, clock: this.o.clock, timeoutMs: 30_000 });
+    this.controller = new Controller({
+      name: 'etcd-learner',
+      reconciler: this,
+      logger: this.o.logger,
+      metrics: this.o.metrics,
+      clock: this.o.clock,
+      timeoutMs: 30_000,
+    });
     this.subscribe();
     this.controller.add(LEARNER_KEY);
     await this.controller.start();
@@ -211,7 +218,10 @@ export class EtcdLearnerAgent implements Reconciler {
     }
     if (!assignment || assignment.member !== this.name || assignment.id === this.failedId) return;
     if (assignment.peerUrl !== this.peerUrl) {
-      this.log.warn('the etcd learner assignment names another peer URL; waiting for a new one', { assigned: assignment.peerUrl, published: this.peerUrl });
+      this.log.warn('the etcd learner assignment names another peer URL; waiting for a new one', {
+        assigned: assignment.peerUrl,
+        published: this.peerUrl,
+      });
       this.failedId = assignment.id;
       return;
     }
@@ -226,7 +236,11 @@ export class EtcdLearnerAgent implements Reconciler {
 
   /** join is one attempt: start etcd for `a` as a learner, promote, record the new role. */
   private async join(a: EtcdLearnerAssignment, signal: AbortSignal): Promise<void> {
-    this.event('Normal', 'EtcdLearnerStarting', `assigned as etcd learner ${a.id} at ${a.peerUrl}; starting etcd (initial cluster ${a.initialCluster}, state existing)`);
+    this.event(
+      'Normal',
+      'EtcdLearnerStarting',
+      `assigned as etcd learner ${a.id} at ${a.peerUrl}; starting etcd (initial cluster ${a.initialCluster}, state existing)`,
+    );
     // Abandoning an attempt stops its etcd at once, even in the middle of its start.
     signal.addEventListener('abort', () => void this.etcdServer?.stop(), { once: true });
     let promoted = false;
@@ -266,7 +280,8 @@ export class EtcdLearnerAgent implements Reconciler {
   /** runEtcd starts the supervised etcd for `a` on the ports `a` names; returns its PID. */
   private async runEtcd(a: EtcdLearnerAssignment): Promise<number> {
     const { ports } = await choosePorts(this.etcdDir, this.address);
-    if (ports.peer !== portOf(a.peerUrl)) throw new UnavailableError(`etcd peer port ${portOf(a.peerUrl) ?? '?'} is no longer free on ${this.address}`);
+    if (ports.peer !== portOf(a.peerUrl))
+      throw new UnavailableError(`etcd peer port ${portOf(a.peerUrl) ?? '?'} is no longer free on ${this.address}`);
     const files = memberTlsFiles(this.o.dataDir);
     const tls = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile };
     const etcd = new EtcdServer({
@@ -290,7 +305,10 @@ export class EtcdLearnerAgent implements Reconciler {
 
   /** becomeVoter records in cluster.json that this member runs an etcd member, then withdraws the candidacy. */
   private async becomeVoter(a: EtcdLearnerAssignment): Promise<void> {
-    const identity: ClusterIdentity = { ...this.o.identity, etcd: { mode: 'member', initialCluster: a.initialCluster, initialClusterState: 'existing', endpoints: a.endpoints } };
+    const identity: ClusterIdentity = {
+      ...this.o.identity,
+      etcd: { mode: 'member', initialCluster: a.initialCluster, initialClusterState: 'existing', endpoints: a.endpoints },
+    };
     await writeClusterIdentity(this.o.dataDir, identity);
     await rm(this.markerFile, { force: true });
     this.voter = true;

@@ -99,7 +99,8 @@ export class HostAgents {
   private async prepareDataDir(images: ImageStore): Promise<void> {
     const { dataDir, logger } = this.o;
     const loosened = await secureDataDir(dataDir);
-    if (loosened.length > 0) logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
+    if (loosened.length > 0)
+      logger.warn('tightened data dir permissions so no other local user can reach instance files', { paths: loosened.join(' ') });
     if (!this.o.imageDir) await ensureDir(join(dataDir, 'image-files'), 0o700);
     const stale = await images.removeStaleBuilds();
     if (stale.length > 0) logger.info('removed stale image build directories', { count: stale.length });

@@ -11,7 +11,15 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { ensureCa, ensureCertificate } from '../lib/pki/pki.js';
 import { ValidationError } from '../lib/errors.js';
-import { clientAddress, defaultMemberName, MEMBER_NAME_RE, parseListen, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
+import {
+  clientAddress,
+  defaultMemberName,
+  MEMBER_NAME_RE,
+  parseListen,
+  writeClusterFiles,
+  writeKubeconfig,
+  type ClusterIdentity,
+} from './cluster.js';
 
 /** InitOptions: where, the API listen address, and optionally the member's name and address. */
 export interface InitOptions {
@@ -32,7 +40,8 @@ export function memberAddressOf(listen: string, address?: string): string {
 
 /** checkFreshDataDir refuses a data dir that already holds a member; returns its entries (undefined when it does not exist). */
 export async function checkFreshDataDir(dataDir: string): Promise<string[] | undefined> {
-  if (existsSync(join(dataDir, 'cluster.json'))) throw new ValidationError(`${dataDir} already holds a cluster member: run it with \`cloudlet daemon --data-dir ${dataDir}\``);
+  if (existsSync(join(dataDir, 'cluster.json')))
+    throw new ValidationError(`${dataDir} already holds a cluster member: run it with \`cloudlet daemon --data-dir ${dataDir}\``);
   return existsSync(dataDir) ? readdir(dataDir) : undefined;
 }
 
@@ -55,7 +64,8 @@ export function memberSans(name: string, address: string): string[] {
 /** runInit makes the cluster; returns the kubeconfig path. */
 export async function runInit(opts: InitOptions): Promise<{ kubeconfig: string; identity: ClusterIdentity }> {
   const name = opts.memberName ?? defaultMemberName();
-  if (!MEMBER_NAME_RE.test(name)) throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
+  if (!MEMBER_NAME_RE.test(name))
+    throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
   const address = memberAddressOf(opts.listen, opts.address);
   const { host, port } = parseListen(opts.listen);
   const existed = await checkFreshDataDir(opts.dataDir);
@@ -73,7 +83,12 @@ export async function runInit(opts: InitOptions): Promise<{ kubeconfig: string; 
     const token = randomBytes(32).toString('hex');
     await writeClusterFiles(opts.dataDir, identity, token);
     const caPem = await readFile(join(pki, 'ca.crt'), 'utf8');
-    const kubeconfig = await writeKubeconfig(opts.dataDir, { server: clientAddress(host, port), token, clusterName: identity.clusterName, caPem });
+    const kubeconfig = await writeKubeconfig(opts.dataDir, {
+      server: clientAddress(host, port),
+      token,
+      clusterName: identity.clusterName,
+      caPem,
+    });
     return { kubeconfig, identity };
   } catch (err) {
     await undoDataDir(opts.dataDir, existed);

@@ -15,7 +15,15 @@ import { httpsUrlOf } from '../lib/etcd/args.js';
 import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
-import { clientAddress, defaultMemberName, MEMBER_NAME_RE, parseListen, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
+import {
+  clientAddress,
+  defaultMemberName,
+  MEMBER_NAME_RE,
+  parseListen,
+  writeClusterFiles,
+  writeKubeconfig,
+  type ClusterIdentity,
+} from './cluster.js';
 import { checkFreshDataDir, memberAddressOf, memberSans, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
@@ -104,7 +112,9 @@ async function fetchPinnedCa(addresses: string[], fingerprint: string): Promise<
       continue;
     }
     if (!fingerprintMatches(fingerprint, actual)) {
-      throw new ValidationError(`the cluster CA at ${address} does not match the join token's fingerprint (want ${fingerprint}, got ${actual}): refusing to join`);
+      throw new ValidationError(
+        `the cluster CA at ${address} does not match the join token's fingerprint (want ${fingerprint}, got ${actual}): refusing to join`,
+      );
     }
     return { address, caPem: res.text };
   }
@@ -127,11 +137,19 @@ function serverMessage(text: string): string {
  * `onProgress` what it waits for. The token stays valid across retries: the
  * server consumes it only with the admission.
  */
-async function postJoin(o: { server: string; caPem: string; body: Record<string, string>; timeoutMs?: number; onProgress?: (line: string) => void }): Promise<JoinResponse> {
+async function postJoin(o: {
+  server: string;
+  caPem: string;
+  body: Record<string, string>;
+  timeoutMs?: number;
+  onProgress?: (line: string) => void;
+}): Promise<JoinResponse> {
   let last = '';
   const text = await retryTransient(
     async () => {
-      const reply: JoinReply = await call(`${o.server}/cloudlet/join`, { method: 'POST', ca: o.caPem, body: o.body }).catch((error: unknown) => ({ error }));
+      const reply: JoinReply = await call(`${o.server}/cloudlet/join`, { method: 'POST', ca: o.caPem, body: o.body }).catch(
+        (error: unknown) => ({ error }),
+      );
       const { outcome, message } = classifyJoinReply(reply);
       if (outcome === 'refused') throw new ValidationError(`the cluster refused the join: ${message}`);
       if (outcome === 'retry') throw new UnavailableError(message, { retryAfterSeconds: retryAfterOf(reply) });
@@ -171,7 +189,8 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
   const token = decodeJoinToken(opts.token);
   assertNotExpired(token, now());
   const name = opts.memberName ?? defaultMemberName();
-  if (!MEMBER_NAME_RE.test(name)) throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
+  if (!MEMBER_NAME_RE.test(name))
+    throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
   const address = memberAddressOf(opts.listen, opts.address);
   const { host, port } = parseListen(opts.listen);
   const existed = await checkFreshDataDir(opts.dataDir);
@@ -190,7 +209,13 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
     await writeFile(join(pki, 'ca.key'), answer.caKey, { mode: 0o600 });
     await chmod(join(pki, 'ca.key'), 0o600);
     await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer' });
-    const identity: ClusterIdentity = { clusterName: answer.clusterName, memberName: name, createdAt: new Date(now()).toISOString(), address, etcd: answer.etcd };
+    const identity: ClusterIdentity = {
+      clusterName: answer.clusterName,
+      memberName: name,
+      createdAt: new Date(now()).toISOString(),
+      address,
+      etcd: answer.etcd,
+    };
     await writeClusterFiles(opts.dataDir, identity, answer.adminToken);
     const kubeconfig = await writeKubeconfig(opts.dataDir, {
       server: clientAddress(host, port),

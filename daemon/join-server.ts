@@ -29,7 +29,15 @@ import type { EtcdMembership } from '../lib/etcd/membership.js';
 import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_RECORD_PREFIX } from '../lib/store/key-space.js';
 import { initialClusterOf } from '../lib/etcd/args.js';
 import { caFingerprint } from '../lib/pki/pki.js';
-import { AlreadyExistsError, BadRequestError, ConflictError, NotFoundError, UnauthorizedError, UnavailableError, isCode } from '../lib/errors.js';
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  UnauthorizedError,
+  UnavailableError,
+  isCode,
+} from '../lib/errors.js';
 import { HEARTBEAT_PREFIX } from '../controllers/membership/member-agent.js';
 import { DEFAULT_VOTERS } from '../controllers/membership/voter-plan.js';
 import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX } from '../controllers/membership/etcd-learners.js';
@@ -107,14 +115,20 @@ export class JoinService {
   routes(): ExtraRoute[] {
     return [
       { method: 'GET', path: '/cloudlet/ca', public: true, handle: async (_req, res) => this.sendCa(res) },
-      { method: 'POST', path: '/cloudlet/join', public: true, handle: async (req, res) => sendJson(res, 200, await this.join(await jsonBody(req))) },
+      {
+        method: 'POST',
+        path: '/cloudlet/join',
+        public: true,
+        handle: async (req, res) => sendJson(res, 200, await this.join(await jsonBody(req))),
+      },
       {
         method: 'POST',
         path: '/cloudlet/join-tokens',
         public: false,
         handle: async (req, res) => {
           const ttl = (await jsonBody(req)).ttlSeconds;
-          if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) throw new BadRequestError('"ttlSeconds" must be a positive integer');
+          if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1)
+            throw new BadRequestError('"ttlSeconds" must be a positive integer');
           sendJson(res, 200, { token: await this.createToken(ttl) });
         },
       },
@@ -153,21 +167,29 @@ export class JoinService {
    * admitted but whose answer was lost gets the recorded answer again.
    */
   async join(body: Record<string, unknown>): Promise<JoinResponse> {
-    const req: JoinRequest = { secret: str(body, 'secret'), member: str(body, 'member'), address: str(body, 'address'), etcdPeerUrl: str(body, 'etcdPeerUrl') };
+    const req: JoinRequest = {
+      secret: str(body, 'secret'),
+      member: str(body, 'member'),
+      address: str(body, 'address'),
+      etcdPeerUrl: str(body, 'etcdPeerUrl'),
+    };
     if (body.attempt !== undefined) {
-      if (typeof body.attempt !== 'string' || !/^[0-9a-f]{16,64}$/.test(body.attempt)) throw new BadRequestError('"attempt" must be 16 to 64 lowercase hex digits');
+      if (typeof body.attempt !== 'string' || !/^[0-9a-f]{16,64}$/.test(body.attempt))
+        throw new BadRequestError('"attempt" must be 16 to 64 lowercase hex digits');
       req.attempt = body.attempt;
     }
     if (!MEMBER_NAME_RE.test(req.member)) throw new BadRequestError(`member name "${req.member}" is invalid`);
     if (!isIP(req.address)) throw new BadRequestError(`address "${req.address}" is not an IP address`);
-    if (!/^https:\/\/\S+:\d+$/.test(req.etcdPeerUrl)) throw new BadRequestError(`etcdPeerUrl "${req.etcdPeerUrl}" is not https://HOST:PORT`);
+    if (!/^https:\/\/\S+:\d+$/.test(req.etcdPeerUrl))
+      throw new BadRequestError(`etcdPeerUrl "${req.etcdPeerUrl}" is not https://HOST:PORT`);
     const hash = secretHash(req.secret);
     const admitted = await this.recordedAnswer(hash, req);
     if (admitted) return admitted;
     await this.liveToken(hash);
     try {
       const existing = await this.o.store.get<Member>(this.o.memberKind, req.member);
-      if (existing.status?.phase !== 'Left') throw new AlreadyExistsError(`a member named "${req.member}" already exists: choose another --member name`);
+      if (existing.status?.phase !== 'Left')
+        throw new AlreadyExistsError(`a member named "${req.member}" already exists: choose another --member name`);
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
     }
@@ -187,7 +209,8 @@ export class JoinService {
     const entry = await this.o.store.raw.get(JOIN_TOKEN_KEY_PREFIX + hash);
     if (!entry) throw this.usedToken();
     const { expiresAt } = JSON.parse(entry.value) as { expiresAt: number };
-    if (this.now() >= expiresAt * 1000) throw new UnauthorizedError(`the join token expired at ${new Date(expiresAt * 1000).toISOString()}`);
+    if (this.now() >= expiresAt * 1000)
+      throw new UnauthorizedError(`the join token expired at ${new Date(expiresAt * 1000).toISOString()}`);
     return entry;
   }
 
@@ -197,7 +220,8 @@ export class JoinService {
     if (!record) return undefined;
     const r = JSON.parse(record.value) as JoinRecord;
     // Only a retry of the same `cloudlet join` run gets the answer again; anything else is a reuse of the token.
-    if (r.attempt === undefined || r.attempt !== req.attempt || r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl) throw this.usedToken();
+    if (r.attempt === undefined || r.attempt !== req.attempt || r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl)
+      throw this.usedToken();
     this.o.logger.info('join retried after its answer was lost: answering again', { member: req.member });
     return this.answer(r.etcd);
   }
@@ -213,7 +237,10 @@ export class JoinService {
         throw new AlreadyExistsError(`etcd already has a member named "${req.member}" or at ${req.etcdPeerUrl}`);
       }
       if (members.some((m) => m.isLearner)) {
-        throw new UnavailableError('another member is still joining etcd: waiting for it to become a voter (etcd takes one learner at a time)', { retryAfterSeconds: 1 });
+        throw new UnavailableError(
+          'another member is still joining etcd: waiting for it to become a voter (etcd takes one learner at a time)',
+          { retryAfterSeconds: 1 },
+        );
       }
       const voters = members.filter((m) => !m.isLearner);
       const endpoints = voters.flatMap((m) => m.clientUrls);
@@ -223,7 +250,12 @@ export class JoinService {
         return this.answer(config);
       }
       const added = await etcd.addLearner(req.etcdPeerUrl);
-      const config: MemberEtcdConfig = { mode: 'member', initialCluster: initialClusterOf(added.members, added.id, req.member), initialClusterState: 'existing', endpoints };
+      const config: MemberEtcdConfig = {
+        mode: 'member',
+        initialCluster: initialClusterOf(added.members, added.id, req.member),
+        initialClusterState: 'existing',
+        endpoints,
+      };
       try {
         await this.consume(entry, hash, req, config);
       } catch (err) {
@@ -267,7 +299,8 @@ export class JoinService {
       const target = members.find((m) => m.name === name);
       if (!target) return false;
       const voters = members.filter((m) => !m.isLearner);
-      if (!target.isLearner && voters.length <= 1) throw new ConflictError(`"${name}" is the last etcd voter: it cannot leave its own cluster`);
+      if (!target.isLearner && voters.length <= 1)
+        throw new ConflictError(`"${name}" is the last etcd voter: it cannot leave its own cluster`);
       await etcd.remove(target.id);
       return true;
     } finally {
@@ -285,7 +318,11 @@ export class JoinService {
       () => this.removeEtcdMember(name),
     );
     try {
-      await this.o.store.update<Member>(this.o.memberKind, { ...member, status: { ...member.status, phase: 'Left', etcdRole: 'none' } }, { subresource: 'status' });
+      await this.o.store.update<Member>(
+        this.o.memberKind,
+        { ...member, status: { ...member.status, phase: 'Left', etcdRole: 'none' } },
+        { subresource: 'status' },
+      );
     } catch (err) {
       if (!isCode(err, 'Conflict') && !isCode(err, 'NotFound')) throw err;
     }

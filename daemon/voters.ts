@@ -57,7 +57,10 @@ export class VoterController {
       logger,
       metrics,
       clock,
-    }).watches(members, enqueueMapped<Member>(() => [ETCD_VOTERS_KEY]));
+    }).watches(
+      members,
+      enqueueMapped<Member>(() => [ETCD_VOTERS_KEY]),
+    );
     this.controller = controller;
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     controller.add(ETCD_VOTERS_KEY);
@@ -113,7 +116,8 @@ export async function waitUntilVoter(opts: {
         hint: 'check that this member reaches the other etcd members on their peer ports',
         ...(opts.signal ? { signal: opts.signal } : {}),
         onRetry: ({ attempt, error }) => {
-          if (attempt % 10 === 0) opts.logger.info('still waiting for the promotion to etcd voter', { member: opts.name, error: errorMessage(error) });
+          if (attempt % 10 === 0)
+            opts.logger.info('still waiting for the promotion to etcd voter', { member: opts.name, error: errorMessage(error) });
         },
       },
     );

@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh
-echo "cloudlet: lint (eslint)"
+echo "cloudlet: lint (eslint) and format (prettier --check)"
 npm run --silent lint
+npm run --silent format:check
 # With arguments (a spec, a grep): one mocha process, as asked.
 if (($#)); then exec npx mocha --config test/mocharc.cjs "$@"; fi
 # Otherwise two processes side by side: the lab suites (their own namespaces,

@@ -248,7 +248,10 @@ export const CODE_OF_REASON: ReadonlyMap<string, CloudletErrorCode> = inverse(KU
  */
 export const CODE_OF_HTTP_STATUS: ReadonlyMap<number, CloudletErrorCode> = inverse(HTTP_STATUS, {});
 
-function inverse<V extends string | number>(table: Record<CloudletErrorCode, V>, extra: Partial<Record<V, CloudletErrorCode>>): Map<V, CloudletErrorCode> {
+function inverse<V extends string | number>(
+  table: Record<CloudletErrorCode, V>,
+  extra: Partial<Record<V, CloudletErrorCode>>,
+): Map<V, CloudletErrorCode> {
   const out = new Map<V, CloudletErrorCode>();
   for (const code of ERROR_CODES) {
     const value = table[code];
@@ -300,7 +303,10 @@ export function errorOfCode(code: CloudletErrorCode, message: string, opts: Wire
     case 'Cancelled':
       return new CancelledError(message, options);
     case 'Unavailable':
-      return new UnavailableError(message, { ...options, ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}) });
+      return new UnavailableError(message, {
+        ...options,
+        ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+      });
     case 'Terminal':
     case 'HostCommand':
     case 'Internal':

@@ -25,7 +25,6 @@ export interface JoinToken {
 /** JOIN_TOKEN_PREFIX marks version 1 tokens. */
 export const JOIN_TOKEN_PREFIX = 'cl1.';
 
-
 /** newJoinToken makes a token for `addresses` and the CA fingerprint, valid for `ttlSeconds` from `nowMs`. */
 export function newJoinToken(opts: { addresses: string[]; caFingerprint: string; ttlSeconds: number; nowMs: number }): JoinToken {
   return {
@@ -81,7 +80,9 @@ export function isExpired(t: Pick<JoinToken, 'expiresAt'>, nowMs: number): boole
 /** assertNotExpired throws ValidationError naming the expiry when `t` has expired at `nowMs`. */
 export function assertNotExpired(t: Pick<JoinToken, 'expiresAt'>, nowMs: number): void {
   if (isExpired(t, nowMs)) {
-    throw new ValidationError(`the join token expired at ${new Date(t.expiresAt * 1000).toISOString()}: create a new one with \`cloudlet token create\``);
+    throw new ValidationError(
+      `the join token expired at ${new Date(t.expiresAt * 1000).toISOString()}: create a new one with \`cloudlet token create\``,
+    );
   }
 }
 

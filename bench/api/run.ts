@@ -54,7 +54,18 @@ function httpCall(agent: Agent, port: number, method: string, path: string, body
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = request(
-      { host: '127.0.0.1', port, method, path, agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(data ? { 'content-length': data.length } : {}) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          ...(data ? { 'content-length': data.length } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -86,17 +97,34 @@ async function throughput(client: Etcd3, port: number): Promise<Row[]> {
   for (const c of [1, 64]) {
     const agent = new Agent({ keepAlive: true, maxSockets: c });
     const ns = `bench-c${c}`;
-    const rawPut = await timeOps(OPS, c, (i) => client.put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).value(VALUE).exec());
-    const apiCreate = await timeOps(OPS, c, (i) => must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`i${i}`, ns)), 201));
+    const rawPut = await timeOps(OPS, c, (i) =>
+      client
+        .put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`)
+        .value(VALUE)
+        .exec(),
+    );
+    const apiCreate = await timeOps(OPS, c, (i) =>
+      must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`i${i}`, ns)), 201),
+    );
     rows.push({ op: 'put / create', concurrency: c, rawOpsPerSec: rawPut, apiOpsPerSec: apiCreate, ratio: ratio(apiCreate, rawPut) });
     const rawGet = await timeOps(OPS, c, (i) => client.get(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).string());
-    const apiGet = await timeOps(OPS, c, (i) => must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances/i${i}`), 200));
+    const apiGet = await timeOps(OPS, c, (i) =>
+      must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances/i${i}`), 200),
+    );
     rows.push({ op: 'get', concurrency: c, rawOpsPerSec: rawGet, apiOpsPerSec: apiGet, ratio: ratio(apiGet, rawGet) });
     // ranges/lists of 100 objects: a prefix holding exactly 100 keys on both sides
     const listOps = Math.max(50, Math.floor(OPS / 20));
     const rawRange = await timeOps(listOps, c, () => client.getAll().prefix(`/bench/raw/c${c}/0000`).strings());
-    const apiList = await timeOps(listOps, c, () => must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}-list/instances`), 200));
-    rows.push({ op: 'range / list (100 items)', concurrency: c, rawOpsPerSec: rawRange, apiOpsPerSec: apiList, ratio: ratio(apiList, rawRange) });
+    const apiList = await timeOps(listOps, c, () =>
+      must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}-list/instances`), 200),
+    );
+    rows.push({
+      op: 'range / list (100 items)',
+      concurrency: c,
+      rawOpsPerSec: rawRange,
+      apiOpsPerSec: apiList,
+      ratio: ratio(apiList, rawRange),
+    });
     agent.destroy();
   }
   return rows;
@@ -106,7 +134,9 @@ async function seedLists(port: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   for (const c of [1, 64]) {
     const ns = `bench-c${c}-list`;
-    await pool(100, 16, (i) => must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`l${i}`, ns)), 201));
+    await pool(100, 16, (i) =>
+      must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`l${i}`, ns)), 201),
+    );
   }
   agent.destroy();
 }
@@ -125,7 +155,12 @@ interface WatchRun {
  * watchLatency writes `events` paced creates (one every `intervalMs`) through
  * the store and measures ack → event delivery for both consumers.
  */
-async function watchLatency(store: EtcdStore, kinds: KindRegistry, port: number, pace: { events: number; intervalMs: number; ns: string }): Promise<WatchRun> {
+async function watchLatency(
+  store: EtcdStore,
+  kinds: KindRegistry,
+  port: number,
+  pace: { events: number; intervalMs: number; ns: string },
+): Promise<WatchRun> {
   const WATCH_EVENTS = pace.events;
   const kind = kinds.resolve('instances');
   const ns = pace.ns;
@@ -183,7 +218,10 @@ async function watchLatency(store: EtcdStore, kinds: KindRegistry, port: number,
       const now = performance.now();
       lastAck = Math.max(lastAck, now);
       acked.set(name, now);
-      for (const [which, into] of [['inproc', inproc], ['http', http]] as const) {
+      for (const [which, into] of [
+        ['inproc', inproc],
+        ['http', http],
+      ] as const) {
         const early = pendingEarly[which].get(name);
         if (early !== undefined) {
           pendingEarly[which].delete(name);
@@ -202,7 +240,9 @@ async function watchLatency(store: EtcdStore, kinds: KindRegistry, port: number,
 
 async function idleDaemonRss(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'cloudlet-bench-daemon-'));
-  const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'up', '--data-dir', dir, '--listen', '127.0.0.1:0'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'up', '--data-dir', dir, '--listen', '127.0.0.1:0'], {
+    stdio: 'ignore',
+  });
   try {
     for (let i = 0; i < 120 && !existsSync(join(dir, 'kubeconfig')); i++) await sleepMs(250);
     await sleepMs(15000);
@@ -217,7 +257,16 @@ async function idleDaemonRss(): Promise<number> {
 }
 
 async function startServerChild(etcdUrl: string): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), join(projectRoot(), 'dist/bench/api/server-child.js'), etcdUrl, TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+      join(projectRoot(), 'dist/bench/api/server-child.js'),
+      etcdUrl,
+      TOKEN,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (c: Buffer) => {
@@ -242,7 +291,13 @@ async function main(): Promise<void> {
   const port = server.port;
   try {
     await seedLists(port);
-    for (const c of [1, 64]) await pool(100, 16, (i) => client.put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).value(VALUE).exec());
+    for (const c of [1, 64])
+      await pool(100, 16, (i) =>
+        client
+          .put(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`)
+          .value(VALUE)
+          .exec(),
+      );
     const rows = await throughput(client, port);
     // The goal's pace (~1,000/s), then a light one (~200/s): the second tells the delivery path's own
     // latency apart from queueing when the machine cannot sustain the first pace.
@@ -274,10 +329,42 @@ async function main(): Promise<void> {
     printTable(
       ['watch consumer', 'events', 'paced/s', 'acked/s', 'p50 ms', 'p99 ms', 'goal p99'],
       [
-        ['in-process store watch', String(watch.inproc.length), watch.rate.toFixed(0), watch.ackRate.toFixed(0), w.inprocP50.toFixed(2), w.inprocP99.toFixed(2), '≤ 10 ms'],
-        ['HTTP watch client', String(watch.http.length), watch.rate.toFixed(0), watch.ackRate.toFixed(0), w.httpP50.toFixed(2), w.httpP99.toFixed(2), '≤ 25 ms'],
-        ['in-process, light pace', String(light.inproc.length), light.rate.toFixed(0), light.ackRate.toFixed(0), wl.inprocP50.toFixed(2), wl.inprocP99.toFixed(2), ''],
-        ['HTTP, light pace', String(light.http.length), light.rate.toFixed(0), light.ackRate.toFixed(0), wl.httpP50.toFixed(2), wl.httpP99.toFixed(2), ''],
+        [
+          'in-process store watch',
+          String(watch.inproc.length),
+          watch.rate.toFixed(0),
+          watch.ackRate.toFixed(0),
+          w.inprocP50.toFixed(2),
+          w.inprocP99.toFixed(2),
+          '≤ 10 ms',
+        ],
+        [
+          'HTTP watch client',
+          String(watch.http.length),
+          watch.rate.toFixed(0),
+          watch.ackRate.toFixed(0),
+          w.httpP50.toFixed(2),
+          w.httpP99.toFixed(2),
+          '≤ 25 ms',
+        ],
+        [
+          'in-process, light pace',
+          String(light.inproc.length),
+          light.rate.toFixed(0),
+          light.ackRate.toFixed(0),
+          wl.inprocP50.toFixed(2),
+          wl.inprocP99.toFixed(2),
+          '',
+        ],
+        [
+          'HTTP, light pace',
+          String(light.http.length),
+          light.rate.toFixed(0),
+          light.ackRate.toFixed(0),
+          wl.httpP50.toFixed(2),
+          wl.httpP99.toFixed(2),
+          '',
+        ],
       ],
     );
     printTable(['idle daemon RSS (MB, etcd excluded)', 'goal'], [[rss.toFixed(1), '≤ 120 MB']]);
@@ -286,7 +373,13 @@ async function main(): Promise<void> {
       when: new Date().toISOString(),
       ops: OPS,
       rows,
-      watch: { ...w, events: WATCH_EVENTS, delivered: { inproc: watch.inproc.length, http: watch.http.length }, rate: watch.rate, ackRate: watch.ackRate },
+      watch: {
+        ...w,
+        events: WATCH_EVENTS,
+        delivered: { inproc: watch.inproc.length, http: watch.http.length },
+        rate: watch.rate,
+        ackRate: watch.ackRate,
+      },
       watchLight: { ...wl, events: light.inproc.length, rate: light.rate, ackRate: light.ackRate },
       idleRssMb: rss,
       goals: {
@@ -299,7 +392,11 @@ async function main(): Promise<void> {
     const out = join(projectRoot(), 'bench/results');
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'api.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`goals: ${Object.entries(result.goals).map(([k, g]) => `${k} ${g.met ? 'met' : 'NOT met'}`).join(', ')}`);
+    console.log(
+      `goals: ${Object.entries(result.goals)
+        .map(([k, g]) => `${k} ${g.met ? 'met' : 'NOT met'}`)
+        .join(', ')}`,
+    );
     console.log(`wrote ${join(out, 'api.json')}`);
   } finally {
     await etcd.stop().catch(() => undefined);

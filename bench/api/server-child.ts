@@ -20,7 +20,10 @@ const api = new ApiServer({ store, kinds: KindRegistry.load(), logger, metrics: 
 const { port } = await api.listen('127.0.0.1', 0);
 process.stdout.write(`PORT ${port}\n`);
 const stop = (): void => {
-  void api.close().then(() => store.close()).finally(() => process.exit(0));
+  void api
+    .close()
+    .then(() => store.close())
+    .finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -55,11 +55,21 @@ export class LabDriver {
 
   /** lab runs `lab.sh ARGS` with this lab's LAB_DIR and LAB_ID. */
   lab(args: string[], timeoutMs = 300_000): Promise<RunResult> {
-    const env = { ...process.env, LAB_DIR: this.o.labDir, LAB_ID: this.o.labId, ...(this.o.runtime ? { LAB_RUNTIME: this.o.runtime } : {}) };
+    const env = {
+      ...process.env,
+      LAB_DIR: this.o.labDir,
+      LAB_ID: this.o.labId,
+      ...(this.o.runtime ? { LAB_RUNTIME: this.o.runtime } : {}),
+    };
     return new Promise((res) => {
-      execFile(join(this.o.root, 'deploy', 'lab', 'lab.sh'), args, { cwd: this.o.root, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        join(this.o.root, 'deploy', 'lab', 'lab.sh'),
+        args,
+        { cwd: this.o.root, env, timeout: timeoutMs, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => {
+          res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -83,7 +93,11 @@ export class LabDriver {
   }
 
   /** watch samples ps every `everyMs` until `signal` aborts, counting double-running samples into `report` (live). */
-  async watch(signal: AbortSignal, everyMs = 500, report: WatchReport = { samples: 0, doubleSamples: 0, examples: [] }): Promise<WatchReport> {
+  async watch(
+    signal: AbortSignal,
+    everyMs = 500,
+    report: WatchReport = { samples: 0, doubleSamples: 0, examples: [] },
+  ): Promise<WatchReport> {
     while (!signal.aborted) {
       const started = Date.now();
       const ps = await this.ps().catch(() => undefined);
@@ -105,7 +119,10 @@ export class LabDriver {
     for (let i = 1; i <= 9; i++) {
       const path = join(this.o.labDir, `m${i}`, 'kubeconfig');
       if (!existsSync(path)) continue;
-      const kc = parse(readFileSync(path, 'utf8')) as { clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>; users: Array<{ user: { token: string } }> };
+      const kc = parse(readFileSync(path, 'utf8')) as {
+        clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+        users: Array<{ user: { token: string } }>;
+      };
       const c = kc.clusters[0]?.cluster;
       const token = kc.users[0]?.user.token;
       if (c && token) out.push({ server: c.server, token, ca: Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8') });
@@ -159,7 +176,9 @@ export class LabDriver {
     for (let i = 1; i <= 9; i++) {
       const path = join(this.o.labDir, `m${i}.log`);
       if (!existsSync(path)) continue;
-      const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('leading: starting cluster controllers') || l.includes('no longer leading'));
+      const lines = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('leading: starting cluster controllers') || l.includes('no longer leading'));
       const lastLine = lines[lines.length - 1];
       if (!lastLine || lastLine.includes('no longer leading')) continue;
       const at = /"timestamp":"([^"]+)"/.exec(lastLine)?.[1] ?? '';
@@ -196,7 +215,16 @@ function once<T>(ep: Endpoint, method: string, path: string, body?: unknown): Pr
   return new Promise<T>((resolve, reject) => {
     const req = request(
       url,
-      { method, ca: ep.ca, timeout: 3000, headers: { authorization: `Bearer ${ep.token}`, accept: 'application/json', ...(data ? { 'content-type': 'application/json' } : {}) } },
+      {
+        method,
+        ca: ep.ca,
+        timeout: 3000,
+        headers: {
+          authorization: `Bearer ${ep.token}`,
+          accept: 'application/json',
+          ...(data ? { 'content-type': 'application/json' } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

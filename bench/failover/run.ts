@@ -106,7 +106,9 @@ async function main(): Promise<void> {
         .catch((err: unknown) => console.log(`trial ${k + 1}: ${String(err)}`));
       const trial: Trial = { n: k + 1, fault, victim, victimLed, instances: affected, seconds: affected.map((n) => seconds.get(n) ?? NaN) };
       results.push(trial);
-      console.log(`trial ${k + 1} at ${new Date(t0).toISOString()}: ${fault} ${victim}${victimLed ? ' (leader)' : ''}: ${affected.length} instance(s) back in ${trial.seconds.map((s) => s.toFixed(1)).join(', ')} s`);
+      console.log(
+        `trial ${k + 1} at ${new Date(t0).toISOString()}: ${fault} ${victim}${victimLed ? ' (leader)' : ''}: ${affected.length} instance(s) back in ${trial.seconds.map((s) => s.toFixed(1)).join(', ')} s`,
+      );
       await driver.labOk([fault === 'kill' ? 'restart' : 'heal', victim]);
       await driver.until('the lab settles', () => settled(names), 180_000, 500);
       await sleepMs(2000);
@@ -119,14 +121,23 @@ async function main(): Promise<void> {
   const lost = names.filter((n) => !present.has(n)).length;
   const all = results.flatMap((t) => t.seconds);
   const ok = all.filter((s) => Number.isFinite(s));
-  const of = (f: Trial['fault']): number[] => results.filter((t) => t.fault === f).flatMap((t) => t.seconds).filter((s) => Number.isFinite(s));
+  const of = (f: Trial['fault']): number[] =>
+    results
+      .filter((t) => t.fault === f)
+      .flatMap((t) => t.seconds)
+      .filter((s) => Number.isFinite(s));
   const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
   const p50 = percentile(ok, 50);
   const p99 = percentile(ok, 99);
   printTable(
     ['metric', 'value', 'vs lease TTL (5 s)', 'goal'],
     [
-      ['trials (kill / partition)', `${results.length} (${results.filter((t) => t.fault === 'kill').length} / ${results.filter((t) => t.fault === 'partition').length})`, '', '≥ 20'],
+      [
+        'trials (kill / partition)',
+        `${results.length} (${results.filter((t) => t.fault === 'kill').length} / ${results.filter((t) => t.fault === 'partition').length})`,
+        '',
+        '≥ 20',
+      ],
       ['instances failed over', `${ok.length} of ${all.length}`, '', 'all'],
       ['fault → Running elsewhere p50 (s)', fmt(p50), `${fmt(p50 / LEASE_TTL_S)}× TTL`, '≤ 10'],
       ['fault → Running elsewhere p99 (s)', fmt(p99), `${fmt(p99 / LEASE_TTL_S)}× TTL`, '≤ 15'],

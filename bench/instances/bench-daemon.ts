@@ -82,25 +82,43 @@ export class BenchDaemon {
     if (!existsSync(main)) throw new Error(`${main} is missing: build first with npx tsc -p .`);
     const port = await freePort();
     const nodeFlags = this.opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', this.opts.cpuProfDir] : [];
-    const args = [...nodeFlags, main, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${port}`, '--runtime', this.opts.runtime ?? 'lxc'];
+    const args = [
+      ...nodeFlags,
+      main,
+      'up',
+      '--data-dir',
+      this.dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--runtime',
+      this.opts.runtime ?? 'lxc',
+    ];
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // the daemon runs compiled code
     const log = openSync(join(this.dataDir, 'daemon.log'), 'a');
     this.child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
     closeSync(log);
     const kubeconfig = join(this.dataDir, 'kubeconfig');
-    await waitUntil('the kubeconfig', async () => {
-      if (this.child?.exitCode !== null) throw new Error(`cloudlet up exited with ${this.child?.exitCode}`);
-      return existsSync(kubeconfig);
-    }, 60_000);
+    await waitUntil(
+      'the kubeconfig',
+      async () => {
+        if (this.child?.exitCode !== null) throw new Error(`cloudlet up exited with ${this.child?.exitCode}`);
+        return existsSync(kubeconfig);
+      },
+      60_000,
+    );
     const api = await BenchApiClient.fromKubeconfig(kubeconfig, { maxSockets: 32 });
     this.api = api;
-    await waitUntil('a Ready member', async () => {
-      const r = await api.call('GET', '/apis/cloudlet.dev/v1alpha1/members');
-      if (r.status !== 200) return false;
-      const list = JSON.parse(r.text) as { items: Array<{ status?: { phase?: string } }> };
-      return list.items.some((m) => m.status?.phase === 'Ready');
-    }, 60_000);
+    await waitUntil(
+      'a Ready member',
+      async () => {
+        const r = await api.call('GET', '/apis/cloudlet.dev/v1alpha1/members');
+        if (r.status !== 200) return false;
+        const list = JSON.parse(r.text) as { items: Array<{ status?: { phase?: string } }> };
+        return list.items.some((m) => m.status?.phase === 'Ready');
+      },
+      60_000,
+    );
   }
 
   /** stop ends the daemon and its etcd by PID, force-stops leftover containers and removes the data dir. Never throws. */

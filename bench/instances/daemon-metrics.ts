@@ -57,7 +57,10 @@ export function metricsDelta(before: MetricsSnapshot, after: MetricsSnapshot): M
 /** metricsRows renders a delta as table rows: kind, name, count, total s, mean ms. */
 export function metricsRows(d: MetricsSnapshot): string[][] {
   const rows: string[][] = [];
-  for (const [kind, series] of [['reconcile', d.reconcile], ['etcd', d.etcd]] as const) {
+  for (const [kind, series] of [
+    ['reconcile', d.reconcile],
+    ['etcd', d.etcd],
+  ] as const) {
     for (const [name, v] of Object.entries(series).sort((x, y) => y[1].sum - x[1].sum)) {
       rows.push([kind, name, String(v.count), v.sum.toFixed(2), ((1000 * v.sum) / v.count).toFixed(1)]);
     }

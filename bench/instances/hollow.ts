@@ -59,7 +59,14 @@ export async function runHollow(opts: HollowOptions): Promise<HollowResult> {
     const cpu0 = cpuSeconds(daemon.pid);
     const etcdPid0 = etcdPidOf(daemon.dataDir);
     const ecpu0 = etcdPid0 ? cpuSeconds(etcdPid0) : NaN;
-    const b = await burst({ api, tracker, names: names('h', opts.instances), shape: HOLLOW_SHAPE, concurrency: opts.concurrency, timeoutMs: 10 * 60_000 });
+    const b = await burst({
+      api,
+      tracker,
+      names: names('h', opts.instances),
+      shape: HOLLOW_SHAPE,
+      concurrency: opts.concurrency,
+      timeoutMs: 10 * 60_000,
+    });
     const burstMetrics = metricsDelta(m0, await scrapeMetrics(api));
     const burstCpu = { daemonSeconds: cpuSeconds(daemon.pid) - cpu0, etcdSeconds: etcdPid0 ? cpuSeconds(etcdPid0) - ecpu0 : NaN };
     opts.log(`hollow: all ${opts.instances} Running after ${(b.allRunningMs / 1000).toFixed(2)} s`);
@@ -68,7 +75,19 @@ export async function runHollow(opts: HollowOptions): Promise<HollowResult> {
     let allRunningSeconds: number | undefined;
     if (opts.fill === 'instances') {
       const more = names('f', extra);
-      await pool(extra, opts.concurrency, (i) => api.must('POST', tracker.collection, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name: more[i], namespace: tracker.namespace }, spec: { image: 'busybox', ...HOLLOW_SHAPE } }, [201]));
+      await pool(extra, opts.concurrency, (i) =>
+        api.must(
+          'POST',
+          tracker.collection,
+          {
+            apiVersion: 'cloudlet.dev/v1alpha1',
+            kind: 'Instance',
+            metadata: { name: more[i], namespace: tracker.namespace },
+            spec: { image: 'busybox', ...HOLLOW_SHAPE },
+          },
+          [201],
+        ),
+      );
       opts.log(`hollow: ${extra} more instances created in ${((performance.now() - fillStart) / 1000).toFixed(1)} s; waiting for Running`);
       await tracker.waitRunning(more, 30 * 60_000);
       allRunningSeconds = (performance.now() - fillStart) / 1000;
@@ -76,7 +95,9 @@ export async function runHollow(opts: HollowOptions): Promise<HollowResult> {
       await pool(extra, opts.concurrency, (i) => api.must('POST', '/api/v1/namespaces/bench-fill/events', fillEvent(i), [201]));
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;
-    opts.log(`hollow: ${opts.totalObjects} objects after ${fillSeconds.toFixed(1)} s of filling; settling ${opts.settleSeconds} s, then sampling CPU for ${opts.idleSeconds} s`);
+    opts.log(
+      `hollow: ${opts.totalObjects} objects after ${fillSeconds.toFixed(1)} s of filling; settling ${opts.settleSeconds} s, then sampling CPU for ${opts.idleSeconds} s`,
+    );
     tracker.stop();
     await sleepMs(opts.settleSeconds * 1000);
     const etcdPid = etcdPidOf(daemon.dataDir);
@@ -93,7 +114,12 @@ export async function runHollow(opts: HollowOptions): Promise<HollowResult> {
       burstCpu,
       fill: { kind: opts.fill, created: extra, seconds: fillSeconds, ...(allRunningSeconds !== undefined ? { allRunningSeconds } : {}) },
       totalObjects: opts.totalObjects,
-      idle: { seconds: wall, cpuSeconds: used, percentOfCore: (100 * used) / wall, ...(etcdPid ? { etcdPercentOfCore: (100 * etcdUsed) / wall } : {}) },
+      idle: {
+        seconds: wall,
+        cpuSeconds: used,
+        percentOfCore: (100 * used) / wall,
+        ...(etcdPid ? { etcdPercentOfCore: (100 * etcdUsed) / wall } : {}),
+      },
       rssMb: rssMb(daemon.pid),
       ...(etcdPid ? { etcdRssMb: rssMb(etcdPid) } : {}),
     };

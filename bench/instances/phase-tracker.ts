@@ -100,7 +100,9 @@ export class PhaseTracker {
       timeoutMs,
       () => {
         const missing = names.filter((n) => this.phaseAt(n, 'Running') === undefined);
-        const sample = missing.slice(0, 3).map((n) => `${n}: ${this.traces.get(n)?.order.join('→') ?? 'no event'} (${this.traces.get(n)?.message ?? ''})`);
+        const sample = missing
+          .slice(0, 3)
+          .map((n) => `${n}: ${this.traces.get(n)?.order.join('→') ?? 'no event'} (${this.traces.get(n)?.message ?? ''})`);
         return `${missing.length} of ${names.length} not Running, e.g. ${sample.join('; ')}`;
       },
     );

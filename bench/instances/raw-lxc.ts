@@ -81,7 +81,9 @@ export class RawLxcPeer {
       haltSignal: image.haltSignal,
     };
     const containerDir = join(this.lxcPath, name);
-    const include = (await pathExists('/usr/share/lxc/config/busybox.common.conf')) ? '/usr/share/lxc/config/busybox.common.conf' : '/usr/share/lxc/config/common.conf';
+    const include = (await pathExists('/usr/share/lxc/config/busybox.common.conf'))
+      ? '/usr/share/lxc/config/busybox.common.conf'
+      : '/usr/share/lxc/config/common.conf';
     await ensureDir(containerDir, 0o750);
     await writeFileAtomic(join(containerDir, 'config'), renderLxcConfig({ spec, containerDir, layout, include }));
     await writeFileAtomic(join(containerDir, 'cloudlet-spec.json'), `${JSON.stringify(spec, null, 2)}\n`);

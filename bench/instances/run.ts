@@ -122,12 +122,24 @@ async function cloudletLxc(): Promise<LxcCloudlet> {
 }
 
 function stats(xs: number[]): { p50: number; p99: number; mean: number; min: number; max: number } {
-  return { p50: percentile(xs, 50), p99: percentile(xs, 99), mean: xs.reduce((a, b) => a + b, 0) / (xs.length || 1), min: Math.min(...xs), max: Math.max(...xs) };
+  return {
+    p50: percentile(xs, 50),
+    p99: percentile(xs, 99),
+    mean: xs.reduce((a, b) => a + b, 0) / (xs.length || 1),
+    min: Math.min(...xs),
+    max: Math.max(...xs),
+  };
 }
 
 async function main(): Promise<void> {
   checkHost();
-  const result: Record<string, unknown> = { when: new Date().toISOString(), n: N, burstSize: BURST, concurrency: CONCURRENCY, shape: SHAPE };
+  const result: Record<string, unknown> = {
+    when: new Date().toISOString(),
+    n: N,
+    burstSize: BURST,
+    concurrency: CONCURRENCY,
+    shape: SHAPE,
+  };
   const goals: Record<string, { value: number; goal: number; unit: string; met: boolean }> = {};
   if (!args.has('--skip-lxc')) {
     log(`raw peer: ${N} busybox containers with the lxc tools`);
@@ -141,45 +153,145 @@ async function main(): Promise<void> {
       [
         ['raw lxc tools', f1(rawS.p50), f1(rawS.p99), f1(rawS.mean), f1(rawS.min), f1(rawS.max)],
         ['Cloudlet (API → watch Running)', f1(clS.p50), f1(clS.p99), f1(clS.mean), f1(clS.min), f1(clS.max)],
-        ['ratio Cloudlet/raw', ratio(clS.p50, rawS.p50).toFixed(2), ratio(clS.p99, rawS.p99).toFixed(2), ratio(clS.mean, rawS.mean).toFixed(2), '', ''],
+        [
+          'ratio Cloudlet/raw',
+          ratio(clS.p50, rawS.p50).toFixed(2),
+          ratio(clS.p99, rawS.p99).toFixed(2),
+          ratio(clS.mean, rawS.mean).toFixed(2),
+          '',
+          '',
+        ],
         ['overhead Cloudlet − raw (goal p99 ≤ 100)', f1(over.p50), f1(over.p99), f1(clS.mean - rawS.mean), '', ''],
       ],
     );
-    const rawParts = { rootfs: stats(raw.map((r) => r.rootfsMs)).p50, define: stats(raw.map((r) => r.defineMs)).p50, start: stats(raw.map((r) => r.startMs)).p50 };
-    printTable(['raw parts p50 (ms)', 'rootfs copy', 'config', 'lxc-start+wait'], [['', f1(rawParts.rootfs), f1(rawParts.define), f1(rawParts.start)]]);
+    const rawParts = {
+      rootfs: stats(raw.map((r) => r.rootfsMs)).p50,
+      define: stats(raw.map((r) => r.defineMs)).p50,
+      start: stats(raw.map((r) => r.startMs)).p50,
+    };
+    printTable(
+      ['raw parts p50 (ms)', 'rootfs copy', 'config', 'lxc-start+wait'],
+      [['', f1(rawParts.rootfs), f1(rawParts.define), f1(rawParts.start)]],
+    );
     const seqPhases = phaseSummary(cl.sequential, percentile, 50);
     printTable(['Cloudlet phase first seen, p50 ms after create', ...Object.keys(seqPhases)], [['', ...Object.values(seqPhases).map(f1)]]);
     const bS = stats(cl.burst.timelines.map((t) => t.totalMs));
     printTable(
       ['burst', 'instances', 'conc', 'all created s', 'all Running s', 'per-instance p50 ms', 'p99 ms', 'delete all s'],
-      [['LXC', String(BURST), String(CONCURRENCY), (cl.burst.allCreatedMs / 1000).toFixed(2), (cl.burst.allRunningMs / 1000).toFixed(2), f1(bS.p50), f1(bS.p99), (cl.burstDeleteMs / 1000).toFixed(2)]],
+      [
+        [
+          'LXC',
+          String(BURST),
+          String(CONCURRENCY),
+          (cl.burst.allCreatedMs / 1000).toFixed(2),
+          (cl.burst.allRunningMs / 1000).toFixed(2),
+          f1(bS.p50),
+          f1(bS.p99),
+          (cl.burstDeleteMs / 1000).toFixed(2),
+        ],
+      ],
     );
     printTable(['daemon metrics over the sequential instances', 'name', 'count', 'total s', 'mean ms'], metricsRows(cl.sequentialMetrics));
     goals.overheadP99 = { value: over.p99, goal: 100, unit: 'ms', met: over.p99 <= 100 };
     result.raw = { stats: rawS, parts: rawParts, timings: raw };
-    result.cloudlet = { stats: clS, ratio: { p50: ratio(clS.p50, rawS.p50), p99: ratio(clS.p99, rawS.p99) }, overhead: over, phasesP50: seqPhases, phasesP99: phaseSummary(cl.sequential, percentile, 99), timelines: cl.sequential, metrics: cl.sequentialMetrics, deleteAllMs: cl.sequentialDeleteMs };
-    result.burst = { allCreatedMs: cl.burst.allCreatedMs, allRunningMs: cl.burst.allRunningMs, perInstance: bS, phasesP50: phaseSummary(cl.burst.timelines, percentile, 50), deleteAllMs: cl.burstDeleteMs };
+    result.cloudlet = {
+      stats: clS,
+      ratio: { p50: ratio(clS.p50, rawS.p50), p99: ratio(clS.p99, rawS.p99) },
+      overhead: over,
+      phasesP50: seqPhases,
+      phasesP99: phaseSummary(cl.sequential, percentile, 99),
+      timelines: cl.sequential,
+      metrics: cl.sequentialMetrics,
+      deleteAllMs: cl.sequentialDeleteMs,
+    };
+    result.burst = {
+      allCreatedMs: cl.burst.allCreatedMs,
+      allRunningMs: cl.burst.allRunningMs,
+      perInstance: bS,
+      phasesP50: phaseSummary(cl.burst.timelines, percentile, 50),
+      deleteAllMs: cl.burstDeleteMs,
+    };
     await cleanupAll();
   }
   if (!args.has('--skip-hollow')) {
-    const h: HollowResult = await runHollow({ instances: HOLLOW, totalObjects: OBJECTS, fill: FILL, concurrency: CONCURRENCY, idleSeconds: IDLE_SECONDS, settleSeconds: 10, cpuProfDir: CPU_PROF, log, onDaemon: (d) => cleanups.push(() => d.stop()) });
+    const h: HollowResult = await runHollow({
+      instances: HOLLOW,
+      totalObjects: OBJECTS,
+      fill: FILL,
+      concurrency: CONCURRENCY,
+      idleSeconds: IDLE_SECONDS,
+      settleSeconds: 10,
+      cpuProfDir: CPU_PROF,
+      log,
+      onDaemon: (d) => cleanups.push(() => d.stop()),
+    });
     const hS = stats(h.burst.timelines.map((t) => t.totalMs));
     printTable(
       ['hollow', 'instances', 'conc', 'all created s', 'all Running s', 'goal', 'per-instance p50 ms', 'p99 ms'],
-      [['hollow runtime', String(HOLLOW), String(CONCURRENCY), (h.burst.allCreatedMs / 1000).toFixed(2), (h.burst.allRunningMs / 1000).toFixed(2), '≤ 10 s', f1(hS.p50), f1(hS.p99)]],
+      [
+        [
+          'hollow runtime',
+          String(HOLLOW),
+          String(CONCURRENCY),
+          (h.burst.allCreatedMs / 1000).toFixed(2),
+          (h.burst.allRunningMs / 1000).toFixed(2),
+          '≤ 10 s',
+          f1(hS.p50),
+          f1(hS.p99),
+        ],
+      ],
     );
     printTable(
       ['idle daemon', 'objects', 'fill', 'window s', 'CPU % of one core', 'goal', 'daemon RSS MB', 'etcd CPU %', 'etcd RSS MB'],
-      [['hollow', String(h.totalObjects), `${h.fill.created} ${h.fill.kind} in ${h.fill.seconds.toFixed(0)} s`, h.idle.seconds.toFixed(1), h.idle.percentOfCore.toFixed(2), '≤ 5 %', f1(h.rssMb), f1(h.idle.etcdPercentOfCore ?? NaN), f1(h.etcdRssMb ?? NaN)]],
+      [
+        [
+          'hollow',
+          String(h.totalObjects),
+          `${h.fill.created} ${h.fill.kind} in ${h.fill.seconds.toFixed(0)} s`,
+          h.idle.seconds.toFixed(1),
+          h.idle.percentOfCore.toFixed(2),
+          '≤ 5 %',
+          f1(h.rssMb),
+          f1(h.idle.etcdPercentOfCore ?? NaN),
+          f1(h.etcdRssMb ?? NaN),
+        ],
+      ],
     );
-    printTable(['CPU during the hollow burst', 'daemon s', 'daemon % of one core', 'etcd s', 'etcd % of one core'], [['', h.burstCpu.daemonSeconds.toFixed(1), ((100 * h.burstCpu.daemonSeconds * 1000) / h.burst.allRunningMs).toFixed(0), h.burstCpu.etcdSeconds.toFixed(1), ((100 * h.burstCpu.etcdSeconds * 1000) / h.burst.allRunningMs).toFixed(0)]]);
+    printTable(
+      ['CPU during the hollow burst', 'daemon s', 'daemon % of one core', 'etcd s', 'etcd % of one core'],
+      [
+        [
+          '',
+          h.burstCpu.daemonSeconds.toFixed(1),
+          ((100 * h.burstCpu.daemonSeconds * 1000) / h.burst.allRunningMs).toFixed(0),
+          h.burstCpu.etcdSeconds.toFixed(1),
+          ((100 * h.burstCpu.etcdSeconds * 1000) / h.burst.allRunningMs).toFixed(0),
+        ],
+      ],
+    );
     printTable(['daemon metrics over the hollow burst', 'name', 'count', 'total s', 'mean ms'], metricsRows(h.burstMetrics));
     goals.hollow1000 = { value: h.burst.allRunningMs / 1000, goal: 10, unit: 's', met: h.burst.allRunningMs <= 10_000 };
     goals.idleCpu = { value: h.idle.percentOfCore, goal: 5, unit: '% of one core', met: h.idle.percentOfCore <= 5 };
-    result.hollow = { instances: HOLLOW, allCreatedMs: h.burst.allCreatedMs, allRunningMs: h.burst.allRunningMs, perInstance: hS, phasesP50: phaseSummary(h.burst.timelines, percentile, 50), metrics: h.burstMetrics, burstCpu: h.burstCpu, fill: h.fill, totalObjects: h.totalObjects, idle: h.idle, rssMb: h.rssMb, etcdRssMb: h.etcdRssMb };
+    result.hollow = {
+      instances: HOLLOW,
+      allCreatedMs: h.burst.allCreatedMs,
+      allRunningMs: h.burst.allRunningMs,
+      perInstance: hS,
+      phasesP50: phaseSummary(h.burst.timelines, percentile, 50),
+      metrics: h.burstMetrics,
+      burstCpu: h.burstCpu,
+      fill: h.fill,
+      totalObjects: h.totalObjects,
+      idle: h.idle,
+      rssMb: h.rssMb,
+      etcdRssMb: h.etcdRssMb,
+    };
   }
   result.goals = goals;
-  printTable(['goal', 'value', 'goal', 'met'], Object.entries(goals).map(([k, g]) => [k, `${g.value.toFixed(2)} ${g.unit}`, `≤ ${g.goal} ${g.unit}`, g.met ? 'met' : 'NOT met']));
+  printTable(
+    ['goal', 'value', 'goal', 'met'],
+    Object.entries(goals).map(([k, g]) => [k, `${g.value.toFixed(2)} ${g.unit}`, `≤ ${g.goal} ${g.unit}`, g.met ? 'met' : 'NOT met']),
+  );
   const out = join(projectRoot(), 'bench/results');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'instances.json'), `${JSON.stringify(result, null, 2)}\n`);

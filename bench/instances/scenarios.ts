@@ -45,7 +45,13 @@ async function createOne(api: BenchApiClient, tracker: PhaseTracker, name: strin
 }
 
 /** sequential creates `names` one at a time, each timed from its create request to Running on the watch. */
-export async function sequential(opts: { api: BenchApiClient; tracker: PhaseTracker; names: string[]; shape: InstanceShape; timeoutMs: number }): Promise<Timeline[]> {
+export async function sequential(opts: {
+  api: BenchApiClient;
+  tracker: PhaseTracker;
+  names: string[];
+  shape: InstanceShape;
+  timeoutMs: number;
+}): Promise<Timeline[]> {
   const out: Timeline[] = [];
   opts.tracker.forget(opts.names);
   for (const name of opts.names) {
@@ -65,7 +71,14 @@ export interface BurstResult {
 }
 
 /** burst creates `names` with at most `concurrency` requests in flight and waits until all are Running. */
-export async function burst(opts: { api: BenchApiClient; tracker: PhaseTracker; names: string[]; shape: InstanceShape; concurrency: number; timeoutMs: number }): Promise<BurstResult> {
+export async function burst(opts: {
+  api: BenchApiClient;
+  tracker: PhaseTracker;
+  names: string[];
+  shape: InstanceShape;
+  concurrency: number;
+  timeoutMs: number;
+}): Promise<BurstResult> {
   opts.tracker.forget(opts.names);
   const started = new Map<string, { t0: number; ack: number }>();
   const t0 = performance.now();
@@ -86,9 +99,17 @@ export async function burst(opts: { api: BenchApiClient; tracker: PhaseTracker; 
 }
 
 /** deleteAll deletes `names` (concurrency-bounded) and resolves with the ms until the watch showed every one gone. */
-export async function deleteAll(opts: { api: BenchApiClient; tracker: PhaseTracker; names: string[]; concurrency: number; timeoutMs: number }): Promise<number> {
+export async function deleteAll(opts: {
+  api: BenchApiClient;
+  tracker: PhaseTracker;
+  names: string[];
+  concurrency: number;
+  timeoutMs: number;
+}): Promise<number> {
   const t0 = performance.now();
-  await pool(opts.names.length, opts.concurrency, (i) => opts.api.must('DELETE', `${opts.tracker.collection}/${opts.names[i] ?? ''}`, undefined, [200, 202, 404]));
+  await pool(opts.names.length, opts.concurrency, (i) =>
+    opts.api.must('DELETE', `${opts.tracker.collection}/${opts.names[i] ?? ''}`, undefined, [200, 202, 404]),
+  );
   await opts.tracker.waitGone(opts.names, opts.timeoutMs);
   return performance.now() - t0;
 }
@@ -103,7 +124,12 @@ export function names(prefix: string, count: number): string[] {
 export function phaseSummary(timelines: Timeline[], percentileOf: (xs: number[], p: number) => number, p: number): Record<string, number> {
   const byPhase = new Map<string, number[]>();
   for (const t of timelines) for (const [phase, ms] of Object.entries(t.phases)) byPhase.set(phase, [...(byPhase.get(phase) ?? []), ms]);
-  const out: Record<string, number> = { createAck: percentileOf(timelines.map((t) => t.createAckMs), p) };
+  const out: Record<string, number> = {
+    createAck: percentileOf(
+      timelines.map((t) => t.createAckMs),
+      p,
+    ),
+  };
   for (const [phase, xs] of byPhase) out[phase] = percentileOf(xs, p);
   return out;
 }

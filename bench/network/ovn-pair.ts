@@ -32,15 +32,32 @@ export interface OvnPairResult {
 
 /** buildOvnPair makes network `ovbench` (10.47.0.0/24) on members `m1` (central) and `m2`, with endpoints .2 on m1 and .3 on m2. */
 export async function buildOvnPair(o: { lab: NetnsLab; dataDir: string; m1: OvnMember; m2: OvnMember }): Promise<OvnPairResult> {
-  const network: Network = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'ovbench', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { driver: 'ovn', subnet: '10.47.0.0/24' } };
-  const port = (instance: string, address: string): LogicalPortPlan => ({ name: logicalPortName({ network: 'ovbench', namespace: 'default', instance, nic: 0 }), mac: nicMac({ namespace: 'default', instance, nic: 0 }), address });
+  const network: Network = {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Network',
+    metadata: { name: 'ovbench', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { driver: 'ovn', subnet: '10.47.0.0/24' },
+  };
+  const port = (instance: string, address: string): LogicalPortPlan => ({
+    name: logicalPortName({ network: 'ovbench', namespace: 'default', instance, nic: 0 }),
+    mac: nicMac({ namespace: 'default', instance, nic: 0 }),
+    address,
+  });
   const ports = [port('a', '10.47.0.2'), port('b', '10.47.0.3')] as const;
   const sides = [o.m1, o.m2].map((m, i) => {
     const dataDir = join(o.dataDir, `ovn-${m.name}`);
     const driver = new OvnDriver({ memberName: m.name, dataDir, host: nsRunner(m.ns) });
     const peer = i === 0 ? o.m2 : o.m1;
     const plan = {
-      ...planNetwork({ network, driver: driver.info, scope: m.name, stateRoot: join(dataDir, 'networks'), localAddress: m.address, peers: [peer.address], hosts: [] }),
+      ...planNetwork({
+        network,
+        driver: driver.info,
+        scope: m.name,
+        stateRoot: join(dataDir, 'networks'),
+        localAddress: m.address,
+        peers: [peer.address],
+        hosts: [],
+      }),
       central: { member: o.m1.name, address: o.m1.address, local: i === 0 },
       ports: [...ports],
     };

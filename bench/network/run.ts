@@ -58,7 +58,9 @@ async function throughput(server: string, client: string, address: string, secon
   const port = String(5201 + Math.floor(Math.random() * 1000));
   const srv = run(['ip', 'netns', 'exec', server, 'iperf3', '-s', '-1', '-p', port, '-B', address], { timeoutMs: (seconds + 30) * 1000 });
   for (let attempt = 0; ; attempt++) {
-    const r = await run(['ip', 'netns', 'exec', client, 'iperf3', '-c', address, '-p', port, '-t', String(seconds), '-J'], { okExitCodes: [0, 1] });
+    const r = await run(['ip', 'netns', 'exec', client, 'iperf3', '-c', address, '-p', port, '-t', String(seconds), '-J'], {
+      okExitCodes: [0, 1],
+    });
     if (r.exitCode === 0) {
       await srv;
       const doc = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
@@ -86,13 +88,46 @@ async function main(): Promise<void> {
     const d1 = new VxlanDriver({ host: nsRunner(m1) });
     const d2 = new VxlanDriver({ host: nsRunner(m2) });
     const wide = net('wide', { driver: 'vxlan', subnet: '10.43.0.0/24', dns: false });
-    const p1 = planNetwork({ network: wide, driver: d1.info, scope: 'm1', stateRoot: join(dataDir, 'm1'), localAddress: '10.97.0.1', peers: ['10.97.0.2'], hosts: [] });
-    const p2 = planNetwork({ network: wide, driver: d2.info, scope: 'm2', stateRoot: join(dataDir, 'm2'), localAddress: '10.97.0.2', peers: ['10.97.0.1'], hosts: [] });
-    cleanups.push(() => d1.remove(p1.names), () => d2.remove(p2.names));
+    const p1 = planNetwork({
+      network: wide,
+      driver: d1.info,
+      scope: 'm1',
+      stateRoot: join(dataDir, 'm1'),
+      localAddress: '10.97.0.1',
+      peers: ['10.97.0.2'],
+      hosts: [],
+    });
+    const p2 = planNetwork({
+      network: wide,
+      driver: d2.info,
+      scope: 'm2',
+      stateRoot: join(dataDir, 'm2'),
+      localAddress: '10.97.0.2',
+      peers: ['10.97.0.1'],
+      hosts: [],
+    });
+    cleanups.push(
+      () => d1.remove(p1.names),
+      () => d2.remove(p2.names),
+    );
     await d1.ensure(p1);
     await d2.ensure(p2);
-    const epA = await lab.endpoint({ member: m1, bridge: p1.names.bridge, suffix: 'a', cidr: '10.43.0.2/24', gateway: '10.43.0.1', mtu: p1.mtu });
-    const epB = await lab.endpoint({ member: m2, bridge: p2.names.bridge, suffix: 'b', cidr: '10.43.0.3/24', gateway: '10.43.0.1', mtu: p2.mtu });
+    const epA = await lab.endpoint({
+      member: m1,
+      bridge: p1.names.bridge,
+      suffix: 'a',
+      cidr: '10.43.0.2/24',
+      gateway: '10.43.0.1',
+      mtu: p1.mtu,
+    });
+    const epB = await lab.endpoint({
+      member: m2,
+      bridge: p2.names.bridge,
+      suffix: 'b',
+      cidr: '10.43.0.3/24',
+      gateway: '10.43.0.1',
+      mtu: p2.mtu,
+    });
     await pingRtt(epA, '10.43.0.3', 3);
     await pingRtt(m1, '10.97.0.2', 3);
 
@@ -105,10 +140,20 @@ async function main(): Promise<void> {
       gbps.vxlan.push(await throughput(epB, epA, '10.43.0.3', seconds));
     }
 
-    const ovn = await buildOvnPair({ lab, dataDir, m1: { ns: m1, name: 'm1', address: '10.97.0.1' }, m2: { ns: m2, name: 'm2', address: '10.97.0.2' } });
+    const ovn = await buildOvnPair({
+      lab,
+      dataDir,
+      m1: { ns: m1, name: 'm1', address: '10.97.0.1' },
+      m2: { ns: m2, name: 'm2', address: '10.97.0.2' },
+    });
     cleanups.push(ovn.cleanup);
     // Flows arrive asynchronously after the ports bind.
-    for (let tries = 0; (await run(['ip', 'netns', 'exec', ovn.a.ns, 'busybox', 'ping', '-c', '1', '-W', '1', ovn.b.address], { okExitCodes: [0, 1] })).exitCode !== 0; tries++) {
+    for (
+      let tries = 0;
+      (await run(['ip', 'netns', 'exec', ovn.a.ns, 'busybox', 'ping', '-c', '1', '-W', '1', ovn.b.address], { okExitCodes: [0, 1] }))
+        .exitCode !== 0;
+      tries++
+    ) {
       if (tries > 30) throw new Error('the ovn endpoints never answered each other');
     }
     for (let i = 0; i < samples; i++) {
@@ -122,11 +167,22 @@ async function main(): Promise<void> {
     const networkKind = kinds.resolve('networks');
     const store = new MemoryStore();
     const created = await store.create<Network>(networkKind, net('lan', { driver: 'bridge', subnet: '10.44.0.0/24', dns: false }));
-    const lan = await store.update<Network>(networkKind, { ...created, status: { members: [{ name: 'm1', ready: true }] } }, { subresource: 'status' });
+    const lan = await store.update<Network>(
+      networkKind,
+      { ...created, status: { members: [{ name: 'm1', ready: true }] } },
+      { subresource: 'status' },
+    );
     const lanPlan = planNetwork({ network: lan, driver: bridge.info, scope: 'm1', stateRoot: join(dataDir, 'net'), peers: [], hosts: [] });
     cleanups.push(() => bridge.remove(lanPlan.names));
     await bridge.ensure(lanPlan);
-    const plumber = new NicPlumber({ store, networkKind, ipam: new Ipam({ raw: store.raw }), drivers: new NetworkDriverRegistry([bridge]), memberName: 'm1', stateRoot: join(dataDir, 'net') });
+    const plumber = new NicPlumber({
+      store,
+      networkKind,
+      ipam: new Ipam({ raw: store.raw }),
+      drivers: new NetworkDriverRegistry([bridge]),
+      memberName: 'm1',
+      stateRoot: join(dataDir, 'net'),
+    });
     const runtime = new LxcRuntime({ dataDir, runner: nsRunner(m1), defaultStopTimeoutSeconds: 5 });
     const rootfs = new CopyRootfsProvider({ dataDir });
     const image = await new ImageStore({ imagesDir: join(dataDir, 'images') }).ensure('busybox');
@@ -135,14 +191,29 @@ async function main(): Promise<void> {
       const name = `bench${i}`;
       const containerName = containerNameFor({ dataDir, namespace: 'default', name });
       cleanups.push(async () => {
-        await nsRunner(m1).run(['lxc-stop', '-P', runtime.lxcPath, '-n', containerName, '-k'], { okExitCodes: [0, 1, 2] }).catch(() => undefined);
+        await nsRunner(m1)
+          .run(['lxc-stop', '-P', runtime.lxcPath, '-n', containerName, '-k'], { okExitCodes: [0, 1, 2] })
+          .catch(() => undefined);
         await runtime.delete(containerName);
         await rootfs.deleteRootfs(containerName);
       });
-      const instance: Instance = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', nics: [{ network: 'lan' }] } };
+      const instance: Instance = {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Instance',
+        metadata: { name, namespace: 'default' },
+        spec: { image: 'busybox', nics: [{ network: 'lan' }] },
+      };
       const rootfsPath = await rootfs.ensureRootfs({ containerName, image });
       const nics = await plumber.nicsFor(instance, rootfsPath);
-      await runtime.ensureCreated({ containerName, hostname: name, rootfsPath, nics, mounts: [], distro: image.distro, haltSignal: image.haltSignal });
+      await runtime.ensureCreated({
+        containerName,
+        hostname: name,
+        rootfsPath,
+        nics,
+        mounts: [],
+        distro: image.distro,
+        haltSignal: image.haltSignal,
+      });
       const address = (nics[0]?.address ?? '').split('/')[0] ?? '';
       const t0 = performance.now();
       await runtime.start(containerName);
@@ -159,20 +230,43 @@ async function main(): Promise<void> {
 
     const med = (xs: number[]): number => percentile(xs, 50);
     const rows = [
-      ['ping RTT (ms, median of avg)', med(rtt.veth).toFixed(3), med(rtt.vxlan).toFixed(3), med(rtt.ovn).toFixed(3), ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2), ratio(med(rtt.ovn), med(rtt.veth)).toFixed(2)],
-      ['TCP throughput (Gbit/s, median)', med(gbps.veth).toFixed(2), med(gbps.vxlan).toFixed(2), med(gbps.ovn).toFixed(2), ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2), ratio(med(gbps.ovn), med(gbps.veth)).toFixed(2)],
+      [
+        'ping RTT (ms, median of avg)',
+        med(rtt.veth).toFixed(3),
+        med(rtt.vxlan).toFixed(3),
+        med(rtt.ovn).toFixed(3),
+        ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2),
+        ratio(med(rtt.ovn), med(rtt.veth)).toFixed(2),
+      ],
+      [
+        'TCP throughput (Gbit/s, median)',
+        med(gbps.veth).toFixed(2),
+        med(gbps.vxlan).toFixed(2),
+        med(gbps.ovn).toFixed(2),
+        ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2),
+        ratio(med(gbps.ovn), med(gbps.veth)).toFixed(2),
+      ],
     ];
     printTable(['measure', 'plain veth', 'vxlan', 'ovn', 'vxlan/veth', 'ovn/veth'], rows);
-    printTable(['instance start → address answers ping (ms)', 'median', 'max'], [['bridge network, busybox', med(startToPing).toFixed(0), Math.max(...startToPing).toFixed(0)]]);
+    printTable(
+      ['instance start → address answers ping (ms)', 'median', 'max'],
+      [['bridge network, busybox', med(startToPing).toFixed(0), Math.max(...startToPing).toFixed(0)]],
+    );
     const result = {
       when: new Date().toISOString(),
       samples,
       iperfSeconds: seconds,
       pingRttMs: { veth: rtt.veth, vxlan: rtt.vxlan, ratio: ratio(med(rtt.vxlan), med(rtt.veth)) },
       tcpGbps: { veth: gbps.veth, vxlan: gbps.vxlan, ratio: ratio(med(gbps.vxlan), med(gbps.veth)) },
-      ovn: { pingRttMs: rtt.ovn, tcpGbps: gbps.ovn, rttRatio: ratio(med(rtt.ovn), med(rtt.veth)), tcpRatio: ratio(med(gbps.ovn), med(gbps.veth)) },
+      ovn: {
+        pingRttMs: rtt.ovn,
+        tcpGbps: gbps.ovn,
+        rttRatio: ratio(med(rtt.ovn), med(rtt.veth)),
+        tcpRatio: ratio(med(gbps.ovn), med(gbps.veth)),
+      },
       instanceStartToPingMs: startToPing,
-      notes: 'two network namespaces on one kernel joined by a veth pair (underlay); vxlan endpoints are namespaces on each member bridge; ovn endpoints are namespaces whose veth is a br-int port (OVS userspace datapath, VXLAN encap, TX checksum offload off), measured after the others; machine shared with other jobs',
+      notes:
+        'two network namespaces on one kernel joined by a veth pair (underlay); vxlan endpoints are namespaces on each member bridge; ovn endpoints are namespaces whose veth is a br-int port (OVS userspace datapath, VXLAN encap, TX checksum offload off), measured after the others; machine shared with other jobs',
     };
     await mkdir(join(process.cwd(), 'bench', 'results'), { recursive: true });
     await writeFile(join(process.cwd(), 'bench', 'results', 'network.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -32,9 +32,15 @@ export async function benchRbd(opts: { n: number; sizeMiB: number; cephDir?: str
   const driver = new CephDriver({ dataDir, memberName: 'bench' });
   let pool: PoolSpec | undefined;
   try {
-    const up = await run([script, 'up', cephDir], { timeoutMs: 10 * 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CEPH_OSD_SIZE: '2G' } });
+    const up = await run([script, 'up', cephDir], {
+      timeoutMs: 10 * 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CEPH_OSD_SIZE: '2G' },
+    });
     const kv = new Map(up.stdout.split('\n').map((l) => l.split('=', 2) as [string, string]));
-    pool = { name: 'bench-rbd', config: { conf: kv.get('conf') ?? '', keyring: kv.get('keyring') ?? '', user: kv.get('user') ?? '', pool: kv.get('pool') ?? '' } };
+    pool = {
+      name: 'bench-rbd',
+      config: { conf: kv.get('conf') ?? '', keyring: kv.get('keyring') ?? '', user: kv.get('user') ?? '', pool: kv.get('pool') ?? '' },
+    };
     const obs = await driver.ensurePool(pool);
     if (!obs.ready) throw new Error(`ceph pool not ready: ${obs.message}`);
     const cfg = parseCephConfig(pool.config);
@@ -43,7 +49,18 @@ export async function benchRbd(opts: { n: number; sizeMiB: number; cephDir?: str
     for (let i = 0; i < opts.n; i++) {
       const raw = `default_raw${i}`;
       let t0 = performance.now();
-      await run(['rbd', ...clientArgs(cfg), '--pool', cfg.pool, 'create', '--size', `${opts.sizeMiB}M`, '--image-feature', 'layering', raw]);
+      await run([
+        'rbd',
+        ...clientArgs(cfg),
+        '--pool',
+        cfg.pool,
+        'create',
+        '--size',
+        `${opts.sizeMiB}M`,
+        '--image-feature',
+        'layering',
+        raw,
+      ]);
       res.rawRbdCreateMs.push(performance.now() - t0);
       await run(['rbd', ...clientArgs(cfg), '--pool', cfg.pool, 'rm', '--no-progress', raw]);
       const name = `default_b${i}`;
@@ -64,6 +81,7 @@ export async function benchRbd(opts: { n: number; sizeMiB: number; cephDir?: str
   } finally {
     if (pool) await driver.deletePool(pool).catch((err: unknown) => console.error('rbd pool teardown failed', err));
     await rm(dataDir, { recursive: true, force: true });
-    if (opts.cephDir === undefined) await run([script, 'down', cephDir], { timeoutMs: 5 * 60_000 }).catch((err: unknown) => console.error('ceph down failed', err));
+    if (opts.cephDir === undefined)
+      await run([script, 'down', cephDir], { timeoutMs: 5 * 60_000 }).catch((err: unknown) => console.error('ceph down failed', err));
   }
 }

@@ -75,7 +75,8 @@ async function makeTree(dir: string, mb: number): Promise<void> {
   }
   const rest = Math.max(0, mb * 2 ** 20 - 4000 * small.length);
   const big = Buffer.alloc(16 * 2 ** 20, 5);
-  for (let i = 0; i * big.length < rest; i++) await writeFile(join(dir, `blob${i}`), big.subarray(0, Math.min(big.length, rest - i * big.length)));
+  for (let i = 0; i * big.length < rest; i++)
+    await writeFile(join(dir, `blob${i}`), big.subarray(0, Math.min(big.length, rest - i * big.length)));
 }
 
 async function main(): Promise<void> {
@@ -96,7 +97,18 @@ async function main(): Promise<void> {
     const volKind = kinds.resolve('volumes');
     await store.create(kinds.resolve('members'), { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-    agent = new StorageAgent({ store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1', drivers: new StorageDriverRegistry({ dataDir }), events: new EventRecorder({ store, logger, metrics, component: 'bench', host: 'm1' }), slowRetryMs: 200 });
+    agent = new StorageAgent({
+      store,
+      kinds,
+      informers,
+      logger,
+      metrics,
+      clock: realClock,
+      memberName: 'm1',
+      drivers: new StorageDriverRegistry({ dataDir }),
+      events: new EventRecorder({ store, logger, metrics, component: 'bench', host: 'm1' }),
+      slowRetryMs: 200,
+    });
     const started = agent.start();
     informers.start();
     await started;
@@ -108,9 +120,19 @@ async function main(): Promise<void> {
       }
       throw new Error(`timed out: ${what}`);
     };
-    await s.create<StoragePool>(poolKind, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'bench' }, spec: { driver: 'btrfs', size: '4Gi' } });
+    await s.create<StoragePool>(poolKind, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'bench' },
+      spec: { driver: 'btrfs', size: '4Gi' },
+    });
     await until('pool Ready', async () => (await s.get<StoragePool>(poolKind, 'bench')).status?.phase === 'Ready');
-    await s.create<Volume>(volKind, { apiVersion: api, kind: 'Volume', metadata: { name: 'src', namespace: 'default' }, spec: { pool: 'bench', size: '1Gi', snapshots: ['base'] } });
+    await s.create<Volume>(volKind, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'src', namespace: 'default' },
+      spec: { pool: 'bench', size: '1Gi', snapshots: ['base'] },
+    });
     await until('source snapshot', async () => ((await s.get<Volume>(volKind, 'src', 'default')).status?.snapshots ?? []).includes('base'));
     // Fill the source, then re-take the snapshot so clones carry real data.
     const src = join(driver.rootOf(pool), 'volumes', 'default_src');
@@ -130,7 +152,12 @@ async function main(): Promise<void> {
       const name = `clone-${i}`;
       cloudlet.push(
         await timed(async () => {
-          await s.create<Volume>(volKind, { apiVersion: api, kind: 'Volume', metadata: { name, namespace: 'default' }, spec: { pool: 'bench', size: '1Gi', source: { snapshot: 'src@base' } } });
+          await s.create<Volume>(volKind, {
+            apiVersion: api,
+            kind: 'Volume',
+            metadata: { name, namespace: 'default' },
+            spec: { pool: 'bench', size: '1Gi', source: { snapshot: 'src@base' } },
+          });
           await until(`${name} Ready`, async () => (await s.get<Volume>(volKind, name, 'default')).status?.phase === 'Ready');
         }),
       );
@@ -165,8 +192,26 @@ async function main(): Promise<void> {
     printTable(
       ['operation', 'n', 'p50 ms', 'p90 ms', 'peer', 'peer p50 ms', 'peer p90 ms', 'ratio p50'],
       [
-        ['Volume clone create→Ready', String(cloS.n), f(cloS.p50), f(cloS.p90), 'raw btrfs snapshot', f(rawS.p50), f(rawS.p90), `${f(ratio(cloS.p50, rawS.p50))}x`],
-        ...rootfsRows.map((r) => [`rootfs CoW (${r.image})`, String(r.cow.n), f(r.cow.p50), f(r.cow.p90), 'plain copy', f(r.copy.p50), f(r.copy.p90), `${ratio(r.copy.p50, r.cow.p50).toFixed(1)}x faster`]),
+        [
+          'Volume clone create→Ready',
+          String(cloS.n),
+          f(cloS.p50),
+          f(cloS.p90),
+          'raw btrfs snapshot',
+          f(rawS.p50),
+          f(rawS.p90),
+          `${f(ratio(cloS.p50, rawS.p50))}x`,
+        ],
+        ...rootfsRows.map((r) => [
+          `rootfs CoW (${r.image})`,
+          String(r.cow.n),
+          f(r.cow.p50),
+          f(r.cow.p90),
+          'plain copy',
+          f(r.copy.p50),
+          f(r.copy.p90),
+          `${ratio(r.copy.p50, r.cow.p50).toFixed(1)}x faster`,
+        ]),
         ...(rbd ? rbdRows(rbd, f) : []),
       ],
     );
@@ -176,7 +221,15 @@ async function main(): Promise<void> {
       volumeClone: { cloudletCreateToReadyMs: cloS, rawBtrfsSnapshotMs: rawS, ratioP50: ratio(cloS.p50, rawS.p50), sourceMb: 64 },
       rootfs: rootfsRows.map((r) => ({ image: r.image, cowMs: r.cow, copyMs: r.copy, speedupP50: ratio(r.copy.p50, r.cow.p50) })),
       rbd: rbd
-        ? { sizeMiB: rbd.sizeMiB, createAttachMs: stat(rbd.createAttachMs), createMs: stat(rbd.createMs), attachMs: stat(rbd.attachMs), detachMs: stat(rbd.detachMs), rawRbdCreateMs: stat(rbd.rawRbdCreateMs), ratioP50: ratio(percentile(rbd.createAttachMs, 50), percentile(rbd.rawRbdCreateMs, 50)) }
+        ? {
+            sizeMiB: rbd.sizeMiB,
+            createAttachMs: stat(rbd.createAttachMs),
+            createMs: stat(rbd.createMs),
+            attachMs: stat(rbd.attachMs),
+            detachMs: stat(rbd.detachMs),
+            rawRbdCreateMs: stat(rbd.rawRbdCreateMs),
+            ratioP50: ratio(percentile(rbd.createAttachMs, 50), percentile(rbd.rawRbdCreateMs, 50)),
+          }
         : undefined,
       notMeasured: rbd ? [] : ['RBD volume create+attach: skipped with --rbd 0'],
     };
@@ -201,7 +254,11 @@ function rbdRows(r: RbdBenchResult, f: (n: number) => string): string[][] {
     const s = stat(xs);
     return [label, String(s.n), f(s.p50), f(s.p90), 'raw rbd create', f(raw.p50), f(raw.p90), `${f(ratio(s.p50, raw.p50))}x`];
   };
-  return [row(`RBD volume create+attach (${r.sizeMiB} MiB)`, r.createAttachMs), row('  of which create', r.createMs), row('  of which attach', r.attachMs)];
+  return [
+    row(`RBD volume create+attach (${r.sizeMiB} MiB)`, r.createAttachMs),
+    row('  of which create', r.createMs),
+    row('  of which attach', r.attachMs),
+  ];
 }
 
 main().then(

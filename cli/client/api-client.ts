@@ -16,7 +16,8 @@ import { markTransportFailure } from './transport.js';
 /** JSON_ACCEPT asks for plain JSON objects. */
 export const JSON_ACCEPT = 'application/json';
 /** TABLE_ACCEPT asks for server-rendered Tables, falling back to plain JSON (what kubectl get sends). */
-export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+export const TABLE_ACCEPT =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 /** HttpVerb is an HTTP method the CLI uses. */
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -66,14 +67,18 @@ export class ApiClient {
   static async load(opts: ApiClientOptions): Promise<ApiClient> {
     const { existsSync } = await import('node:fs');
     if (!existsSync(opts.kubeconfigPath)) {
-      throw new UnavailableError(`no kubeconfig at ${opts.kubeconfigPath} (start a cluster with "cloudlet up", or pass --kubeconfig / set KUBECONFIG)`);
+      throw new UnavailableError(
+        `no kubeconfig at ${opts.kubeconfigPath} (start a cluster with "cloudlet up", or pass --kubeconfig / set KUBECONFIG)`,
+      );
     }
     const lib = await import('@kubernetes/client-node');
     const kc = new lib.KubeConfig();
     try {
       kc.loadFromFile(opts.kubeconfigPath);
     } catch (err) {
-      throw new UnavailableError(`cannot read kubeconfig ${opts.kubeconfigPath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new UnavailableError(`cannot read kubeconfig ${opts.kubeconfigPath}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new UnavailableError(`kubeconfig ${opts.kubeconfigPath} has no current cluster`);
@@ -170,7 +175,10 @@ export class ApiClient {
     try {
       await this.kc.applySecurityAuthentication(ctx);
     } catch (err) {
-      throw new UnavailableError(`cannot use the kubeconfig's credentials for ${this.server}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new UnavailableError(
+        `cannot use the kubeconfig's credentials for ${this.server}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     return ctx;
   }
@@ -182,7 +190,11 @@ export class ApiClient {
     }
     const code = errnoCode(err);
     if (code === 'ECONNREFUSED') {
-      return markTransportFailure(new UnavailableError(`the connection to the server ${this.server} was refused - did you specify the right host or port?`, { cause: err }));
+      return markTransportFailure(
+        new UnavailableError(`the connection to the server ${this.server} was refused - did you specify the right host or port?`, {
+          cause: err,
+        }),
+      );
     }
     const detail = err instanceof Error ? (code ? `${err.message} (${code})` : err.message) : String(err);
     return markTransportFailure(new UnavailableError(`cannot reach the server ${this.server}: ${detail}`, { cause: err }));

@@ -10,7 +10,10 @@ import { isStatus, type ReceivedStatus } from '../../lib/api/status.js';
 
 /** ServerStatusCause wraps the Status a server answered with; it is the `cause` of errors made by statusError. */
 export class ServerStatusCause {
-  constructor(readonly status: ReceivedStatus, readonly httpCode: number) {}
+  constructor(
+    readonly status: ReceivedStatus,
+    readonly httpCode: number,
+  ) {}
 }
 
 /**
@@ -23,7 +26,13 @@ export function statusError(httpCode: number, body: unknown, what = 'request'): 
   const byHttp = CODE_OF_HTTP_STATUS.get(httpCode);
   const status: ReceivedStatus = isStatus(body)
     ? body
-    : { kind: 'Status', status: 'Failure', code: httpCode, reason: byHttp ? KUBE_REASON[byHttp] : 'Unknown', message: `the server responded with status ${httpCode} (${what})` };
+    : {
+        kind: 'Status',
+        status: 'Failure',
+        code: httpCode,
+        reason: byHttp ? KUBE_REASON[byHttp] : 'Unknown',
+        message: `the server responded with status ${httpCode} (${what})`,
+      };
   const message = status.message ?? `the server responded with status ${httpCode}`;
   const causes: FieldCause[] = (status.details?.causes ?? []).map((c) => ({
     field: c.field ?? '',

@@ -42,7 +42,10 @@ export interface ResolvedDoc {
  * throws one ValidationError listing every problem (`FILE: document N: ...`).
  * `flagNamespace` is -n (undefined if not given); `defaultNamespace` is used otherwise.
  */
-export function resolveDocs(docs: ManifestDoc[], opts: { catalog: ResourceCatalog; flagNamespace?: string; defaultNamespace: string }): ResolvedDoc[] {
+export function resolveDocs(
+  docs: ManifestDoc[],
+  opts: { catalog: ResourceCatalog; flagNamespace?: string; defaultNamespace: string },
+): ResolvedDoc[] {
   const problems: string[] = [];
   const out: ResolvedDoc[] = [];
   for (const doc of docs) {
@@ -72,7 +75,9 @@ export function resolveDocs(docs: ManifestDoc[], opts: { catalog: ResourceCatalo
     if (resource.namespaced) {
       const own = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
       if (own && opts.flagNamespace && own !== opts.flagNamespace) {
-        say(`the namespace from the provided object "${own}" does not match the namespace "${opts.flagNamespace}"; pass --namespace=${own} or remove -n`);
+        say(
+          `the namespace from the provided object "${own}" does not match the namespace "${opts.flagNamespace}"; pass --namespace=${own} or remove -n`,
+        );
         continue;
       }
       namespace = own ?? opts.flagNamespace ?? opts.defaultNamespace;
@@ -166,7 +171,11 @@ export interface ValidationPass {
  * pass at once, reported in `unreachable`, since every later check would
  * fail the same way and say nothing about the documents.
  */
-export async function validateAll<D>(docs: readonly D[], check: (d: D) => Promise<ApplyPlan>, report: (d: D, err: unknown) => void): Promise<ValidationPass> {
+export async function validateAll<D>(
+  docs: readonly D[],
+  check: (d: D) => Promise<ApplyPlan>,
+  report: (d: D, err: unknown) => void,
+): Promise<ValidationPass> {
   const plans: ApplyPlan[] = [];
   let failures = 0;
   for (const [i, d] of docs.entries()) {
@@ -205,7 +214,9 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<num
   );
   if (pass.unreachable) {
     ctx.err(formatCliError(pass.unreachable.error, 'error: the server stopped answering during the validation pass'));
-    ctx.err(`error: nothing was applied: the server could not be reached after ${pass.unreachable.checked} of ${resolved.length} objects were checked`);
+    ctx.err(
+      `error: nothing was applied: the server could not be reached after ${pass.unreachable.checked} of ${resolved.length} objects were checked`,
+    );
     return 1;
   }
   const { plans, failures } = pass;
@@ -221,7 +232,14 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<num
     try {
       if (opts.dryRun) {
         const plan = plans[i] ?? { action: 'unchanged' };
-        const verb = plan.action === 'create' ? 'created' : plan.action === 'patch' ? 'configured' : plan.action === 'server-side' ? 'serverside-applied' : 'unchanged';
+        const verb =
+          plan.action === 'create'
+            ? 'created'
+            : plan.action === 'patch'
+              ? 'configured'
+              : plan.action === 'server-side'
+                ? 'serverside-applied'
+                : 'unchanged';
         ctx.out(`${ref} ${verb} (dry run)`);
         continue;
       }

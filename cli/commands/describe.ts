@@ -30,7 +30,11 @@ export async function eventsFor(client: ApiClient, obj: JsonMap): Promise<EventL
     return (list.items ?? []).filter(isJsonMap).filter((e) => {
       // A server that ignores fieldSelector still gives the right events.
       const io = isJsonMap(e.involvedObject) ? e.involvedObject : {};
-      return io.name === name && (uid === undefined || io.uid === undefined || io.uid === uid) && (kind === undefined || io.kind === undefined || io.kind === kind);
+      return (
+        io.name === name &&
+        (uid === undefined || io.uid === undefined || io.uid === uid) &&
+        (kind === undefined || io.kind === undefined || io.kind === kind)
+      );
     }) as EventLike[];
   } catch {
     return [];

@@ -43,8 +43,11 @@ export function parseKindArgs(args: string[]): { kind: string; names: string[] }
 export function parseOutput(value: string | undefined): { format: OutputFormat; template?: string } {
   if (value === undefined || value === '') return { format: 'table' };
   if (value === 'wide' || value === 'yaml' || value === 'json' || value === 'name') return { format: value };
-  if (value.startsWith('jsonpath=') && value.length > 'jsonpath='.length) return { format: 'jsonpath', template: value.slice('jsonpath='.length) };
-  throw new ValidationError(`unable to match a printer suitable for the output format "${value}", allowed formats are: json, jsonpath=TEMPLATE, name, wide, yaml`);
+  if (value.startsWith('jsonpath=') && value.length > 'jsonpath='.length)
+    return { format: 'jsonpath', template: value.slice('jsonpath='.length) };
+  throw new ValidationError(
+    `unable to match a printer suitable for the output format "${value}", allowed formats are: json, jsonpath=TEMPLATE, name, wide, yaml`,
+  );
 }
 
 /** forPrinting adds apiVersion/kind when the server left them out and hides managedFields, as kubectl does. */
@@ -66,7 +69,14 @@ function asTable(body: unknown, now: number): ReceivedTable {
   return fallbackTable(isJsonMap(body) ? [body as ObjectLike] : [], { now });
 }
 
-function printObjects(ctx: CliContext, r: ResourceInfo, objects: JsonMap[], format: OutputFormat, asList: boolean, template?: string): void {
+function printObjects(
+  ctx: CliContext,
+  r: ResourceInfo,
+  objects: JsonMap[],
+  format: OutputFormat,
+  asList: boolean,
+  template?: string,
+): void {
   const typed = objects.map((o) => forPrinting(o, r));
   if (format === 'name') {
     for (const o of typed) ctx.out(`${resourceRef(r)}/${String((o.metadata as JsonMap | undefined)?.name ?? '')}`);
@@ -75,7 +85,11 @@ function printObjects(ctx: CliContext, r: ResourceInfo, objects: JsonMap[], form
   const value = asList ? { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: typed } : typed[0];
   if (format === 'jsonpath') {
     // Like kubectl: the template applies to the object (or the List), values joined by spaces, no newline.
-    ctx.io.stdout(evalJsonPath(value, template ?? '').map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' '));
+    ctx.io.stdout(
+      evalJsonPath(value, template ?? '')
+        .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+        .join(' '),
+    );
     return;
   }
   ctx.io.stdout(format === 'json' ? `${JSON.stringify(value, null, 4)}\n` : stringify(value, { lineWidth: 0 }));
@@ -105,7 +119,12 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
     if (tabular) {
       const tables = bodies.map((b) => asTable(b, now));
       const first = tables[0];
-      if (first) ctx.io.stdout(formatTable({ header: view(first).header, rows: tables.flatMap((t) => view(t).rows) }, writer).map((l) => `${l}\n`).join(''));
+      if (first)
+        ctx.io.stdout(
+          formatTable({ header: view(first).header, rows: tables.flatMap((t) => view(t).rows) }, writer)
+            .map((l) => `${l}\n`)
+            .join(''),
+        );
       headerShown = first !== undefined;
     } else {
       printObjects(ctx, r, bodies.filter(isJsonMap), format, names.length > 1, template);
@@ -118,12 +137,17 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
       if (table.rows.length === 0) {
         if (!opts.watch) ctx.err(namespace ? `No resources found in ${namespace} namespace.` : 'No resources found');
       } else {
-        ctx.io.stdout(formatTable(view(table), writer).map((l) => `${l}\n`).join(''));
+        ctx.io.stdout(
+          formatTable(view(table), writer)
+            .map((l) => `${l}\n`)
+            .join(''),
+        );
         headerShown = true;
       }
     } else {
       const list = isJsonMap(body) ? body : {};
-      resourceVersion = isJsonMap(list.metadata) && typeof list.metadata.resourceVersion === 'string' ? list.metadata.resourceVersion : undefined;
+      resourceVersion =
+        isJsonMap(list.metadata) && typeof list.metadata.resourceVersion === 'string' ? list.metadata.resourceVersion : undefined;
       const items = Array.isArray(list.items) ? list.items.filter(isJsonMap) : [];
       if (format === 'name' || !opts.watch) printObjects(ctx, r, items, format, true, template);
       else for (const item of items) printObjects(ctx, r, [item], format, false, template);
@@ -172,7 +196,10 @@ async function watchLoop(client: ApiClient, o: WatchLoopOptions): Promise<never>
   for (;;) {
     if (rv === undefined) {
       // A named get (or a list without a version): find the version to watch from.
-      const list = await client.request<{ metadata?: { resourceVersion?: string } }>({ path, query: { fieldSelector, labelSelector: o.selector } });
+      const list = await client.request<{ metadata?: { resourceVersion?: string } }>({
+        path,
+        query: { fieldSelector, labelSelector: o.selector },
+      });
       rv = list.metadata?.resourceVersion ?? '0';
     }
     try {

@@ -58,12 +58,18 @@ export function readLocalMember(dirs: string[]): (LocalMember & { dataDir: strin
   return undefined;
 }
 
-async function locate(ctx: CliContext, name: string, opts: InstanceShellOptions): Promise<{ member: LocalMember; placement: InstancePlacement }> {
+async function locate(
+  ctx: CliContext,
+  name: string,
+  opts: InstanceShellOptions,
+): Promise<{ member: LocalMember; placement: InstancePlacement }> {
   const client = await ctx.client();
   const r = (await ctx.catalog()).resolve('instances');
   const obj = await client.request<JsonMap>({ path: resourcePath(r, { namespace: await ctx.namespace(), name }) });
   const placement = placementOf(name, obj);
-  const dirs = opts.dataDir ? [opts.dataDir] : [dirname(await ctx.kubeconfigPath()), (await import('../../lib/defaults.js')).DEFAULT_DATA_DIR];
+  const dirs = opts.dataDir
+    ? [opts.dataDir]
+    : [dirname(await ctx.kubeconfigPath()), (await import('../../lib/defaults.js')).DEFAULT_DATA_DIR];
   const member = readLocalMember(dirs);
   if (!member) {
     throw new UnavailableError(
@@ -71,7 +77,9 @@ async function locate(ctx: CliContext, name: string, opts: InstanceShellOptions)
     );
   }
   if (member.name !== placement.member) {
-    throw new UnavailableError(`instance "${name}" runs on member "${placement.member}", not on this machine (member "${member.name}"); run this command on ${placement.member}`);
+    throw new UnavailableError(
+      `instance "${name}" runs on member "${placement.member}", not on this machine (member "${member.name}"); run this command on ${placement.member}`,
+    );
   }
   return { member, placement };
 }

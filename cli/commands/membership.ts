@@ -33,17 +33,19 @@ function memberFlags(cmd: Command): Command {
 
 /** registerMembershipCommands adds the membership commands to `program`. */
 export function registerMembershipCommands(program: Command, ctxOf: (cmd: Command) => CliContext, setExit: (code: number) => void): void {
-  memberFlags(program.command('init').description('create a one-member cluster in a new data dir (then run it with `cloudlet daemon`)')).action(
-    async (flags: MemberFlags, cmd: Command) => {
-      const { runInit } = await import('../../daemon/init.js');
-      const dataDir = await dataDirOf(flags);
-      const { kubeconfig, identity } = await runInit({ dataDir, listen: flags.listen, ...opt(flags) });
-      ctxOf(cmd).out(`initialised member ${identity.memberName} of a new cluster in ${dataDir}; kubeconfig: ${kubeconfig}`);
-      setExit(0);
-    },
-  );
+  memberFlags(
+    program.command('init').description('create a one-member cluster in a new data dir (then run it with `cloudlet daemon`)'),
+  ).action(async (flags: MemberFlags, cmd: Command) => {
+    const { runInit } = await import('../../daemon/init.js');
+    const dataDir = await dataDirOf(flags);
+    const { kubeconfig, identity } = await runInit({ dataDir, listen: flags.listen, ...opt(flags) });
+    ctxOf(cmd).out(`initialised member ${identity.memberName} of a new cluster in ${dataDir}; kubeconfig: ${kubeconfig}`);
+    setExit(0);
+  });
 
-  memberFlags(program.command('join').description('join the cluster named by TOKEN with a new data dir (then run it with `cloudlet daemon`)'))
+  memberFlags(
+    program.command('join').description('join the cluster named by TOKEN with a new data dir (then run it with `cloudlet daemon`)'),
+  )
     .argument('<token>', 'join token printed by `cloudlet token create`')
     .option('--timeout <duration>', 'how long to wait for the cluster to accept the join (e.g. 2m)', '2m')
     .action(async (token: string, flags: MemberFlags & { timeout: string }, cmd: Command) => {
@@ -51,7 +53,14 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
       const dataDir = await dataDirOf(flags);
       const ctx = ctxOf(cmd);
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
-      const { kubeconfig, identity } = await runJoin({ token, dataDir, listen: flags.listen, timeoutMs, onProgress: (line) => ctx.err(line), ...opt(flags) });
+      const { kubeconfig, identity } = await runJoin({
+        token,
+        dataDir,
+        listen: flags.listen,
+        timeoutMs,
+        onProgress: (line) => ctx.err(line),
+        ...opt(flags),
+      });
       const role = identity.etcd?.mode === 'member' ? 'an etcd learner (promoted to voter when it starts)' : 'an etcd client';
       ctx.out(`joined as member ${identity.memberName}, ${role}; data dir ${dataDir}; kubeconfig: ${kubeconfig}`);
       setExit(0);
@@ -67,7 +76,9 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
       const { parseTtl } = await import('../../lib/join-token.js');
       const ttlSeconds = parseTtl(flags.ttl);
       const ctx = ctxOf(cmd);
-      const res = await (await ctx.client()).request<{ token: string }>({ method: 'POST', path: '/cloudlet/join-tokens', body: { ttlSeconds } });
+      const res = await (
+        await ctx.client()
+      ).request<{ token: string }>({ method: 'POST', path: '/cloudlet/join-tokens', body: { ttlSeconds } });
       ctx.out(res.token);
       setExit(0);
     });
@@ -76,7 +87,9 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
     .command('member')
     .description('cluster members')
     .command('remove')
-    .description('remove a member: its etcd membership, heartbeat and Member object (needs an etcd quorum without it; then stop its daemon)')
+    .description(
+      'remove a member: its etcd membership, heartbeat and Member object (needs an etcd quorum without it; then stop its daemon)',
+    )
     .argument('<name>', 'member name')
     .option('--timeout <duration>', 'how long to wait while etcd cannot take the removal yet', '2m')
     .action(async (name: string, flags: { timeout: string }, cmd: Command) => {
@@ -110,7 +123,12 @@ async function removeMember(ctx: CliContext, name: string, timeoutMs: number): P
   const client = await ctx.client();
   let last = '';
   const res = await retryTransient(
-    () => client.request<{ removed: string; etcdMemberRemoved: boolean }>({ method: 'POST', path: '/cloudlet/members/remove', body: { member: name } }),
+    () =>
+      client.request<{ removed: string; etcdMemberRemoved: boolean }>({
+        method: 'POST',
+        path: '/cloudlet/members/remove',
+        body: { member: name },
+      }),
     {
       what: `remove member ${name}`,
       timeoutMs,

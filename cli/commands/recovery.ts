@@ -38,10 +38,13 @@ export function registerRecoveryCommands(program: Command, ctxOf: (cmd: Command)
       setExit(await maintain(ctxOf(cmd), name, 'restore', flags.wait ?? false));
     });
 
-  const cluster = program.commands.find((c) => c.name() === 'cluster') ?? program.command('cluster').description('whole-cluster operations');
+  const cluster =
+    program.commands.find((c) => c.name() === 'cluster') ?? program.command('cluster').description('whole-cluster operations');
   cluster
     .command('recover')
-    .description('after a lost etcd quorum: make this (stopped) member a one-voter cluster with all the data (etcd --force-new-cluster); see docs/operations.md')
+    .description(
+      'after a lost etcd quorum: make this (stopped) member a one-voter cluster with all the data (etcd --force-new-cluster); see docs/operations.md',
+    )
     .option('--data-dir <dir>', 'data directory of this member (default: $CLOUDLET_DATA_DIR or /var/lib/cloudlet)')
     .option('--yes', 'do not ask for confirmation (required without a terminal)')
     .action(async (flags: { dataDir?: string; yes?: boolean }, cmd: Command) => {
@@ -61,7 +64,11 @@ async function maintain(ctx: CliContext, name: string, what: 'evacuate' | 'resto
   const client = await ctx.client();
   for (let attempt = 0; ; attempt++) {
     const m = await client.request<MemberDoc>({ method: 'GET', path: path(name) });
-    const body: MemberDoc = { ...m, metadata: { ...m.metadata, annotations: { ...m.metadata.annotations, [MAINTENANCE]: what } }, spec: { ...m.spec, unschedulable: what === 'evacuate' } };
+    const body: MemberDoc = {
+      ...m,
+      metadata: { ...m.metadata, annotations: { ...m.metadata.annotations, [MAINTENANCE]: what } },
+      spec: { ...m.spec, unschedulable: what === 'evacuate' },
+    };
     try {
       await client.request({ method: 'PUT', path: path(name), body });
       break;
@@ -85,9 +92,15 @@ async function maintain(ctx: CliContext, name: string, what: 'evacuate' | 'resto
 async function recover(ctx: CliContext, flags: { dataDir?: string; yes?: boolean }): Promise<number> {
   const { DEFAULT_DATA_DIR } = await import('../../lib/defaults.js');
   const dataDir = flags.dataDir ?? DEFAULT_DATA_DIR;
-  const identity = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as { memberName: string; address?: string; etcd?: { mode?: string } };
+  const identity = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as {
+    memberName: string;
+    address?: string;
+    etcd?: { mode?: string };
+  };
   if (!identity.etcd || identity.etcd.mode === 'client') {
-    ctx.err(`error: ${dataDir} does not hold an etcd member (it is an etcd client); run cluster recover on a member that was an etcd voter`);
+    ctx.err(
+      `error: ${dataDir} does not hold an etcd member (it is an etcd client); run cluster recover on a member that was an etcd voter`,
+    );
     return 1;
   }
   const pid = Number((await readFile(join(dataDir, 'daemon.pid'), 'utf8').catch(() => '')).trim());
@@ -133,6 +146,8 @@ async function recover(ctx: CliContext, flags: { dataDir?: string; yes?: boolean
   ctx.out(`2/3 etcd restarted with --force-new-cluster at ${info.clientUrl}: it is a one-voter cluster now`);
   await etcd.stop();
   ctx.out('3/3 etcd stopped; start the daemon again (cloudlet daemon, or systemctl start cloudlet)');
-  ctx.out('Then, for every other member: cloudlet member remove NAME; on that machine move its data dir aside and cloudlet join a new token.');
+  ctx.out(
+    'Then, for every other member: cloudlet member remove NAME; on that machine move its data dir aside and cloudlet join a new token.',
+  );
   return 0;
 }

@@ -36,7 +36,9 @@ export function parseWaitFor(spec: string): WaitCondition {
     const value = m[2] !== undefined ? m[2].replace(/^'(.*)'$/, '$1') : undefined;
     return { type: 'jsonpath', path: m[1], value };
   }
-  throw new ValidationError(`unrecognized condition: "${spec}" (use --for=condition=NAME[=STATUS], --for=delete or --for=jsonpath='{.path}'=VALUE)`);
+  throw new ValidationError(
+    `unrecognized condition: "${spec}" (use --for=condition=NAME[=STATUS], --for=delete or --for=jsonpath='{.path}'=VALUE)`,
+  );
 }
 
 function text(v: unknown): string {
@@ -66,7 +68,8 @@ export interface WaitOptions {
 
 /** runWait implements `cloudlet wait`; returns the exit code. */
 export async function runWait(ctx: CliContext, args: string[], opts: WaitOptions): Promise<number> {
-  if (!opts.for) throw new ValidationError('--for is required: --for=condition=Ready, --for=delete or --for=jsonpath=\'{.status.phase}\'=Running');
+  if (!opts.for)
+    throw new ValidationError("--for is required: --for=condition=Ready, --for=delete or --for=jsonpath='{.status.phase}'=Running");
   const cond = parseWaitFor(opts.for);
   const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   const { kind, names } = parseKindArgs(args);

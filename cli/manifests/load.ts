@@ -85,7 +85,9 @@ export function parseManifests(src: ManifestSource): ManifestDoc[] {
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw new BadRequestError(`${src.name}: document ${index}: expected an object with apiVersion and kind, got ${Array.isArray(value) ? 'a list' : typeof value}`);
+      throw new BadRequestError(
+        `${src.name}: document ${index}: expected an object with apiVersion and kind, got ${Array.isArray(value) ? 'a list' : typeof value}`,
+      );
     }
     const obj = value as Record<string, unknown>;
     if (obj.kind === 'List' && Array.isArray(obj.items)) {

@@ -67,11 +67,13 @@ function eventAge(e: EventLike, now: number): string {
 /** conditionsLines renders `status.conditions[]` as a table, or nothing when there are none. */
 export function conditionsLines(conditions: unknown): string[] {
   if (!Array.isArray(conditions) || conditions.length === 0) return [];
-  const rows = conditions.filter(isJsonMap).map((c) => ['Type', 'Status', 'Reason', 'Message', 'LastTransitionTime'].map((k) => {
-    const key = k.charAt(0).toLowerCase() + k.slice(1);
-    const v = c[key];
-    return v === undefined || v === null ? '' : String(v);
-  }));
+  const rows = conditions.filter(isJsonMap).map((c) =>
+    ['Type', 'Status', 'Reason', 'Message', 'LastTransitionTime'].map((k) => {
+      const key = k.charAt(0).toLowerCase() + k.slice(1);
+      const v = c[key];
+      return v === undefined || v === null ? '' : String(v);
+    }),
+  );
   const header = ['Type', 'Status', 'Reason', 'Message', 'LastTransitionTime'];
   const rule = header.map((h) => '-'.repeat(h.length));
   return ['Conditions:', ...new AlignedWriter({ gutter: 2, minWidth: 0 }).lines([header, rule, ...rows]).map((l) => `  ${l}`)];

@@ -40,7 +40,9 @@ function namespaceOf(object: unknown): string {
 }
 
 /** ObjectLike is any object with metadata, for building a table when the server sent no Table. */
-export type ObjectLike = { metadata?: { name?: string; namespace?: string; creationTimestamp?: string; resourceVersion?: string } } & Record<string, unknown>;
+export type ObjectLike = {
+  metadata?: { name?: string; namespace?: string; creationTimestamp?: string; resourceVersion?: string };
+} & Record<string, unknown>;
 
 /** fallbackTable builds a NAME/AGE Table from plain objects (a server that answers a Table request with a List). */
 export function fallbackTable(objects: ObjectLike[], opts: { now: number; resourceVersion?: string }): ReceivedTable {
@@ -78,7 +80,12 @@ export class AlignedWriter {
         if (w > (this.widths[i] ?? 0)) this.widths[i] = w;
       });
     }
-    return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(this.widths[i] ?? 0))).join('').trimEnd());
+    return rows.map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(this.widths[i] ?? 0)))
+        .join('')
+        .trimEnd(),
+    );
   }
 }
 

@@ -17,7 +17,12 @@ import { requestsOf } from './scheduler.js';
 /** exactQuantity renders bytes exactly, in the largest binary unit that divides them (1280Mi, 2Gi, 1000). */
 export function exactQuantity(bytes: number): string {
   const n = Math.round(bytes);
-  for (const [unit, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['Ti', 2 ** 40],
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size}${unit}`;
   }
   return String(n);

@@ -42,9 +42,15 @@ export function progressText(p: ImageProgress): string {
 /** classifyImageError turns a build or lookup failure into a failed ImageState. */
 export function classifyImageError(image: string, err: unknown): Extract<ImageState, { kind: 'failed' }> {
   if (err instanceof ValidationError) return { kind: 'failed', reason: 'InvalidImage', message: errorMessage(err), retryable: false };
-  if (err instanceof NotFoundError) return { kind: 'failed', reason: 'ImageNotFound', message: `image ${image}: ${errorMessage(err)}`, retryable: true };
+  if (err instanceof NotFoundError)
+    return { kind: 'failed', reason: 'ImageNotFound', message: `image ${image}: ${errorMessage(err)}`, retryable: true };
   const code = err instanceof CloudletError ? ` (${err.code})` : '';
-  return { kind: 'failed', reason: 'ImageBuildFailed', message: `building image ${image} failed${code}: ${errorMessage(err)}`, retryable: true };
+  return {
+    kind: 'failed',
+    reason: 'ImageBuildFailed',
+    message: `building image ${image} failed${code}: ${errorMessage(err)}`,
+    retryable: true,
+  };
 }
 
 /** ImageBuilds tracks background image builds; see the file comment. */
@@ -62,7 +68,8 @@ export class ImageBuilds {
     const progress = this.running.get(image)?.progress;
     if (progress !== undefined) return { kind: 'building', progress };
     const failed = this.failures.get(image);
-    if (failed && (!failed.state.retryable || this.o.clock.now() - failed.at < (this.o.retryAfterMs ?? IMAGE_RETRY_MS))) return failed.state;
+    if (failed && (!failed.state.retryable || this.o.clock.now() - failed.at < (this.o.retryAfterMs ?? IMAGE_RETRY_MS)))
+      return failed.state;
     this.failures.delete(image);
     let info: ImageInfo | undefined;
     try {

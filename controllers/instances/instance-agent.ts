@@ -138,7 +138,10 @@ export class InstanceAgent {
       clock: opts.clock,
       concurrency: opts.concurrency ?? 4,
       timeoutMs: opts.reconcileTimeoutMs ?? 10 * 60_000,
-    }).watches(opts.instances, enqueueMapped<Instance>((obj) => (this.concerns(obj) ? [requestFor(obj)] : [])));
+    }).watches(
+      opts.instances,
+      enqueueMapped<Instance>((obj) => (this.concerns(obj) ? [requestFor(obj)] : [])),
+    );
   }
 
   /** concerns tells whether an instance is this agent's business: assigned here, or with a container here. */
@@ -279,7 +282,11 @@ export class InstanceAgent {
       if (!stale) continue;
       this.log.info('removing a stale copy', { container: name, assignedTo: inst.status.member, epoch: inst.status.placementEpoch });
       await this.reconciler.removeContainer(name);
-      void this.o.events.normal(inst, 'StaleCopyRemoved', `removed the stale copy ${name} from member ${this.o.memberName} on its return: the instance is placed on ${inst.status.member} at epoch ${inst.status.placementEpoch ?? 0}`);
+      void this.o.events.normal(
+        inst,
+        'StaleCopyRemoved',
+        `removed the stale copy ${name} from member ${this.o.memberName} on its return: the instance is placed on ${inst.status.member} at epoch ${inst.status.placementEpoch ?? 0}`,
+      );
       removed.push(name);
     }
     return removed;

@@ -11,7 +11,6 @@ import type { Lease, RawEntry, Store } from '../../lib/store/types.js';
 import { INSTANCE_LOCK_PREFIX as LOCK_PREFIX } from '../../lib/store/key-space.js';
 export { LOCK_PREFIX };
 
-
 /** lockKey is the lock key of namespace/name. */
 export function lockKey(namespace: string, name: string): string {
   return `${LOCK_PREFIX}${namespace}/${name}`;
@@ -54,7 +53,11 @@ export function decideLock(opts: { entry: RawEntry | undefined; want: LockValue;
   if (entry.lease === leaseId) return cur && cur.member === want.member && cur.epoch === want.epoch ? { kind: 'held' } : { kind: 'rebind' };
   const holder = cur?.member ?? 'an unknown holder';
   const at = cur ? ` at placement epoch ${cur.epoch}` : '';
-  return { kind: 'wait', holder, message: `waiting for the instance lock held by member ${holder}${at}: it is released when that copy stops or that member's lease expires` };
+  return {
+    kind: 'wait',
+    holder,
+    message: `waiting for the instance lock held by member ${holder}${at}: it is released when that copy stops or that member's lease expires`,
+  };
 }
 
 /** LockResult: whether the lock is ours now, or who holds it and a sentence for status.message. */
@@ -75,7 +78,12 @@ export class InstanceLocks {
   /** ensure makes the lock of namespace/name ours at `epoch`, bound to the member's current lease; never steals a live holder's. */
   async ensure(namespace: string, name: string, epoch: number): Promise<LockResult> {
     const lease = this.lease();
-    if (!lease) return { ok: false, holder: this.member, message: `member ${this.member} holds no heartbeat lease right now; the instance lock is taken once it does` };
+    if (!lease)
+      return {
+        ok: false,
+        holder: this.member,
+        message: `member ${this.member} holds no heartbeat lease right now; the instance lock is taken once it does`,
+      };
     const key = lockKey(namespace, name);
     const want: LockValue = { member: this.member, epoch };
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -83,7 +91,10 @@ export class InstanceLocks {
       const d = decideLock({ entry, want, leaseId: lease.id });
       if (d.kind === 'held') return { ok: true };
       if (d.kind === 'wait') return { ok: false, holder: d.holder, message: d.message };
-      const done = d.kind === 'claim' ? await this.store.raw.claim(key, encodeLock(want), { lease }) : await this.store.raw.casPut(key, encodeLock(want), entry?.revision ?? '0', { lease });
+      const done =
+        d.kind === 'claim'
+          ? await this.store.raw.claim(key, encodeLock(want), { lease })
+          : await this.store.raw.casPut(key, encodeLock(want), entry?.revision ?? '0', { lease });
       if (done) return { ok: true };
     }
     return { ok: false, holder: 'another member', message: 'the instance lock changed hands while it was being taken; trying again' };

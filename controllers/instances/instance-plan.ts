@@ -91,14 +91,33 @@ export function limitsText(instance: Instance): string {
   return `${formatCpu(r.cpu)} and ${formatBytes(r.memoryBytes)} of memory`;
 }
 
-type ReadyReason = 'Creating' | 'CreateBlocked' | 'CreateFailed' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'ContainerExited' | 'Restarting' | 'Deleting' | 'InvalidImage' | 'ImageNotFound' | 'ImageBuildFailed';
+type ReadyReason =
+  | 'Creating'
+  | 'CreateBlocked'
+  | 'CreateFailed'
+  | 'Starting'
+  | 'Running'
+  | 'Stopping'
+  | 'Stopped'
+  | 'ContainerExited'
+  | 'Restarting'
+  | 'Deleting'
+  | 'InvalidImage'
+  | 'ImageNotFound'
+  | 'ImageBuildFailed';
 
 /**
  * statusWith builds the next status. `observed: false` keeps the old
  * observedGeneration: the spec's limits are not applied by this step yet, so a
  * later step must still see the generation as new.
  */
-function statusWith(input: Pick<PlanInput, 'instance' | 'containerName' | 'now'>, patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string }, ready: { ok: boolean; reason: ReadyReason }, drop: Array<keyof InstanceStatus> = [], observed = true): InstanceStatus {
+function statusWith(
+  input: Pick<PlanInput, 'instance' | 'containerName' | 'now'>,
+  patch: Partial<InstanceStatus> & { phase: InstanceStatus['phase']; message: string },
+  ready: { ok: boolean; reason: ReadyReason },
+  drop: Array<keyof InstanceStatus> = [],
+  observed = true,
+): InstanceStatus {
   const { instance } = input;
   const old = instance.status ?? {};
   const next: InstanceStatus = {
@@ -114,7 +133,13 @@ function statusWith(input: Pick<PlanInput, 'instance' | 'containerName' | 'now'>
   for (const key of drop) delete next[key];
   next.conditions = setCondition(
     old.conditions,
-    { type: 'Ready', status: ready.ok ? 'True' : 'False', reason: ready.reason, message: patch.message, observedGeneration: instance.metadata.generation },
+    {
+      type: 'Ready',
+      status: ready.ok ? 'True' : 'False',
+      reason: ready.reason,
+      message: patch.message,
+      observedGeneration: instance.metadata.generation,
+    },
     input.now,
   );
   return next;
@@ -134,7 +159,17 @@ export function planInstance(input: PlanInput): Plan {
   const status = instance.status ?? {};
   if (status.member !== me) {
     // Not ours (never or no longer): a copy left here from an earlier placement must go.
-    return obs.exists ? plan(['deleteContainer', 'deleteRootfs'], { events: [{ type: 'Normal', reason: 'StaleCopyRemoved', message: `removed the stale container ${input.containerName} from member ${me}: the instance is assigned to ${status.member ?? 'no member'}` }] }) : plan([]);
+    return obs.exists
+      ? plan(['deleteContainer', 'deleteRootfs'], {
+          events: [
+            {
+              type: 'Normal',
+              reason: 'StaleCopyRemoved',
+              message: `removed the stale container ${input.containerName} from member ${me}: the instance is assigned to ${status.member ?? 'no member'}`,
+            },
+          ],
+        })
+      : plan([]);
   }
   if (instance.metadata.deletionTimestamp !== undefined) {
     if (!input.hasFinalizer) return plan([]);
@@ -156,14 +191,21 @@ export function planInstance(input: PlanInput): Plan {
       const message = `cannot create the container: ${img.message}`;
       const changed = status.phase !== 'Failed' || status.message !== message;
       return plan(pre, {
-        status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, ['imageProgress', 'startedAt', 'addresses']),
+        status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, [
+          'imageProgress',
+          'startedAt',
+          'addresses',
+        ]),
         events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
         ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
       });
     }
     if (img.kind === 'building') {
       const message = `building image ${image} on member ${me}; the container is created when it is ready`;
-      return plan(pre, { status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }), requeueAfterMs: BUILD_POLL_MS });
+      return plan(pre, {
+        status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }),
+        requeueAfterMs: BUILD_POLL_MS,
+      });
     }
     // A spec the container cannot be made from stays Failed until the spec changes.
     if (readyReason(instance) === 'CreateFailed' && !generationChanged) return plan(pre);
@@ -172,8 +214,24 @@ export function planInstance(input: PlanInput): Plan {
     // A creation blocked by what it needs (a network, an address, a volume) keeps saying why while it retries.
     const blocked = readyReason(instance) === 'CreateBlocked' && !generationChanged;
     return plan([...pre, 'ensureRootfs', 'define'], {
-      ...(blocked ? {} : { status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, ['imageProgress', 'startedAt', 'addresses']) }),
-      events: lost ? [{ type: 'Warning', reason: 'ContainerLost', message: `the container ${input.containerName} disappeared from member ${me}; recreating it` }] : [],
+      ...(blocked
+        ? {}
+        : {
+            status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, [
+              'imageProgress',
+              'startedAt',
+              'addresses',
+            ]),
+          }),
+      events: lost
+        ? [
+            {
+              type: 'Warning',
+              reason: 'ContainerLost',
+              message: `the container ${input.containerName} disappeared from member ${me}; recreating it`,
+            },
+          ]
+        : [],
       requeueAfterMs: STEP_MS,
     });
   }
@@ -181,14 +239,32 @@ export function planInstance(input: PlanInput): Plan {
   if (obs.state === 'RUNNING') {
     if (desired === 'Stopped') {
       const message = `stopping the container because spec.state is Stopped`;
-      return plan([...pre, 'stop'], { status: statusWith(input, { phase: 'Stopping', message }, { ok: false, reason: 'Stopping' }, [], false), requeueAfterMs: STEP_MS });
+      return plan([...pre, 'stop'], {
+        status: statusWith(input, { phase: 'Stopping', message }, { ok: false, reason: 'Stopping' }, [], false),
+        requeueAfterMs: STEP_MS,
+      });
     }
     const startedAt = obs.initStartedAt ?? status.startedAt ?? new Date(input.now).toISOString();
     const message = `the container ${input.containerName} is running on member ${me}`;
-    const running = statusWith(input, { phase: 'Running', message, startedAt, ...(obs.addresses ? { addresses: obs.addresses } : {}) }, { ok: true, reason: 'Running' }, obs.addresses ? ['imageProgress'] : ['imageProgress', 'addresses']);
+    const running = statusWith(
+      input,
+      { phase: 'Running', message, startedAt, ...(obs.addresses ? { addresses: obs.addresses } : {}) },
+      { ok: true, reason: 'Running' },
+      obs.addresses ? ['imageProgress'] : ['imageProgress', 'addresses'],
+    );
     if (generationChanged) {
       if (input.liveResize) {
-        return plan([...pre, 'setLimits'], { status: running, statusWhen: 'after', events: [{ type: 'Normal', reason: 'LimitsUpdated', message: `applied ${limitsText(instance)} to the running container without a restart` }] });
+        return plan([...pre, 'setLimits'], {
+          status: running,
+          statusWhen: 'after',
+          events: [
+            {
+              type: 'Normal',
+              reason: 'LimitsUpdated',
+              message: `applied ${limitsText(instance)} to the running container without a restart`,
+            },
+          ],
+        });
       }
       const restarting = `restarting the container to apply ${limitsText(instance)}: this runtime cannot change limits of a running container`;
       return plan([...pre, 'define', 'stop', 'start'], {
@@ -198,7 +274,10 @@ export function planInstance(input: PlanInput): Plan {
         requeueAfterMs: STEP_MS,
       });
     }
-    const events: PlanEvent[] = status.phase === 'Starting' && readyReason(instance) !== 'Restarting' ? [{ type: 'Normal', reason: 'Started', message: `started the container ${input.containerName} on member ${me}` }] : [];
+    const events: PlanEvent[] =
+      status.phase === 'Starting' && readyReason(instance) !== 'Restarting'
+        ? [{ type: 'Normal', reason: 'Started', message: `started the container ${input.containerName} on member ${me}` }]
+        : [];
     return plan(pre, { status: running, events });
   }
 
@@ -211,21 +290,41 @@ export function planInstance(input: PlanInput): Plan {
   const limitsAction: PlanAction[] = generationChanged ? [input.liveResize ? 'setLimits' : 'define'] : [];
   if (desired === 'Stopped') {
     const message = `the container is stopped because spec.state is Stopped`;
-    const events: PlanEvent[] = status.phase === 'Stopping' ? [{ type: 'Normal', reason: 'Stopped', message: `stopped the container ${input.containerName}` }] : [];
+    const events: PlanEvent[] =
+      status.phase === 'Stopping' ? [{ type: 'Normal', reason: 'Stopped', message: `stopped the container ${input.containerName}` }] : [];
     // A Stopped instance holds no shared volume: its data is at rest in the pool, free to mount elsewhere (docs/storage.md).
     const release: PlanAction[] = (instance.spec?.volumes ?? []).length > 0 ? ['releaseVolumes'] : [];
-    return plan([...pre, ...limitsAction, ...release], { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'Stopped' }, ['startedAt', 'addresses']), statusWhen: 'after', events });
+    return plan([...pre, ...limitsAction, ...release], {
+      status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'Stopped' }, ['startedAt', 'addresses']),
+      statusWhen: 'after',
+      events,
+    });
   }
   if (status.phase === 'Running') {
     const how = `the container exited on its own (its init stopped: halted inside, stopped outside Cloudlet, or killed)`;
     if (recovery === 'none') {
       const message = `${how}; spec.recovery is none, so it stays stopped until its spec changes`;
-      return plan(pre, { status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false), events: [{ type: 'Warning', reason: 'ContainerExited', message }] });
+      return plan(pre, {
+        status: statusWith(
+          input,
+          { phase: 'Stopped', message },
+          { ok: false, reason: 'ContainerExited' },
+          ['startedAt', 'addresses'],
+          false,
+        ),
+        events: [{ type: 'Warning', reason: 'ContainerExited', message }],
+      });
     }
     const secs = Math.round(input.restartDelayMs / 100) / 10;
     const message = `${how}; restarting it in ${secs} s`;
     return plan(pre, {
-      status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false),
+      status: statusWith(
+        input,
+        { phase: 'Starting', message },
+        { ok: false, reason: 'ContainerExited' },
+        ['startedAt', 'addresses'],
+        false,
+      ),
       events: [{ type: 'Warning', reason: 'ContainerExited', message }],
       crashed: true,
       requeueAfterMs: Math.max(STEP_MS, input.restartDelayMs),
@@ -240,12 +339,21 @@ export function planInstance(input: PlanInput): Plan {
     const message = `restarting the container after it exited (restart ${count})`;
     return plan([...pre, ...limitsAction, 'start'], {
       status: statusWith(input, { phase: 'Starting', message, restartCount: count }, { ok: false, reason: 'Restarting' }),
-      events: [{ type: 'Normal', reason: 'Restarted', message: `restarted the container ${input.containerName} after it exited (restart ${count})` }],
+      events: [
+        {
+          type: 'Normal',
+          reason: 'Restarted',
+          message: `restarted the container ${input.containerName} after it exited (restart ${count})`,
+        },
+      ],
       requeueAfterMs: STEP_MS,
     });
   }
   const message = `starting the container ${input.containerName} on member ${me}`;
-  return plan([...pre, ...limitsAction, 'start'], { status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'Starting' }), requeueAfterMs: STEP_MS });
+  return plan([...pre, ...limitsAction, 'start'], {
+    status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'Starting' }),
+    requeueAfterMs: STEP_MS,
+  });
 }
 
 /** CreateBlocked is how a failed container creation shows in status: see createBlocked. */
@@ -264,11 +372,25 @@ export interface CreateBlocked {
  * a spec error (`code` Invalid, a ValidationError) makes the instance Failed and is terminal;
  * anything else keeps it Creating with the reason while the agent retries.
  */
-export function createBlocked(input: { instance: Instance; containerName: string; now: number; error: { code?: CloudletErrorCode; message: string } }): CreateBlocked {
+export function createBlocked(input: {
+  instance: Instance;
+  containerName: string;
+  now: number;
+  error: { code?: CloudletErrorCode; message: string };
+}): CreateBlocked {
   const terminal = input.error.code === 'Invalid';
   const message = `cannot create the container: ${input.error.message}`;
   const old = input.instance.status ?? {};
-  const status = statusWith(input, { phase: terminal ? 'Failed' : 'Creating', message }, { ok: false, reason: terminal ? 'CreateFailed' : 'CreateBlocked' }, ['imageProgress', 'startedAt', 'addresses']);
+  const status = statusWith(
+    input,
+    { phase: terminal ? 'Failed' : 'Creating', message },
+    { ok: false, reason: terminal ? 'CreateFailed' : 'CreateBlocked' },
+    ['imageProgress', 'startedAt', 'addresses'],
+  );
   const changed = old.message !== message || old.phase !== status.phase;
-  return { status, terminal, ...(changed ? { event: { type: 'Warning', reason: terminal ? 'CreateFailed' : 'CreateBlocked', message } } : {}) };
+  return {
+    status,
+    terminal,
+    ...(changed ? { event: { type: 'Warning', reason: terminal ? 'CreateFailed' : 'CreateBlocked', message } } : {}),
+  };
 }

@@ -184,7 +184,12 @@ export class InstanceReconciler implements Reconciler {
     for (const action of plan.actions) {
       switch (action) {
         case 'ensureRootfs':
-          if (!runtime.info.simulated) rootfsPath = await this.rootfs().ensureRootfs({ containerName, image: await this.imageInfo(cur, opts.info), pool: cur.spec?.rootfs?.pool });
+          if (!runtime.info.simulated)
+            rootfsPath = await this.rootfs().ensureRootfs({
+              containerName,
+              image: await this.imageInfo(cur, opts.info),
+              pool: cur.spec?.rootfs?.pool,
+            });
           break;
         case 'define':
           try {
@@ -314,10 +319,24 @@ export class InstanceReconciler implements Reconciler {
     return written;
   }
 
-  private async containerSpec(cur: Instance, containerName: string, rootfsPath: string | undefined, known: ImageInfo | undefined): Promise<ContainerSpec> {
+  private async containerSpec(
+    cur: Instance,
+    containerName: string,
+    rootfsPath: string | undefined,
+    known: ImageInfo | undefined,
+  ): Promise<ContainerSpec> {
     const limits = this.limitsOf(cur);
     const security = containerSecurity(cur.status, sharedIdmap(this.o.subids ?? DEFAULT_SUBID_RANGE));
-    const spec: ContainerSpec = { containerName, hostname: hostnameFor(cur.metadata.name), rootfsPath: rootfsPath ?? SIMULATED_ROOTFS, cpu: limits.cpu, memoryBytes: limits.memoryBytes, processes: limits.processes, nics: [], mounts: [] };
+    const spec: ContainerSpec = {
+      containerName,
+      hostname: hostnameFor(cur.metadata.name),
+      rootfsPath: rootfsPath ?? SIMULATED_ROOTFS,
+      cpu: limits.cpu,
+      memoryBytes: limits.memoryBytes,
+      processes: limits.processes,
+      nics: [],
+      mounts: [],
+    };
     if (security.idmap) spec.idmap = { hostId: security.idmap.hostId, size: security.idmap.size };
     if (this.o.runtime.info.simulated) return spec;
     const info = await this.imageInfo(cur, known);

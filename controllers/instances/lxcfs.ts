@@ -63,7 +63,10 @@ export async function ensureLxcfs(opts: { dataDir: string; logger: Logger }): Pr
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    opts.logger.warn('lxcfs did not mount within 5 s: instances will see the host totals in /proc', { pid, log: join(opts.dataDir, 'lxcfs.log') });
+    opts.logger.warn('lxcfs did not mount within 5 s: instances will see the host totals in /proc', {
+      pid,
+      log: join(opts.dataDir, 'lxcfs.log'),
+    });
     return 'unavailable';
   } catch (err) {
     opts.logger.warn('could not start lxcfs: instances will see the host totals in /proc', { error: errorMessage(err) });

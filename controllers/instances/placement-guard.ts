@@ -77,7 +77,11 @@ export class PlacementGuard {
       const rec = await this.records.read(containerName);
       if (rec && rec.epoch < epoch) {
         await this.removeCopy(containerName);
-        void this.o.events.normal(instance, 'StaleCopyRemoved', `removed the copy made for placement epoch ${rec.epoch} from member ${memberName}: the instance is placed here again at epoch ${epoch}`);
+        void this.o.events.normal(
+          instance,
+          'StaleCopyRemoved',
+          `removed the copy made for placement epoch ${rec.epoch} from member ${memberName}: the instance is placed here again at epoch ${epoch}`,
+        );
         return { proceed: false, requeueAfter: 1 };
       }
     }
@@ -94,7 +98,11 @@ export class PlacementGuard {
     const { ns, name, epoch } = ref(instance);
     const got = await this.o.locks.ensure(ns, name, epoch);
     if (got.ok) return { proceed: true };
-    await this.writeStatus(instance, { phase: instance.status?.phase === 'Running' ? 'Starting' : (instance.status?.phase ?? 'Starting'), message: got.message }, 'WaitingForLock');
+    await this.writeStatus(
+      instance,
+      { phase: instance.status?.phase === 'Running' ? 'Starting' : (instance.status?.phase ?? 'Starting'), message: got.message },
+      'WaitingForLock',
+    );
     return { proceed: false, requeueAfter: LOCK_WAIT_MS };
   }
 
@@ -135,7 +143,11 @@ export class PlacementGuard {
   private async writeStatus(instance: Instance, patch: { phase: InstanceStatus['phase']; message: string }, reason: string): Promise<void> {
     const old = instance.status ?? {};
     if (old.phase === patch.phase && old.message === patch.message) return;
-    const conditions = setCondition(old.conditions, { type: 'Ready', status: 'False', reason, message: patch.message, observedGeneration: instance.metadata.generation }, this.o.clock.now());
+    const conditions = setCondition(
+      old.conditions,
+      { type: 'Ready', status: 'False', reason, message: patch.message, observedGeneration: instance.metadata.generation },
+      this.o.clock.now(),
+    );
     const status: InstanceStatus = { ...old, ...patch, conditions };
     delete status.startedAt;
     await this.o.store.update<Instance>(this.o.instanceKind, { ...instance, status }, { subresource: 'status' });

@@ -23,7 +23,14 @@ export interface BackoffState {
  * that had run for at least `resetMs` (ranForMs) starts over at the initial
  * delay; otherwise the delay doubles per failure up to `maxMs`.
  */
-export function nextRestart(opts: { previous: BackoffState | undefined; ranForMs: number | undefined; now: number; initialMs?: number; maxMs?: number; resetMs?: number }): BackoffState & { delayMs: number } {
+export function nextRestart(opts: {
+  previous: BackoffState | undefined;
+  ranForMs: number | undefined;
+  now: number;
+  initialMs?: number;
+  maxMs?: number;
+  resetMs?: number;
+}): BackoffState & { delayMs: number } {
   const initial = opts.initialMs ?? RESTART_BACKOFF_INITIAL_MS;
   const max = opts.maxMs ?? RESTART_BACKOFF_MAX_MS;
   const reset = opts.resetMs ?? RESTART_BACKOFF_RESET_MS;

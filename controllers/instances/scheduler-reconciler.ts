@@ -100,7 +100,11 @@ export class SchedulerReconciler implements Reconciler {
         placementEpoch: (old.placementEpoch ?? 0) + 1,
         message: `assigned to member ${result.member}; waiting for its agent to create the container`,
         observedGeneration: generation,
-        conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: result.reason, observedGeneration: generation }, now),
+        conditions: setCondition(
+          old.conditions,
+          { type: 'Scheduled', status: 'True', reason: 'Scheduled', message: result.reason, observedGeneration: generation },
+          now,
+        ),
       };
       // Assume the placement before the first await: with several workers, the
       // next decision (made while this write is in flight) already counts it.
@@ -126,7 +130,11 @@ export class SchedulerReconciler implements Reconciler {
       phase: 'Pending',
       message,
       observedGeneration: generation,
-      conditions: setCondition(old.conditions, { type: 'Scheduled', status: 'False', reason: result.code, message: result.reason, observedGeneration: generation }, now),
+      conditions: setCondition(
+        old.conditions,
+        { type: 'Scheduled', status: 'False', reason: result.code, message: result.reason, observedGeneration: generation },
+        now,
+      ),
     };
     if (!deepEqual(status, old)) {
       const written = await this.writeStatus(instance, status);

@@ -23,7 +23,8 @@ export interface ScheduleInput {
 export type ScheduleFailure = 'MemberNotFound' | 'MemberUnavailable' | 'NoMatchingMember' | 'NoReadyMember' | 'InsufficientResources';
 
 /** ScheduleResult is a member and a human reason, or no member and the human reason why not. */
-export type ScheduleResult = { member: string; code: 'Scheduled'; reason: string } | { member: undefined; code: ScheduleFailure; reason: string };
+export type ScheduleResult =
+  { member: string; code: 'Scheduled'; reason: string } | { member: undefined; code: ScheduleFailure; reason: string };
 
 /** Requests are what an instance asks for: cores and bytes. */
 export interface Requests {
@@ -76,7 +77,12 @@ export function loadOf(member: Member, instances: Instance[], exclude?: Instance
     used.cpu += r.cpu;
     used.memoryBytes += r.memoryBytes;
   }
-  return { name: member.metadata.name, capacity, used, free: { cpu: capacity.cpu - used.cpu, memoryBytes: capacity.memoryBytes - used.memoryBytes } };
+  return {
+    name: member.metadata.name,
+    capacity,
+    used,
+    free: { cpu: capacity.cpu - used.cpu, memoryBytes: capacity.memoryBytes - used.memoryBytes },
+  };
 }
 
 /** unavailability says why a member cannot take new instances, or undefined when it can. */
@@ -98,7 +104,9 @@ export function pinAllows(placement: Placement, member: Member): boolean {
 
 /** selectorAllows tells whether `placement.memberSelector` lets the instance run on `member` (no selector allows every member). */
 export function selectorAllows(placement: Placement, member: Member): boolean {
-  return placement.memberSelector === undefined || matchesLabels(labelMatcherFromSelector(placement.memberSelector), member.metadata.labels);
+  return (
+    placement.memberSelector === undefined || matchesLabels(labelMatcherFromSelector(placement.memberSelector), member.metadata.labels)
+  );
 }
 
 /**
@@ -111,7 +119,13 @@ export function spreadCount(instance: Instance, member: string, instances: Insta
   const group = instance.spec?.placement?.spreadGroup;
   if (group === undefined) return 0;
   const ns = instance.metadata.namespace ?? '';
-  return instances.filter((i) => i.status?.member === member && !sameInstance(i, instance) && (i.metadata.namespace ?? '') === ns && i.spec?.placement?.spreadGroup === group).length;
+  return instances.filter(
+    (i) =>
+      i.status?.member === member &&
+      !sameInstance(i, instance) &&
+      (i.metadata.namespace ?? '') === ns &&
+      i.spec?.placement?.spreadGroup === group,
+  ).length;
 }
 
 /** formatCpu renders cores as "1 CPU", "2 CPUs", "0.5 CPU". */
@@ -141,7 +155,8 @@ function insufficient(req: Requests, loads: MemberLoad[], pinned: string | undef
     if (memOk.length === 0) return `member "${pinned}" does not have ${mem} of memory free (${fmtFree(l.free.memoryBytes)} free)`;
     return `member "${pinned}" does not have ${cpu} free (${Math.max(0, l.free.cpu)} free)`;
   }
-  if (memOk.length === 0 && byMem) return `no member has ${mem} of memory free (largest free: ${byMem.name} with ${fmtFree(byMem.free.memoryBytes)})`;
+  if (memOk.length === 0 && byMem)
+    return `no member has ${mem} of memory free (largest free: ${byMem.name} with ${fmtFree(byMem.free.memoryBytes)})`;
   if (cpuOk.length === 0 && byCpu) return `no member has ${cpu} free (largest free: ${byCpu.name} with ${Math.max(0, byCpu.free.cpu)})`;
   return `no member has both ${cpu} and ${mem} of memory free`;
 }
@@ -178,7 +193,12 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const blocked = pool.map((m) => ({ name: m.metadata.name, why: unavailability(m) }));
   const eligible = pool.filter((m) => unavailability(m) === undefined);
   if (eligible.length === 0) {
-    if (placement.member !== undefined) return { member: undefined, code: 'MemberUnavailable', reason: `member "${placement.member}" ${blocked[0]?.why ?? 'is unavailable'}` };
+    if (placement.member !== undefined)
+      return {
+        member: undefined,
+        code: 'MemberUnavailable',
+        reason: `member "${placement.member}" ${blocked[0]?.why ?? 'is unavailable'}`,
+      };
     if (pool.length === 0) return { member: undefined, code: 'NoReadyMember', reason: 'there are no members' };
     const shown = blocked.slice(0, 5).map((b) => `${b.name} ${b.why}`);
     const more = blocked.length > 5 ? ` and ${blocked.length - 5} more` : '';
@@ -191,7 +211,12 @@ export function schedule(input: ScheduleInput): ScheduleResult {
 
   const group = placement.spreadGroup;
   const ranked = fits
-    .map((l) => ({ l, spread: spreadCount(instance, l.name, instances), mem: fraction(l.used.memoryBytes, l.capacity.memoryBytes), cpu: fraction(l.used.cpu, l.capacity.cpu) }))
+    .map((l) => ({
+      l,
+      spread: spreadCount(instance, l.name, instances),
+      mem: fraction(l.used.memoryBytes, l.capacity.memoryBytes),
+      cpu: fraction(l.used.cpu, l.capacity.cpu),
+    }))
     .sort((a, b) => a.spread - b.spread || a.mem - b.mem || a.cpu - b.cpu || a.l.name.localeCompare(b.l.name));
   const best = ranked[0];
   if (!best) return { member: undefined, code: 'InsufficientResources', reason: insufficient(req, loads, placement.member) };

@@ -57,7 +57,8 @@ export function parseAssignment(text: string): EtcdLearnerAssignment | undefined
   const r = record(text);
   if (!r) return undefined;
   const { member, id, peerUrl, initialCluster, endpoints } = r;
-  if (typeof member !== 'string' || typeof id !== 'string' || typeof peerUrl !== 'string' || typeof initialCluster !== 'string') return undefined;
+  if (typeof member !== 'string' || typeof id !== 'string' || typeof peerUrl !== 'string' || typeof initialCluster !== 'string')
+    return undefined;
   if (!Array.isArray(endpoints) || !endpoints.every((e): e is string => typeof e === 'string')) return undefined;
   if (!PEER_URL_RE.test(peerUrl) || !initialCluster.includes(`${member}=${peerUrl}`)) return undefined;
   return { member, id, peerUrl, initialCluster, endpoints };
@@ -86,7 +87,10 @@ export interface EtcdMemberView {
 export type LearnerDataAction = 'keep' | 'wipe';
 
 /** learnerDataAction decides from the marker of the last attempt (the assignment it started, if any). */
-export function learnerDataAction(input: { marker: EtcdLearnerAssignment | undefined; assignment: EtcdLearnerAssignment }): LearnerDataAction {
+export function learnerDataAction(input: {
+  marker: EtcdLearnerAssignment | undefined;
+  assignment: EtcdLearnerAssignment;
+}): LearnerDataAction {
   return input.marker?.id === input.assignment.id ? 'keep' : 'wipe';
 }
 
@@ -115,7 +119,11 @@ export function resumeAction(input: { marker: EtcdLearnerAssignment | undefined;
 export type AttemptAction = 'continue' | 'abandon';
 
 /** attemptAction decides for the attempt at etcd id `attemptId`; `members` undefined means etcd could not be asked (continue). */
-export function attemptAction(input: { attemptId: string; assignment: EtcdLearnerAssignment | undefined; members: EtcdMemberView[] | undefined }): AttemptAction {
+export function attemptAction(input: {
+  attemptId: string;
+  assignment: EtcdLearnerAssignment | undefined;
+  members: EtcdMemberView[] | undefined;
+}): AttemptAction {
   if (input.assignment?.id === input.attemptId || input.members === undefined) return 'continue';
   return input.members.some((m) => m.id === input.attemptId) ? 'continue' : 'abandon';
 }

@@ -32,7 +32,13 @@ import { ETCD_MEMBERSHIP_LOCK_KEY } from '../../lib/store/key-space.js';
 import { withMutex } from '../../lib/store/mutex.js';
 import { isCode } from '../../lib/errors.js';
 import { planVoters, type VoterAction, type VoterMember, type VoterRole } from './voter-plan.js';
-import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX, parseAssignment, parseCandidate, type EtcdLearnerAssignment } from './etcd-learners.js';
+import {
+  ETCD_CANDIDATE_PREFIX,
+  ETCD_LEARNER_PREFIX,
+  parseAssignment,
+  parseCandidate,
+  type EtcdLearnerAssignment,
+} from './etcd-learners.js';
 
 /** ETCD_VOTERS_KEY is the one request this controller reconciles. */
 export const ETCD_VOTERS_KEY = { name: 'etcd-voters' };
@@ -117,14 +123,20 @@ export class EtcdVoterReconciler implements Reconciler {
     };
     let conflicts = false;
     for (const m of members) {
-      if (m.status?.etcdRole !== roleOf(m.metadata.name)) conflicts = (await this.writeRole(m.metadata.name, roleOf(m.metadata.name))) || conflicts;
+      if (m.status?.etcdRole !== roleOf(m.metadata.name))
+        conflicts = (await this.writeRole(m.metadata.name, roleOf(m.metadata.name))) || conflicts;
     }
     await this.tidyAssignments(view);
     const now = this.clock.now();
     const ours = (name: string): boolean => view.candidates.has(name) || view.assignments.has(name);
     const stalled = (name: string): boolean => {
       const e = view.byMember.get(name);
-      return e !== undefined && e.isLearner && ours(name) && now - (this.firstSeen.get(e.id) ?? now) >= (this.o.learnerTimeoutMs ?? DEFAULT_LEARNER_TIMEOUT_MS);
+      return (
+        e !== undefined &&
+        e.isLearner &&
+        ours(name) &&
+        now - (this.firstSeen.get(e.id) ?? now) >= (this.o.learnerTimeoutMs ?? DEFAULT_LEARNER_TIMEOUT_MS)
+      );
     };
     const plan = planVoters({
       members: members.map((m) => ({
@@ -204,7 +216,13 @@ export class EtcdVoterReconciler implements Reconciler {
   private async applyExclusive(action: VoterAction, view: View, stalled: boolean): Promise<boolean> {
     try {
       return await withMutex(
-        { store: this.o.store, key: ETCD_MEMBERSHIP_LOCK_KEY, holder: `the etcd voter controller (${action.type} ${action.member})`, waitMs: 2000, clock: this.clock },
+        {
+          store: this.o.store,
+          key: ETCD_MEMBERSHIP_LOCK_KEY,
+          holder: `the etcd voter controller (${action.type} ${action.member})`,
+          waitMs: 2000,
+          clock: this.clock,
+        },
         () => this.apply(action, view, stalled),
       );
     } catch (err) {
@@ -233,9 +251,11 @@ export class EtcdVoterReconciler implements Reconciler {
       if (pending) await this.o.store.raw.delete(ETCD_LEARNER_PREFIX + action.member, { ifValue: pending.value });
     }
     if (member) {
-      if (action.type === 'removeLearner' && stalled) void this.o.events.warning(member, 'EtcdLearnerTimedOut', `${action.reason}; removed it from etcd`);
+      if (action.type === 'removeLearner' && stalled)
+        void this.o.events.warning(member, 'EtcdLearnerTimedOut', `${action.reason}; removed it from etcd`);
       else {
-        const reason = action.type === 'promote' ? 'EtcdVoterPromoted' : action.type === 'removeVoter' ? 'EtcdVoterRemoved' : 'EtcdLearnerRemoved';
+        const reason =
+          action.type === 'promote' ? 'EtcdVoterPromoted' : action.type === 'removeVoter' ? 'EtcdVoterRemoved' : 'EtcdLearnerRemoved';
         void this.o.events.normal(member, reason, action.reason);
       }
     }
@@ -246,7 +266,11 @@ export class EtcdVoterReconciler implements Reconciler {
   private async addLearner(action: VoterAction, view: View, member: Member | undefined): Promise<boolean> {
     const peerUrl = view.candidates.get(action.member);
     if (peerUrl === undefined) {
-      this.reportOnce(member, 'EtcdLearnerWanted', `${action.reason}; ${action.member} publishes no etcd peer URL (its daemon is not running, or is older than this one)`);
+      this.reportOnce(
+        member,
+        'EtcdLearnerWanted',
+        `${action.reason}; ${action.member} publishes no etcd peer URL (its daemon is not running, or is older than this one)`,
+      );
       return false;
     }
     let added: { id: string; members: EtcdMemberEntry[] };
@@ -255,14 +279,23 @@ export class EtcdVoterReconciler implements Reconciler {
     } catch (err) {
       // etcd refuses a second learner or an add without a healthy quorum (Unavailable), or a peer URL in use (Conflict).
       if (!isCode(err, 'Unavailable') && !isCode(err, 'Conflict')) throw err;
-      this.reportOnce(member, 'EtcdLearnerWanted', `${action.reason}; etcd refused to add ${peerUrl}: ${err instanceof Error ? err.message : String(err)}`);
+      this.reportOnce(
+        member,
+        'EtcdLearnerWanted',
+        `${action.reason}; etcd refused to add ${peerUrl}: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return false;
     }
     const assignment = this.assignmentFor(action.member, added.id, peerUrl, added.members);
     await this.o.store.raw.put(ETCD_LEARNER_PREFIX + action.member, JSON.stringify(assignment));
     this.firstSeen.set(added.id, this.clock.now());
     this.reported.clear();
-    if (member) void this.o.events.normal(member, 'EtcdLearnerAdded', `${action.reason}; added ${peerUrl} as etcd learner ${added.id}; the member starts etcd and promotes itself`);
+    if (member)
+      void this.o.events.normal(
+        member,
+        'EtcdLearnerAdded',
+        `${action.reason}; added ${peerUrl} as etcd learner ${added.id}; the member starts etcd and promotes itself`,
+      );
     return true;
   }
 
@@ -277,7 +310,11 @@ export class EtcdVoterReconciler implements Reconciler {
   private async writeRole(name: string, role: VoterRole): Promise<boolean> {
     try {
       const latest = await this.o.store.get<Member>(this.o.memberKind, name);
-      await this.o.store.update<Member>(this.o.memberKind, { ...latest, status: { ...latest.status, etcdRole: role } }, { subresource: 'status' });
+      await this.o.store.update<Member>(
+        this.o.memberKind,
+        { ...latest, status: { ...latest.status, etcdRole: role } },
+        { subresource: 'status' },
+      );
       return false;
     } catch (err) {
       if (isCode(err, 'Conflict')) return true;

@@ -23,7 +23,15 @@ export const EVACUATED_FROM_ANNOTATION = 'cloudlet.dev/evacuated-from';
 
 /** MaintenanceAction is one write the controller makes for evacuate/restore. */
 export type MaintenanceAction =
-  | (InstanceRef & { kind: 'move'; from: string; to: string; epoch: number; why: 'Evacuate' | 'Restore'; message: string; evacuatedFrom: string | null })
+  | (InstanceRef & {
+      kind: 'move';
+      from: string;
+      to: string;
+      epoch: number;
+      why: 'Evacuate' | 'Restore';
+      message: string;
+      evacuatedFrom: string | null;
+    })
   | { kind: 'memberPhase'; member: string; phase: MemberPhase; message: string }
   | { kind: 'memberDone'; member: string };
 
@@ -54,11 +62,23 @@ export function planMaintenance(input: { members: Member[]; instances: Instance[
           continue;
         }
         const epoch = (inst.status?.placementEpoch ?? 0) + 1;
-        out.push({ ...ref(inst), kind: 'move', from: name, to: result.member, epoch, why: 'Evacuate', evacuatedFrom: name, message: `evacuating member ${name}: moved to ${result.member} at placement epoch ${epoch}` });
+        out.push({
+          ...ref(inst),
+          kind: 'move',
+          from: name,
+          to: result.member,
+          epoch,
+          why: 'Evacuate',
+          evacuatedFrom: name,
+          message: `evacuating member ${name}: moved to ${result.member} at placement epoch ${epoch}`,
+        });
         working = replaceIn(working, withPlacement(inst, result.member, epoch));
       }
       const phase: MemberPhase = here.length === 0 ? 'Evacuated' : 'Evacuating';
-      const message = here.length === 0 ? `evacuated: no instance with recovery failover or restart is left on ${name}` : `evacuating: moving ${here.length - left} instance(s) off ${name}${left > 0 ? `; ${left} have no other member to go to yet` : ''}`;
+      const message =
+        here.length === 0
+          ? `evacuated: no instance with recovery failover or restart is left on ${name}`
+          : `evacuating: moving ${here.length - left} instance(s) off ${name}${left > 0 ? `; ${left} have no other member to go to yet` : ''}`;
       if (m.status?.phase !== phase || m.status.message !== message) out.push({ kind: 'memberPhase', member: name, phase, message });
       continue;
     }
@@ -72,14 +92,35 @@ export function planMaintenance(input: { members: Member[]; instances: Instance[
     for (const inst of away) {
       const from = inst.status?.member ?? '';
       if (from === name) {
-        out.push({ ...ref(inst), kind: 'move', from, to: name, epoch: inst.status?.placementEpoch ?? 0, why: 'Restore', evacuatedFrom: null, message: `already back on ${name}` });
+        out.push({
+          ...ref(inst),
+          kind: 'move',
+          from,
+          to: name,
+          epoch: inst.status?.placementEpoch ?? 0,
+          why: 'Restore',
+          evacuatedFrom: null,
+          message: `already back on ${name}`,
+        });
         continue;
       }
-      const pinned: Instance = { ...inst, spec: { ...inst.spec, image: inst.spec?.image ?? '', placement: { ...inst.spec?.placement, member: name } } };
+      const pinned: Instance = {
+        ...inst,
+        spec: { ...inst.spec, image: inst.spec?.image ?? '', placement: { ...inst.spec?.placement, member: name } },
+      };
       const result = schedule({ instance: pinned, members: input.members, instances: working });
       if (result.member !== name) continue; // no room back home yet: it stays where it is, annotated
       const epoch = (inst.status?.placementEpoch ?? 0) + 1;
-      out.push({ ...ref(inst), kind: 'move', from, to: name, epoch, why: 'Restore', evacuatedFrom: null, message: `restoring member ${name}: moved back from ${from} at placement epoch ${epoch}` });
+      out.push({
+        ...ref(inst),
+        kind: 'move',
+        from,
+        to: name,
+        epoch,
+        why: 'Restore',
+        evacuatedFrom: null,
+        message: `restoring member ${name}: moved back from ${from} at placement epoch ${epoch}`,
+      });
       working = replaceIn(working, withPlacement(inst, name, epoch));
     }
     if (away.length === 0) out.push({ kind: 'memberDone', member: name });

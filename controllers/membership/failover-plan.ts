@@ -68,7 +68,9 @@ export function withPlacement(i: Instance, member: string, epoch: number): Insta
 
 /** replaceIn swaps `next` for the instance of the same name in `list`. */
 export function replaceIn(list: Instance[], next: Instance): Instance[] {
-  return list.map((i) => (i.metadata.name === next.metadata.name && (i.metadata.namespace ?? '') === (next.metadata.namespace ?? '') ? next : i));
+  return list.map((i) =>
+    i.metadata.name === next.metadata.name && (i.metadata.namespace ?? '') === (next.metadata.namespace ?? '') ? next : i,
+  );
 }
 
 /** planFailover computes the actions; see the file comment. Moves are counted against their targets as they are planned. */
@@ -76,12 +78,22 @@ export function planFailover(input: FailoverInput): FailoverAction[] {
   const actions: FailoverAction[] = [];
   const byName = new Map(input.members.map((m) => [m.metadata.name, m] as const));
   let working = [...input.instances];
-  const sorted = [...input.instances].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  const sorted = [...input.instances].sort((a, b) =>
+    `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
   for (const inst of sorted) {
     if (inst.metadata.deletionTimestamp) continue;
     const ref = refOf(inst);
-    const rec = decideRecoverability({ instance: inst, members: input.members, instances: input.instances, pools: input.pools, volumes: input.volumes, drivers: input.drivers });
-    if (inst.status?.recoverable !== rec.recoverable || inst.status?.recoverableReason !== rec.reason) actions.push({ ...ref, kind: 'recoverable', recoverable: rec.recoverable, reason: rec.reason });
+    const rec = decideRecoverability({
+      instance: inst,
+      members: input.members,
+      instances: input.instances,
+      pools: input.pools,
+      volumes: input.volumes,
+      drivers: input.drivers,
+    });
+    if (inst.status?.recoverable !== rec.recoverable || inst.status?.recoverableReason !== rec.reason)
+      actions.push({ ...ref, kind: 'recoverable', recoverable: rec.recoverable, reason: rec.reason });
     const from = inst.status?.member;
     if (!from) continue;
     const member = byName.get(from);
@@ -90,10 +102,15 @@ export function planFailover(input: FailoverInput): FailoverAction[] {
     if (!lost && !fenced) continue;
     const recovery = inst.spec?.recovery ?? 'restart';
     const unknown = (reason: 'NotRecoverable' | 'NoTarget' | 'WaitingForMember', message: string): void => {
-      if (inst.status?.phase !== 'Unknown' || inst.status.message !== message) actions.push({ ...ref, kind: 'unknown', member: from, reason, message });
+      if (inst.status?.phase !== 'Unknown' || inst.status.message !== message)
+        actions.push({ ...ref, kind: 'unknown', member: from, reason, message });
     };
     if (recovery !== 'failover') {
-      if (lost) unknown('WaitingForMember', `member ${from} lost its heartbeat; spec.recovery is ${recovery}, so the instance waits for ${from} to come back`);
+      if (lost)
+        unknown(
+          'WaitingForMember',
+          `member ${from} lost its heartbeat; spec.recovery is ${recovery}, so the instance waits for ${from} to come back`,
+        );
       continue;
     }
     if (lost && !rec.recoverable) {
@@ -106,13 +123,24 @@ export function planFailover(input: FailoverInput): FailoverAction[] {
     const candidates = input.members.filter((m) => (lost ? m.metadata.name !== from : rec.recoverable || m.metadata.name === from));
     const result = schedule({ instance: inst, members: candidates, instances: working });
     if (result.member === undefined) {
-      unknown('NoTarget', `member ${from} ${lost ? 'lost its heartbeat' : 'fenced the instance'}; no member can take it yet: ${result.reason}`);
+      unknown(
+        'NoTarget',
+        `member ${from} ${lost ? 'lost its heartbeat' : 'fenced the instance'}; no member can take it yet: ${result.reason}`,
+      );
       continue;
     }
     const epoch = (inst.status?.placementEpoch ?? 0) + 1;
     const why: MoveWhy = lost ? 'MemberLost' : 'Fenced';
     const cause = lost ? `member ${from} lost its heartbeat` : `member ${from} fenced it`;
-    actions.push({ ...ref, kind: 'move', from, to: result.member, epoch, why, message: `${cause}: rescheduled to ${result.member} at placement epoch ${epoch}` });
+    actions.push({
+      ...ref,
+      kind: 'move',
+      from,
+      to: result.member,
+      epoch,
+      why,
+      message: `${cause}: rescheduled to ${result.member} at placement epoch ${epoch}`,
+    });
     working = replaceIn(working, withPlacement(inst, result.member, epoch));
   }
   return actions;

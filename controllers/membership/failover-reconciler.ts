@@ -107,7 +107,9 @@ export class FailoverReconciler implements Reconciler {
   }
 
   private async patchStatus(ref: { namespace: string; name: string }, f: (s: InstanceStatus) => InstanceStatus): Promise<void> {
-    await updateStatus<Instance>(this.o.store, this.o.instanceKind, ref, (cur) => (cur.metadata.deletionTimestamp ? undefined : f(cur.status ?? {})));
+    await updateStatus<Instance>(this.o.store, this.o.instanceKind, ref, (cur) =>
+      cur.metadata.deletionTimestamp ? undefined : f(cur.status ?? {}),
+    );
   }
 
   private async move(a: Move): Promise<void> {
@@ -119,22 +121,45 @@ export class FailoverReconciler implements Reconciler {
       const annotations = { ...cur.metadata.annotations };
       if (a.evacuatedFrom === null) delete annotations[EVACUATED_FROM_ANNOTATION];
       else annotations[EVACUATED_FROM_ANNOTATION] = a.evacuatedFrom;
-      if (!deepEqual(annotations, cur.metadata.annotations ?? {})) cur = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, metadata: { ...cur.metadata, annotations } });
+      if (!deepEqual(annotations, cur.metadata.annotations ?? {}))
+        cur = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, metadata: { ...cur.metadata, annotations } });
       if (a.from === a.to) return;
     }
     const now = this.o.clock.now();
     const old = cur.status ?? {};
-    let conditions = setCondition(old.conditions, { type: 'Scheduled', status: 'True', reason: a.why === 'MemberLost' || a.why === 'Fenced' ? 'Rescheduled' : a.why, message: a.message, observedGeneration: cur.metadata.generation }, now);
-    conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason: 'Rescheduled', message: a.message, observedGeneration: cur.metadata.generation }, now);
+    let conditions = setCondition(
+      old.conditions,
+      {
+        type: 'Scheduled',
+        status: 'True',
+        reason: a.why === 'MemberLost' || a.why === 'Fenced' ? 'Rescheduled' : a.why,
+        message: a.message,
+        observedGeneration: cur.metadata.generation,
+      },
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      { type: 'Ready', status: 'False', reason: 'Rescheduled', message: a.message, observedGeneration: cur.metadata.generation },
+      now,
+    );
     const status: InstanceStatus = { ...old, member: a.to, placementEpoch: a.epoch, phase: 'Scheduled', message: a.message, conditions };
     delete status.startedAt;
     delete status.addresses;
     const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, status }, { subresource: 'status' });
     const at = new Date(now).toISOString();
     if (a.why === 'MemberLost') {
-      void this.o.events.warning(written, 'HeartbeatLost', `member ${a.from} lost its heartbeat (its lease expired; seen at ${at}); a member fences its failover instances before its lease can expire, so the copy on ${a.from} is stopped`);
+      void this.o.events.warning(
+        written,
+        'HeartbeatLost',
+        `member ${a.from} lost its heartbeat (its lease expired; seen at ${at}); a member fences its failover instances before its lease can expire, so the copy on ${a.from} is stopped`,
+      );
     }
-    void this.o.events.normal(written, a.why === 'MemberLost' || a.why === 'Fenced' ? 'Rescheduled' : a.why === 'Evacuate' ? 'Evacuated' : 'Restored', `${a.message} (at ${at})`);
+    void this.o.events.normal(
+      written,
+      a.why === 'MemberLost' || a.why === 'Fenced' ? 'Rescheduled' : a.why === 'Evacuate' ? 'Evacuated' : 'Restored',
+      `${a.message} (at ${at})`,
+    );
     this.o.logger.info('instance moved', { instance: `${a.namespace}/${a.name}`, from: a.from, to: a.to, epoch: a.epoch, why: a.why });
   }
 
@@ -142,15 +167,27 @@ export class FailoverReconciler implements Reconciler {
     const cur = await this.get(a);
     if (cur.metadata.deletionTimestamp || cur.status?.member !== a.member) return;
     const old = cur.status ?? {};
-    const conditions = setCondition(old.conditions, { type: 'Ready', status: 'False', reason: a.reason, message: a.message, observedGeneration: cur.metadata.generation }, this.o.clock.now());
-    const written = await this.o.store.update<Instance>(this.o.instanceKind, { ...cur, status: { ...old, phase: 'Unknown', message: a.message, conditions } }, { subresource: 'status' });
+    const conditions = setCondition(
+      old.conditions,
+      { type: 'Ready', status: 'False', reason: a.reason, message: a.message, observedGeneration: cur.metadata.generation },
+      this.o.clock.now(),
+    );
+    const written = await this.o.store.update<Instance>(
+      this.o.instanceKind,
+      { ...cur, status: { ...old, phase: 'Unknown', message: a.message, conditions } },
+      { subresource: 'status' },
+    );
     void this.o.events.warning(written, a.reason === 'WaitingForMember' ? 'HeartbeatLost' : a.reason, a.message);
   }
 
   private async memberPhase(a: Extract<MaintenanceAction, { kind: 'memberPhase' }>): Promise<void> {
     const m = await this.o.store.get<Member>(this.o.memberKind, a.member);
     if (m.status?.phase === a.phase && m.status.message === a.message) return;
-    const written = await this.o.store.update<Member>(this.o.memberKind, { ...m, status: { ...m.status, phase: a.phase, message: a.message } }, { subresource: 'status' });
+    const written = await this.o.store.update<Member>(
+      this.o.memberKind,
+      { ...m, status: { ...m.status, phase: a.phase, message: a.message } },
+      { subresource: 'status' },
+    );
     if (m.status?.phase !== a.phase) void this.o.events.normal(written, a.phase === 'Ready' ? 'Restored' : a.phase, a.message);
   }
 

@@ -112,7 +112,10 @@ export class Fencer {
         await this.fenceNow(now);
         return;
       }
-      if (this.fencing) this.o.logger.info('keep-alives are acknowledged again; fenced instances stay stopped until placed anew', { member: this.o.memberName });
+      if (this.fencing)
+        this.o.logger.info('keep-alives are acknowledged again; fenced instances stay stopped until placed anew', {
+          member: this.o.memberName,
+        });
       this.fencing = false;
       await this.report();
     } catch (err) {
@@ -126,10 +129,14 @@ export class Fencer {
     if (!this.fencing) {
       this.fencing = true;
       this.fencedAt = now;
-      this.o.logger.warn('the heartbeat lease may expire: fencing this member (stopping its failover instances)', { member: this.o.memberName });
+      this.o.logger.warn('the heartbeat lease may expire: fencing this member (stopping its failover instances)', {
+        member: this.o.memberName,
+      });
     }
     const copies = await this.o.target.fence();
-    for (const c of copies) if (c.wasRunning || !this.pending.some((p) => p.containerName === c.containerName)) this.pending.push({ instance: c.instance, containerName: c.containerName, at: this.o.clock.now() });
+    for (const c of copies)
+      if (c.wasRunning || !this.pending.some((p) => p.containerName === c.containerName))
+        this.pending.push({ instance: c.instance, containerName: c.containerName, at: this.o.clock.now() });
   }
 
   private async report(): Promise<void> {
@@ -145,18 +152,28 @@ export class Fencer {
     const batch = this.pending.splice(0);
     if (batch.length > 0) {
       const at = new Date(batch[0]?.at ?? this.o.clock.now()).toISOString();
-      void this.o.events.warning(member, 'Fenced', `member ${this.o.memberName} could not renew its heartbeat lease and fenced itself at ${at}: it stopped ${batch.length} failover instance(s) before its lease could expire`);
+      void this.o.events.warning(
+        member,
+        'Fenced',
+        `member ${this.o.memberName} could not renew its heartbeat lease and fenced itself at ${at}: it stopped ${batch.length} failover instance(s) before its lease could expire`,
+      );
     } else if (!want) {
       void this.o.events.normal(member, 'Unfenced', `every instance member ${this.o.memberName} fenced has been placed anew`);
     }
     for (const p of batch) {
-      void this.o.events.warning(p.instance, 'Fenced', `member ${this.o.memberName} stopped its copy ${p.containerName} at ${new Date(p.at).toISOString()}: it could not renew its heartbeat lease, so another member may be told to run the instance`);
+      void this.o.events.warning(
+        p.instance,
+        'Fenced',
+        `member ${this.o.memberName} stopped its copy ${p.containerName} at ${new Date(p.at).toISOString()}: it could not renew its heartbeat lease, so another member may be told to run the instance`,
+      );
     }
   }
 
   /** writeMemberFenced sets Member status.fenced; conflicts re-read, and after the last one the next pass tries again. */
   private async writeMemberFenced(fenced: boolean): Promise<void> {
-    await updateStatus<Member>(this.o.store, this.o.memberKind, { name: this.o.memberName }, (m) => ((m.status?.fenced ?? false) === fenced ? undefined : { ...m.status, fenced }));
+    await updateStatus<Member>(this.o.store, this.o.memberKind, { name: this.o.memberName }, (m) =>
+      (m.status?.fenced ?? false) === fenced ? undefined : { ...m.status, fenced },
+    );
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {

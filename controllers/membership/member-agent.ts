@@ -19,7 +19,6 @@ import { fenceDeadline } from './fencing.js';
 import { HEARTBEAT_PREFIX } from '../../lib/store/key-space.js';
 export { HEARTBEAT_PREFIX };
 
-
 /** MemberAgentOptions configure a MemberAgent. */
 export interface MemberAgentOptions {
   store: Store;
@@ -70,7 +69,10 @@ export class MemberAgent {
     this.o.clock.clearTimeout(this.statusTimer as never);
     const lease = this.lease;
     this.lease = undefined;
-    if (lease) await lease.revoke().catch((err: unknown) => this.o.logger.warn('could not revoke the heartbeat lease', { error: errorMessage(err) }));
+    if (lease)
+      await lease
+        .revoke()
+        .catch((err: unknown) => this.o.logger.warn('could not revoke the heartbeat lease', { error: errorMessage(err) }));
   }
 
   /** currentLease is the lease heartbeats and fencing locks are bound to, if one is held. */
@@ -119,7 +121,10 @@ export class MemberAgent {
       }
     }
     const lease = await this.bounded(this.o.store.grantLease(this.o.ttlSeconds), this.o.keepAliveMs * 3);
-    await this.bounded(this.o.store.raw.put(HEARTBEAT_PREFIX + this.o.name, JSON.stringify({ member: this.o.name, lease: lease.id }), { lease }), this.o.keepAliveMs * 3);
+    await this.bounded(
+      this.o.store.raw.put(HEARTBEAT_PREFIX + this.o.name, JSON.stringify({ member: this.o.name, lease: lease.id }), { lease }),
+      this.o.keepAliveMs * 3,
+    );
     this.lease = lease;
     this.lastAckedSendAt = sentAt;
   }
@@ -131,20 +136,23 @@ export class MemberAgent {
 
   private scheduleBeat(): void {
     if (this.stopped) return;
-    this.beatTimer = this.o.clock.setTimeout(() => {
-      this.renewLease()
-        .then(
-          () => {
-            this.failing = false;
-          },
-          (err: unknown) => {
-            // After a failure (an etcd leader change, say) try again soon: every acknowledged keep-alive moves the fence deadline.
-            if (!this.failing) this.o.logger.warn('heartbeat failed', { member: this.o.name, error: errorMessage(err) });
-            this.failing = true;
-          },
-        )
-        .finally(() => this.scheduleBeat());
-    }, this.failing ? Math.min(250, this.o.keepAliveMs) : this.o.keepAliveMs);
+    this.beatTimer = this.o.clock.setTimeout(
+      () => {
+        this.renewLease()
+          .then(
+            () => {
+              this.failing = false;
+            },
+            (err: unknown) => {
+              // After a failure (an etcd leader change, say) try again soon: every acknowledged keep-alive moves the fence deadline.
+              if (!this.failing) this.o.logger.warn('heartbeat failed', { member: this.o.name, error: errorMessage(err) });
+              this.failing = true;
+            },
+          )
+          .finally(() => this.scheduleBeat());
+      },
+      this.failing ? Math.min(250, this.o.keepAliveMs) : this.o.keepAliveMs,
+    );
   }
 
   private scheduleStatus(): void {
@@ -181,5 +189,11 @@ export class MemberAgent {
 export function securityModuleCondition(apparmor: boolean): { type: string; status: 'True' | 'False'; reason: string; message: string } {
   return apparmor
     ? { type: 'SecurityModule', status: 'True', reason: 'AppArmor', message: 'instances are confined by AppArmor (LXC generated profiles)' }
-    : { type: 'SecurityModule', status: 'False', reason: 'NoAppArmor', message: 'AppArmor is not available in this kernel: instances run without an LSM profile, confined by their user namespace, seccomp and cgroups' };
+    : {
+        type: 'SecurityModule',
+        status: 'False',
+        reason: 'NoAppArmor',
+        message:
+          'AppArmor is not available in this kernel: instances run without an LSM profile, confined by their user namespace, seccomp and cgroups',
+      };
 }

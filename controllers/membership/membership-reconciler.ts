@@ -48,7 +48,13 @@ export class MembershipReconciler implements Reconciler {
     const member = await this.o.store.get<Member>(this.o.memberKind, req.name);
     const conditions = setCondition(
       member.status?.conditions,
-      { type: 'Ready', status: wantStatus, reason: decision.reason, message: decision.message, observedGeneration: member.metadata.generation },
+      {
+        type: 'Ready',
+        status: wantStatus,
+        reason: decision.reason,
+        message: decision.message,
+        observedGeneration: member.metadata.generation,
+      },
       this.o.clock.now(),
     );
     const previous = member.status?.phase;
@@ -65,7 +71,9 @@ export class MembershipReconciler implements Reconciler {
     }
     if (previous !== decision.phase) {
       const message = `${previous ?? 'new'} → ${decision.phase}: ${decision.message}`;
-      void (decision.ready ? this.o.events.normal(member, decision.reason, message) : this.o.events.warning(member, decision.reason, message));
+      void (decision.ready
+        ? this.o.events.normal(member, decision.reason, message)
+        : this.o.events.warning(member, decision.reason, message));
     }
     return recheck;
   }

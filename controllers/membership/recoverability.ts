@@ -57,7 +57,10 @@ export function decideRecoverability(input: RecoverabilityInput): Recoverability
   const { instance } = input;
   const recovery = instance.spec?.recovery ?? 'restart';
   if (recovery !== 'failover') {
-    return { recoverable: false, reason: `spec.recovery is ${recovery}: after a failure it is ${recovery === 'none' ? 'left stopped' : 'restarted on the same member'}, never moved` };
+    return {
+      recoverable: false,
+      reason: `spec.recovery is ${recovery}: after a failure it is ${recovery === 'none' ? 'left stopped' : 'restarted on the same member'}, never moved`,
+    };
   }
   const storage = storageBlockers(input);
   const placement = placementOf(input);
@@ -67,11 +70,16 @@ export function decideRecoverability(input: RecoverabilityInput): Recoverability
   const vols = instance.spec?.volumes ?? [];
   const rootfsPool = instance.spec?.rootfs?.pool;
   const parts = [
-    vols.length === 0 ? 'it mounts no volumes' : `every volume it mounts is on a shared pool (${vols.map((v) => `"${v.name}"`).join(', ')})`,
+    vols.length === 0
+      ? 'it mounts no volumes'
+      : `every volume it mounts is on a shared pool (${vols.map((v) => `"${v.name}"`).join(', ')})`,
     `its root filesystem${rootfsPool === undefined ? '' : ` (pool "${rootfsPool}")`} is made anew from its image there`,
     'another member matches its placement',
   ];
-  if (placement.spreadFull !== undefined) parts.push(`spread group "${placement.spreadFull}" already has an instance on every other such member, so it would share one (spread is a preference)`);
+  if (placement.spreadFull !== undefined)
+    parts.push(
+      `spread group "${placement.spreadFull}" already has an instance on every other such member, so it would share one (spread is a preference)`,
+    );
   return { recoverable: true, reason: `another member can run it: ${parts.join('; ')}` };
 }
 
@@ -112,7 +120,10 @@ function placementOf(input: RecoverabilityInput): { blocker?: string; spreadFull
   const other = current === undefined ? 'fewer than two members' : `no member other than "${current}"`;
 
   const cluster = input.members.filter(inCluster);
-  if (!enough(cluster)) return { blocker: current === undefined ? 'the cluster has fewer than two members' : `no member other than "${current}" is in the cluster` };
+  if (!enough(cluster))
+    return {
+      blocker: current === undefined ? 'the cluster has fewer than two members' : `no member other than "${current}" is in the cluster`,
+    };
   const pinned = cluster.filter((m) => pinAllows(placement, m));
   if (!enough(pinned)) return { blocker: `pinned to member "${placement.member ?? ''}" by spec.placement.member` };
   const selected = pinned.filter((m) => selectorAllows(placement, m));

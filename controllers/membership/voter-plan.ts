@@ -98,7 +98,7 @@ export function planVoters(input: { members: VoterMember[]; target?: number; oth
     healthy++;
   }
 
-  const learnerLeft = learners.length - deadLearners.length - (actions.filter((a) => a.type === 'promote').length);
+  const learnerLeft = learners.length - deadLearners.length - actions.filter((a) => a.type === 'promote').length;
   if (learnerLeft === 0 && (input.otherLearners ?? 0) === 0 && healthy < target) {
     const next = [...spare].sort(byPreference(covered))[0];
     if (next) actions.push({ type: 'addLearner', member: next.name, reason: `${healthy} healthy voters, target ${target}` });

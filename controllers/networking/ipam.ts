@@ -11,7 +11,6 @@ import { formatIp, parseIp } from '../../lib/ipv4.js';
 import { IPAM_PREFIX } from '../../lib/store/key-space.js';
 export { IPAM_PREFIX };
 
-
 /** NicOwner names the NIC holding an address: an instance's n-th NIC. */
 export interface NicOwner {
   namespace: string;
@@ -173,7 +172,11 @@ export class Ipam {
    * or, with `keep`, every NIC except those still wanted (`network` + `nic`
    * pairs). Returns the allocations freed.
    */
-  async releaseInstance(opts: { namespace: string; instance: string; keep?: Array<{ network: string; nic: number }> }): Promise<Allocation[]> {
+  async releaseInstance(opts: {
+    namespace: string;
+    instance: string;
+    keep?: Array<{ network: string; nic: number }>;
+  }): Promise<Allocation[]> {
     const freed: Allocation[] = [];
     for (const a of await this.listAll()) {
       if (a.owner.namespace !== opts.namespace || a.owner.instance !== opts.instance) continue;

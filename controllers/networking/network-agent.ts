@@ -47,8 +47,18 @@ export class NetworkAgent {
     this.o = opts;
     const reconciler = new NetworkReconciler({ ...opts, ipam: new Ipam({ raw: opts.store.raw }) });
     const all = (): ReturnType<typeof requestFor>[] => opts.networks.list().map(requestFor);
-    this.controller = new Controller({ name: 'network-agent', reconciler, logger: opts.logger, metrics: opts.metrics, clock: opts.clock, concurrency: 2 })
-      .watches(opts.networks, enqueueMapped<Network>(() => all()))
+    this.controller = new Controller({
+      name: 'network-agent',
+      reconciler,
+      logger: opts.logger,
+      metrics: opts.metrics,
+      clock: opts.clock,
+      concurrency: 2,
+    })
+      .watches(
+        opts.networks,
+        enqueueMapped<Network>(() => all()),
+      )
       .watches(opts.members, {
         onAdd: () => undefined,
         onUpdate: (a, b, q) => {

@@ -45,9 +45,23 @@ export class NetworkHost {
       logger: opts.logger.child({ component: 'network-agent' }),
       metrics: opts.metrics,
       clock: opts.clock,
-      events: new EventRecorder({ store: opts.store, logger: opts.logger, metrics: opts.metrics, component: 'network-agent', host: opts.memberName, clock: opts.clock }),
+      events: new EventRecorder({
+        store: opts.store,
+        logger: opts.logger,
+        metrics: opts.metrics,
+        component: 'network-agent',
+        host: opts.memberName,
+        clock: opts.clock,
+      }),
     });
-    this.plumber = new NicPlumber({ store: opts.store, networkKind, ipam: new Ipam({ raw: opts.store.raw }), drivers, memberName: opts.memberName, stateRoot });
+    this.plumber = new NicPlumber({
+      store: opts.store,
+      networkKind,
+      ipam: new Ipam({ raw: opts.store.raw }),
+      drivers,
+      memberName: opts.memberName,
+      stateRoot,
+    });
   }
 
   /** start starts the network agent in the background (it waits for the informers the daemon starts). */

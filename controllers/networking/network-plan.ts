@@ -34,7 +34,11 @@ export function validateNetwork(net: Network, others: Network[], knownDrivers: s
   const spec = net.spec;
   if (!spec) return { ok: false, reason: 'InvalidSpec', message: 'spec is missing' };
   if (!knownDrivers.includes(spec.driver)) {
-    return { ok: false, reason: 'UnknownDriver', message: `network driver "${spec.driver}" is not available; known drivers: ${knownDrivers.join(', ')}` };
+    return {
+      ok: false,
+      reason: 'UnknownDriver',
+      message: `network driver "${spec.driver}" is not available; known drivers: ${knownDrivers.join(', ')}`,
+    };
   }
   let mine;
   try {

@@ -65,8 +65,13 @@ export class NetworkReconciler implements Reconciler {
     if (!validity.ok) {
       // Nothing half-built: an invalid network has no plumbing here.
       if (hasFinalizer(net, this.finalizer) && this.o.drivers.has(net.spec.driver)) await this.o.drivers.get(net.spec.driver).remove(names);
-      await this.writeStatus(net, { name: this.o.memberName, ready: false, message: validity.message }, { reason: validity.reason, message: validity.message });
-      if (hasFinalizer(net, this.finalizer)) await this.o.store.update(this.o.networkKind, removeFinalizer(structuredClone(net), this.finalizer));
+      await this.writeStatus(
+        net,
+        { name: this.o.memberName, ready: false, message: validity.message },
+        { reason: validity.reason, message: validity.message },
+      );
+      if (hasFinalizer(net, this.finalizer))
+        await this.o.store.update(this.o.networkKind, removeFinalizer(structuredClone(net), this.finalizer));
       return {};
     }
     if (!hasFinalizer(net, this.finalizer)) {
@@ -79,7 +84,11 @@ export class NetworkReconciler implements Reconciler {
     const allocations = await this.o.ipam.list(net.metadata.name);
     let report: MemberReport;
     if (driver.info.spansMembers && !self?.spec?.address) {
-      report = { name: this.o.memberName, ready: false, message: `member ${this.o.memberName} has no spec.address for the ${driver.info.name} underlay` };
+      report = {
+        name: this.o.memberName,
+        ready: false,
+        message: `member ${this.o.memberName} has no spec.address for the ${driver.info.name} underlay`,
+      };
     } else {
       const base = planNetwork({
         network: net,
@@ -91,9 +100,15 @@ export class NetworkReconciler implements Reconciler {
         hosts: hostEntries(allocations),
       });
       // Drivers with central databases also get the central member and every NIC's logical port.
-      const plan = driver.info.central ? { ...base, central: centralMember(members, this.o.memberName), ports: logicalPorts(net.metadata.name, allocations) } : base;
+      const plan = driver.info.central
+        ? { ...base, central: centralMember(members, this.o.memberName), ports: logicalPorts(net.metadata.name, allocations) }
+        : base;
       if (driver.info.central && !plan.central) {
-        report = { name: this.o.memberName, ready: false, message: `no Ready control-plane member with an address can run the central databases of the ${driver.info.name} driver` };
+        report = {
+          name: this.o.memberName,
+          ready: false,
+          message: `no Ready control-plane member with an address can run the central databases of the ${driver.info.name} driver`,
+        };
       } else {
         await driver.ensure(plan);
         const obs = await driver.observe(plan);
@@ -109,7 +124,10 @@ export class NetworkReconciler implements Reconciler {
   private async finish(net: Network): Promise<Result> {
     const allocations = await this.o.ipam.list(net.metadata.name);
     if (allocations.length > 0) {
-      const holders = allocations.slice(0, 5).map((a) => describeOwner(a.owner)).join(', ');
+      const holders = allocations
+        .slice(0, 5)
+        .map((a) => describeOwner(a.owner))
+        .join(', ');
       const more = allocations.length > 5 ? ` and ${allocations.length - 5} more` : '';
       const message = `network "${net.metadata.name}" is still in use by ${holders}${more}; deletion waits until they are gone`;
       // One Warning per new reason, as a StoragePool with volumes says DeletionBlocked.
@@ -120,7 +138,9 @@ export class NetworkReconciler implements Reconciler {
     if (!hasFinalizer(net, this.finalizer)) return {};
     const names = plumbingNames({ network: net.metadata.name, scope: this.o.memberName, stateRoot: this.o.stateRoot });
     // Teardown is the same for every driver that can run here; fall back to any one if this driver is unknown.
-    const driver = this.o.drivers.has(net.spec?.driver ?? '') ? this.o.drivers.get(net.spec?.driver ?? '') : this.o.drivers.get(this.o.drivers.names()[0] ?? '');
+    const driver = this.o.drivers.has(net.spec?.driver ?? '')
+      ? this.o.drivers.get(net.spec?.driver ?? '')
+      : this.o.drivers.get(this.o.drivers.names()[0] ?? '');
     await driver.remove(names);
     const latest = await this.o.store.get<Network>(this.o.networkKind, net.metadata.name);
     let next = removeFinalizer(latest, this.finalizer);
@@ -140,24 +160,48 @@ export class NetworkReconciler implements Reconciler {
     extra: { allocated?: number; present?: string[]; phase?: NetworkStatus['phase'] } = {},
   ): Promise<void> {
     // Every member merges its own report into the shared status: a conflict recomputes on fresh data.
-    await updateStatus<Network>(this.o.store, this.o.networkKind, { name: net.metadata.name }, (latest) => {
-      const status = latest.status ?? {};
-      const present = extra.present ?? (status.members ?? []).map((m) => m.name);
-      const members = mergeMemberReport(status.members, report, present, this.o.memberName);
-      const phase = extra.phase ?? (problem ? 'NotReady' : networkPhase(members));
-      const ready = phase === 'Ready';
-      const cond = problem ?? { reason: ready ? 'PlumbingReady' : 'PlumbingNotReady', message: ready ? 'every member has the plumbing' : members.filter((m) => !m.ready).map((m) => `${m.name}: ${m.message ?? 'not ready'}`).join('; ') };
-      return {
-        ...status,
-        observedGeneration: latest.metadata.generation,
-        phase,
-        gateway: problem ? status.gateway : planGateway(latest),
-        allocated: extra.allocated ?? status.allocated,
-        members,
-        message: cond.message,
-        conditions: setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: cond.reason, message: cond.message, observedGeneration: latest.metadata.generation }, this.o.clock.now()),
-      };
-    }, { attempts: 6, ignoreKeys: CONDITION_TIME_KEYS });
+    await updateStatus<Network>(
+      this.o.store,
+      this.o.networkKind,
+      { name: net.metadata.name },
+      (latest) => {
+        const status = latest.status ?? {};
+        const present = extra.present ?? (status.members ?? []).map((m) => m.name);
+        const members = mergeMemberReport(status.members, report, present, this.o.memberName);
+        const phase = extra.phase ?? (problem ? 'NotReady' : networkPhase(members));
+        const ready = phase === 'Ready';
+        const cond = problem ?? {
+          reason: ready ? 'PlumbingReady' : 'PlumbingNotReady',
+          message: ready
+            ? 'every member has the plumbing'
+            : members
+                .filter((m) => !m.ready)
+                .map((m) => `${m.name}: ${m.message ?? 'not ready'}`)
+                .join('; '),
+        };
+        return {
+          ...status,
+          observedGeneration: latest.metadata.generation,
+          phase,
+          gateway: problem ? status.gateway : planGateway(latest),
+          allocated: extra.allocated ?? status.allocated,
+          members,
+          message: cond.message,
+          conditions: setCondition(
+            status.conditions,
+            {
+              type: 'Ready',
+              status: ready ? 'True' : 'False',
+              reason: cond.reason,
+              message: cond.message,
+              observedGeneration: latest.metadata.generation,
+            },
+            this.o.clock.now(),
+          ),
+        };
+      },
+      { attempts: 6, ignoreKeys: CONDITION_TIME_KEYS },
+    );
   }
 }
 
@@ -169,4 +213,3 @@ function planGateway(net: Network): string | undefined {
     return undefined;
   }
 }
-

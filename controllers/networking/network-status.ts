@@ -12,8 +12,15 @@ export interface MemberReport {
 }
 
 /** mergeMemberReport replaces (or adds) one member's entry, dropping entries of members no longer present; sorted by name. */
-export function mergeMemberReport(current: NetworkStatus['members'], report: MemberReport | undefined, present: string[], self: string): MemberReport[] {
-  const keep = (current ?? []).filter((m) => m.name !== self && present.includes(m.name)).map((m) => ({ name: m.name, ready: m.ready ?? false, ...(m.message ? { message: m.message } : {}) }));
+export function mergeMemberReport(
+  current: NetworkStatus['members'],
+  report: MemberReport | undefined,
+  present: string[],
+  self: string,
+): MemberReport[] {
+  const keep = (current ?? [])
+    .filter((m) => m.name !== self && present.includes(m.name))
+    .map((m) => ({ name: m.name, ready: m.ready ?? false, ...(m.message ? { message: m.message } : {}) }));
   const all = report ? [...keep, report] : keep;
   return all.sort((a, b) => a.name.localeCompare(b.name));
 }

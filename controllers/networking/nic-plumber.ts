@@ -65,11 +65,25 @@ export class NicPlumber {
       }
       const mine = net.status?.members?.find((m) => m.name === this.o.memberName);
       if (!net.spec || net.metadata.deletionTimestamp || !mine?.ready) {
-        throw new UnavailableError(`instance ${namespace}/${name} nic ${i}: network "${nic.network}" is not ready on member ${this.o.memberName} yet`);
+        throw new UnavailableError(
+          `instance ${namespace}/${name} nic ${i}: network "${nic.network}" is not ready on member ${this.o.memberName} yet`,
+        );
       }
       const driver = this.o.drivers.get(net.spec.driver);
-      const address = await this.o.ipam.allocate({ network: nic.network, plan: addressPlan(net.spec), owner: { namespace, instance: name, nic: i }, address: nic.address });
-      const plan = planNetwork({ network: net, driver: driver.info, scope: this.o.memberName, stateRoot: this.o.stateRoot, peers: [], hosts: [] });
+      const address = await this.o.ipam.allocate({
+        network: nic.network,
+        plan: addressPlan(net.spec),
+        owner: { namespace, instance: name, nic: i },
+        address: nic.address,
+      });
+      const plan = planNetwork({
+        network: net,
+        driver: driver.info,
+        scope: this.o.memberName,
+        stateRoot: this.o.stateRoot,
+        peers: [],
+        hosts: [],
+      });
       const ref = { namespace, instance: name, nic: i };
       const attach = driver.attachment(plan, ref);
       const hostInterface = attach.ovs ? vethHostName({ scope: this.o.memberName, ...ref }) : undefined;
@@ -77,7 +91,15 @@ export class NicPlumber {
         name: `eth${i}`,
         network: nic.network,
         ...(attach.link ? { link: attach.link } : {}),
-        ...(attach.ovs && hostInterface ? { hostInterface, hooks: { ...portHookCommands({ ...attach.ovs, network: nic.network }, hostInterface), startHost: offloadHookCommand(attach.ovs.hook, `eth${i}`) } } : {}),
+        ...(attach.ovs && hostInterface
+          ? {
+              hostInterface,
+              hooks: {
+                ...portHookCommands({ ...attach.ovs, network: nic.network }, hostInterface),
+                startHost: offloadHookCommand(attach.ovs.hook, `eth${i}`),
+              },
+            }
+          : {}),
         mtu: attach.mtu,
         mac: nicMac({ namespace, instance: name, nic: i }),
         address: `${address}/${plan.prefix}`,

@@ -36,7 +36,11 @@ export class PoolRootfsProvider implements RootfsProvider {
 
   /** ensureRootfs returns the container's clone, cloning the cached image first when it does not exist. */
   async ensureRootfs(opts: { containerName: string; image: ImageInfo }): Promise<string> {
-    return this.driver.cloneImage(this.pool, { imageName: imageCacheName(opts.image), imagePath: opts.image.rootfsPath, name: opts.containerName });
+    return this.driver.cloneImage(this.pool, {
+      imageName: imageCacheName(opts.image),
+      imagePath: opts.image.rootfsPath,
+      name: opts.containerName,
+    });
   }
 
   /** deleteRootfs deletes the container's clone (and anything nested in it); absent is success. */
@@ -53,7 +57,9 @@ export class PoolRootfsProvider implements RootfsProvider {
 /** StorageRootfsProvider routes `spec.rootfs.pool` to the pool's clones and everything else to `fallback`; see the file comment. */
 export class StorageRootfsProvider implements RootfsProvider {
   readonly info: RootfsProviderInfo;
-  constructor(private readonly o: { fallback: RootfsProvider; pools: Informer<StoragePool>; drivers: StorageDriverRegistry; memberName: string }) {
+  constructor(
+    private readonly o: { fallback: RootfsProvider; pools: Informer<StoragePool>; drivers: StorageDriverRegistry; memberName: string },
+  ) {
     this.info = { name: `storage+${o.fallback.info.name}`, cowClone: o.fallback.info.cowClone };
   }
 

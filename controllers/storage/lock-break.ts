@@ -30,7 +30,11 @@ export function decideLockBreak(holder: string, input: { self: string; members: 
   const member = input.members.find((m) => m.metadata.name === holder);
   if (!member) return { allowed: true, reason: `member ${holder} does not exist any more` };
   const phase = member.status?.phase ?? 'unknown';
-  if (memberLost(member)) return { allowed: true, reason: phase === 'NotReady' || phase === 'Left' ? `member ${holder} is ${phase}` : `member ${holder} lost its heartbeat` };
+  if (memberLost(member))
+    return {
+      allowed: true,
+      reason: phase === 'NotReady' || phase === 'Left' ? `member ${holder} is ${phase}` : `member ${holder} lost its heartbeat`,
+    };
   const fenced = member.status?.fenced === true ? ' (it fenced some instances, and releases their volumes itself)' : '';
   return { allowed: false, reason: `member ${holder} is ${phase}${fenced}` };
 }

@@ -67,7 +67,11 @@ export interface PoolPhaseDecision {
  * some do; NotReady when none does but some reported; Pending when no
  * selected member has reported yet. Deleting wins while being deleted.
  */
-export function poolPhase(opts: { selected: readonly string[]; entries: readonly PoolMemberStatus[]; deleting?: boolean }): PoolPhaseDecision {
+export function poolPhase(opts: {
+  selected: readonly string[];
+  entries: readonly PoolMemberStatus[];
+  deleting?: boolean;
+}): PoolPhaseDecision {
   if (opts.deleting) return { phase: 'Deleting', message: 'the pool is being torn down on its members' };
   const byName = new Map(opts.entries.map((e) => [e.name, e]));
   const reported = opts.selected.filter((m) => byName.has(m));
@@ -77,6 +81,7 @@ export function poolPhase(opts: { selected: readonly string[]; entries: readonly
   if (reported.length === 0) return { phase: 'Pending', message: 'waiting for members to report' };
   if (ready.length === opts.selected.length) return { phase: 'Ready', message: `ready on ${ready.length} member(s)` };
   const why = notReady.map((m) => `${m}: ${byName.get(m)?.message ?? 'not ready'}`).join('; ');
-  if (ready.length > 0) return { phase: 'Degraded', message: `ready on ${ready.join(', ')}; not ready on ${why || 'members that have not reported'}` };
+  if (ready.length > 0)
+    return { phase: 'Degraded', message: `ready on ${ready.join(', ')}; not ready on ${why || 'members that have not reported'}` };
   return { phase: 'NotReady', message: why || 'no member is ready' };
 }

@@ -56,7 +56,9 @@ export class PoolReconciler implements Reconciler {
     if (!cached) return {};
     const me = this.o.memberName;
     if (isBeingDeleted(cached) || !isSelected(cached, me)) return this.teardown(cached);
-    const pool = hasFinalizer(cached, poolFinalizer(me)) ? cached : await this.update(addFinalizer(structuredClone(cached), poolFinalizer(me)));
+    const pool = hasFinalizer(cached, poolFinalizer(me))
+      ? cached
+      : await this.update(addFinalizer(structuredClone(cached), poolFinalizer(me)));
     const obs = await this.ensure(pool);
     await this.writeStatus(pool, (status) => {
       status.members = withEntry(status.members, memberEntry(me, obs));
@@ -79,11 +81,18 @@ export class PoolReconciler implements Reconciler {
   private async teardown(pool: StoragePool): Promise<Result> {
     const me = this.o.memberName;
     if (!hasFinalizer(pool, poolFinalizer(me))) return {};
-    const users = this.o.volumes.list((v) => v.spec?.pool === pool.metadata.name).map((v) => `${v.metadata.namespace}/${v.metadata.name}`).sort();
+    const users = this.o.volumes
+      .list((v) => v.spec?.pool === pool.metadata.name)
+      .map((v) => `${v.metadata.namespace}/${v.metadata.name}`)
+      .sort();
     if (users.length > 0) {
       const message = `pool ${pool.metadata.name} still has ${users.length} volume(s): ${users.join(', ')}; delete them first`;
       await this.writeStatus(pool, (status) => {
-        status.conditions = setCondition(status.conditions, { type: 'DeletionBlocked', status: 'True', reason: 'VolumesExist', message }, this.o.clock.now());
+        status.conditions = setCondition(
+          status.conditions,
+          { type: 'DeletionBlocked', status: 'True', reason: 'VolumesExist', message },
+          this.o.clock.now(),
+        );
       });
       void this.o.events.warning(pool, 'DeletionBlocked', message);
       return this.slow;
@@ -93,7 +102,11 @@ export class PoolReconciler implements Reconciler {
     } catch (err) {
       const message = `tearing down on member ${me} failed: ${errorMessage(err)}`;
       await this.writeStatus(pool, (status) => {
-        status.conditions = setCondition(status.conditions, { type: 'DeletionBlocked', status: 'True', reason: 'TeardownFailed', message }, this.o.clock.now());
+        status.conditions = setCondition(
+          status.conditions,
+          { type: 'DeletionBlocked', status: 'True', reason: 'TeardownFailed', message },
+          this.o.clock.now(),
+        );
       });
       void this.o.events.warning(pool, 'TeardownFailed', message);
       return this.slow;
@@ -116,27 +129,39 @@ export class PoolReconciler implements Reconciler {
    * the status subresource, retrying on conflicts with other members.
    */
   private async writeStatus(pool: StoragePool, change: (status: StoragePoolStatus) => void): Promise<StoragePool> {
-    const written = await updateStatus<StoragePool>(this.o.store, this.o.poolKind, { name: pool.metadata.name }, (latest) => {
-      const status: StoragePoolStatus = structuredClone(latest.status ?? {});
-      change(status);
-      const known = this.o.members.list().map((m) => m.metadata.name);
-      const selected = selectedMembers(latest, known.includes(this.o.memberName) ? known : [...known, this.o.memberName]);
-      const decision = poolPhase({ selected, entries: status.members ?? [], deleting: isBeingDeleted(latest) });
-      status.phase = decision.phase;
-      status.message = decision.message;
-      status.observedGeneration = latest.metadata.generation;
-      try {
-        status.shared = this.o.drivers.get(latest.spec?.driver ?? '').info.shared;
-      } catch {
-        // An unknown driver is reported through the member entry's message.
-      }
-      status.conditions = setCondition(
-        status.conditions,
-        { type: 'Ready', status: decision.phase === 'Ready' ? 'True' : 'False', reason: decision.phase, message: decision.message, observedGeneration: latest.metadata.generation },
-        this.o.clock.now(),
-      );
-      return status;
-    }, { latest: pool, attempts: 6 });
+    const written = await updateStatus<StoragePool>(
+      this.o.store,
+      this.o.poolKind,
+      { name: pool.metadata.name },
+      (latest) => {
+        const status: StoragePoolStatus = structuredClone(latest.status ?? {});
+        change(status);
+        const known = this.o.members.list().map((m) => m.metadata.name);
+        const selected = selectedMembers(latest, known.includes(this.o.memberName) ? known : [...known, this.o.memberName]);
+        const decision = poolPhase({ selected, entries: status.members ?? [], deleting: isBeingDeleted(latest) });
+        status.phase = decision.phase;
+        status.message = decision.message;
+        status.observedGeneration = latest.metadata.generation;
+        try {
+          status.shared = this.o.drivers.get(latest.spec?.driver ?? '').info.shared;
+        } catch {
+          // An unknown driver is reported through the member entry's message.
+        }
+        status.conditions = setCondition(
+          status.conditions,
+          {
+            type: 'Ready',
+            status: decision.phase === 'Ready' ? 'True' : 'False',
+            reason: decision.phase,
+            message: decision.message,
+            observedGeneration: latest.metadata.generation,
+          },
+          this.o.clock.now(),
+        );
+        return status;
+      },
+      { latest: pool, attempts: 6 },
+    );
     // updateStatus resolves undefined only with ifGone: 'skip'.
     return written ?? pool;
   }

@@ -51,11 +51,29 @@ export class StorageAgent {
       timeoutMs: 10 * 60_000,
     })
       .watches(pools, enqueueObject<StoragePool>())
-      .watches(volumes, enqueueMapped<Volume>((v) => (v.spec?.pool ? [{ name: v.spec.pool }] : [])))
-      .watches(members, enqueueMapped<Member>(() => pools.list().map(requestFor)));
+      .watches(
+        volumes,
+        enqueueMapped<Volume>((v) => (v.spec?.pool ? [{ name: v.spec.pool }] : [])),
+      )
+      .watches(
+        members,
+        enqueueMapped<Member>(() => pools.list().map(requestFor)),
+      );
     const volumeController = new Controller({
       name: 'storage-volumes',
-      reconciler: new VolumeReconciler({ store, volumeKind, volumes, pools, instances, drivers, events, clock, memberName, images: this.o.images, ...timing }),
+      reconciler: new VolumeReconciler({
+        store,
+        volumeKind,
+        volumes,
+        pools,
+        instances,
+        drivers,
+        events,
+        clock,
+        memberName,
+        images: this.o.images,
+        ...timing,
+      }),
       logger,
       metrics,
       clock,
@@ -63,10 +81,15 @@ export class StorageAgent {
       timeoutMs: 30 * 60_000,
     })
       .watches(volumes, enqueueObject<Volume>())
-      .watches(pools, enqueueMapped<StoragePool>((p) => volumes.list((v) => v.spec?.pool === p.metadata.name).map(requestFor)))
+      .watches(
+        pools,
+        enqueueMapped<StoragePool>((p) => volumes.list((v) => v.spec?.pool === p.metadata.name).map(requestFor)),
+      )
       .watches(
         instances,
-        enqueueMapped<Instance>((i) => (i.spec?.volumes ?? []).map((v) => ({ namespace: i.metadata.namespace ?? 'default', name: v.name }))),
+        enqueueMapped<Instance>((i) =>
+          (i.spec?.volumes ?? []).map((v) => ({ namespace: i.metadata.namespace ?? 'default', name: v.name })),
+        ),
       );
     this.controllers.push(poolController, volumeController);
     await Promise.all(this.controllers.map((c) => c.start()));
@@ -75,7 +98,12 @@ export class StorageAgent {
   /** rootfsProvider wraps `fallback` so instances with spec.rootfs.pool get CoW clones from this member's pools. */
   rootfsProvider(fallback: RootfsProvider): StorageRootfsProvider {
     const { kinds, informers, drivers, memberName } = this.o;
-    return new StorageRootfsProvider({ fallback, pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')), drivers, memberName });
+    return new StorageRootfsProvider({
+      fallback,
+      pools: informers.forKind<StoragePool>(kinds.resolve('storagepools')),
+      drivers,
+      memberName,
+    });
   }
 
   /**

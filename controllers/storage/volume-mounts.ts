@@ -66,7 +66,9 @@ export class VolumeMounter {
     if (shared.length > 0) await this.o.records.write(containerName, mergeVolumes(await this.o.records.read(containerName), shared));
     const mounts: MountSpec[] = [];
     for (const r of resolved) {
-      const source = await this.serial(r.pool.metadata.name, r.key, () => r.driver.mountVolume(toPoolSpec(r.pool), r.key, this.mountOptions(r)));
+      const source = await this.serial(r.pool.metadata.name, r.key, () =>
+        r.driver.mountVolume(toPoolSpec(r.pool), r.key, this.mountOptions(r)),
+      );
       const m: MountSpec = { source, path: r.want.path };
       if (r.want.readOnly) m.readOnly = true;
       mounts.push(m);
@@ -87,7 +89,8 @@ export class VolumeMounter {
     for (const v of mine) {
       try {
         await this.serial(v.pool, v.volume, async () => {
-          if (volumesToRelease(containerName, await this.o.records.all()).some((x) => x.pool === v.pool && x.volume === v.volume)) await this.unmount(v);
+          if (volumesToRelease(containerName, await this.o.records.all()).some((x) => x.pool === v.pool && x.volume === v.volume))
+            await this.unmount(v);
         });
       } catch (err) {
         failed.push(v);
@@ -120,7 +123,8 @@ export class VolumeMounter {
     const pool = this.o.pools.get({ name: vol.spec?.pool ?? '' });
     if (!pool) throw new UnavailableError(`pool ${vol.spec?.pool ?? ''} of volume ${ns}/${want.name} does not exist`);
     const driver = this.o.drivers.get(pool.spec?.driver ?? '');
-    if (vol.status?.phase !== 'Ready') throw new UnavailableError(`volume ${ns}/${want.name} is not ready (${vol.status?.phase ?? 'Pending'})`);
+    if (vol.status?.phase !== 'Ready')
+      throw new UnavailableError(`volume ${ns}/${want.name} is not ready (${vol.status?.phase ?? 'Pending'})`);
     if (!driver.info.shared && vol.status.member !== this.o.memberName) {
       throw new UnavailableError(`volume ${ns}/${want.name} is held by member ${vol.status.member ?? 'none'}, not ${this.o.memberName}`);
     }
@@ -133,8 +137,13 @@ export class VolumeMounter {
     return {
       mayBreakLockOf: (holder) => decide(holder).allowed,
       onLockBroken: (b: BrokenLock) => {
-        const cut = b.blocklisted.length > 0 ? `its clients ${b.blocklisted.join(', ')} are blocklisted` : 'it had no client left on the volume';
-        void this.o.events?.warning(r.vol, 'VolumeLockBroken', `member ${this.o.memberName} broke the lock ${b.lock} of member ${b.member} on volume ${r.key} to mount it (${decide(b.member).reason}); ${cut}, so a stale mount there cannot write`);
+        const cut =
+          b.blocklisted.length > 0 ? `its clients ${b.blocklisted.join(', ')} are blocklisted` : 'it had no client left on the volume';
+        void this.o.events?.warning(
+          r.vol,
+          'VolumeLockBroken',
+          `member ${this.o.memberName} broke the lock ${b.lock} of member ${b.member} on volume ${r.key} to mount it (${decide(b.member).reason}); ${cut}, so a stale mount there cannot write`,
+        );
       },
     };
   }
@@ -144,7 +153,10 @@ export class VolumeMounter {
     const key = `${pool}/${volume}`;
     const prev = this.tails.get(key) ?? Promise.resolve();
     const run = prev.then(fn, fn);
-    const tail = run.then(() => undefined, () => undefined);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.tails.set(key, tail);
     try {
       return await run;

@@ -42,7 +42,14 @@ export type HolderDecision = { action: 'mine' } | { action: 'claim' } | { action
  * member (by name order of the attempt) where the pool is ready — races are
  * settled by the store's compare-and-swap on the status write.
  */
-export function decideHolder(opts: { me: string; holder?: string; userMembers: readonly string[]; poolName: string; poolExists: boolean; poolReadyHere: boolean }): HolderDecision {
+export function decideHolder(opts: {
+  me: string;
+  holder?: string;
+  userMembers: readonly string[];
+  poolName: string;
+  poolExists: boolean;
+  poolReadyHere: boolean;
+}): HolderDecision {
   if (opts.holder) return opts.holder === opts.me ? { action: 'mine' } : { action: 'wait', reason: `held by member ${opts.holder}` };
   if (!opts.poolExists) return { action: 'wait', reason: `StoragePool "${opts.poolName}" does not exist`, missingPool: opts.poolName };
   const placed = opts.userMembers.find((m) => m !== '');

@@ -24,7 +24,16 @@ import type { ImageInfo } from '../instances/images/types.js';
 import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolSpec, StorageDriver, VolumeRequest, VolumeSource } from './drivers/types.js';
 import { toPoolSpec } from './pool-plan.js';
-import { decideHolder, parseSnapshotSource, type HolderDecision, restoreKey, snapshotPlan, VOLUME_FINALIZER, volumeKey, volumeUsers } from './volume-plan.js';
+import {
+  decideHolder,
+  parseSnapshotSource,
+  type HolderDecision,
+  restoreKey,
+  snapshotPlan,
+  VOLUME_FINALIZER,
+  volumeKey,
+  volumeUsers,
+} from './volume-plan.js';
 
 /** ImageSource resolves an image reference to a cached image (the member's ImageStore). */
 export interface ImageSource {
@@ -67,7 +76,14 @@ export class VolumeReconciler implements Reconciler {
     const readyHere = pool?.status?.members?.some((m) => m.name === me && m.ready === true) ?? false;
     const userMembers = users.map((u) => this.o.instances.get({ namespace: cached.metadata.namespace, name: u })?.status?.member ?? '');
     const poolName = cached.spec?.pool ?? '';
-    const holder = decideHolder({ me, holder: cached.status?.member, userMembers, poolName, poolExists: pool !== undefined, poolReadyHere: readyHere });
+    const holder = decideHolder({
+      me,
+      holder: cached.status?.member,
+      userMembers,
+      poolName,
+      poolExists: pool !== undefined,
+      poolReadyHere: readyHere,
+    });
     if (holder.action === 'wait') {
       if (!cached.status?.member && !isBeingDeleted(cached)) await this.waiting(cached, holder);
       return isBeingDeleted(cached) && !cached.status?.member ? this.dropUnheld(cached, users) : cached.status?.member ? {} : this.slow;
@@ -75,7 +91,11 @@ export class VolumeReconciler implements Reconciler {
     let vol = cached;
     if (holder.action === 'claim') {
       try {
-        vol = await this.o.store.update<Volume>(this.o.volumeKind, { ...cached, status: { ...cached.status, member: me, phase: 'Creating', message: `placed on member ${me}` } }, { subresource: 'status' });
+        vol = await this.o.store.update<Volume>(
+          this.o.volumeKind,
+          { ...cached, status: { ...cached.status, member: me, phase: 'Creating', message: `placed on member ${me}` } },
+          { subresource: 'status' },
+        );
       } catch (err) {
         if (isCode(err, 'Conflict')) return { requeueAfter: 100 };
         throw err;
@@ -84,7 +104,8 @@ export class VolumeReconciler implements Reconciler {
     if (isBeingDeleted(vol)) return this.delete(vol, pool, users);
     if (!pool) return this.fail(vol, 'Pending', `StoragePool "${poolName}" does not exist`);
     if (!readyHere) return this.fail(vol, 'Pending', `pool ${pool.metadata.name} is not ready on member ${me}`);
-    if (!hasFinalizer(vol, VOLUME_FINALIZER)) vol = await this.o.store.update<Volume>(this.o.volumeKind, addFinalizer(vol, VOLUME_FINALIZER));
+    if (!hasFinalizer(vol, VOLUME_FINALIZER))
+      vol = await this.o.store.update<Volume>(this.o.volumeKind, addFinalizer(vol, VOLUME_FINALIZER));
     try {
       return await this.ensure(vol, pool, users);
     } catch (err) {
@@ -106,7 +127,11 @@ export class VolumeReconciler implements Reconciler {
       s.phase = 'Pending';
       s.message = message;
       if (missing) {
-        s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'False', reason: 'PoolNotFound', message, observedGeneration: vol.metadata.generation }, this.o.clock.now());
+        s.conditions = setCondition(
+          s.conditions,
+          { type: 'Ready', status: 'False', reason: 'PoolNotFound', message, observedGeneration: vol.metadata.generation },
+          this.o.clock.now(),
+        );
       } else if (getCondition(s.conditions, 'Ready')?.reason === 'PoolNotFound') {
         s.conditions = removeCondition(s.conditions, 'Ready');
       }
@@ -150,13 +175,24 @@ export class VolumeReconciler implements Reconciler {
       if (users[0] !== undefined) s.attachedTo = users.join(',');
       else delete s.attachedTo;
       s.message = notes.length > 0 ? notes.join('; ') : `ready on member ${this.o.memberName}`;
-      s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'True', reason: 'Ready', message: s.message, observedGeneration: vol.metadata.generation }, this.o.clock.now());
+      s.conditions = setCondition(
+        s.conditions,
+        { type: 'Ready', status: 'True', reason: 'Ready', message: s.message, observedGeneration: vol.metadata.generation },
+        this.o.clock.now(),
+      );
       s.conditions = removeCondition(s.conditions, 'InUse');
     });
     return this.resync;
   }
 
-  private async restore(vol: Volume, driver: StorageDriver, pool: PoolSpec, key: string, users: string[], notes: string[]): Promise<string | undefined> {
+  private async restore(
+    vol: Volume,
+    driver: StorageDriver,
+    pool: PoolSpec,
+    key: string,
+    users: string[],
+    notes: string[],
+  ): Promise<string | undefined> {
     const want = restoreKey(vol);
     const snapshot = vol.spec?.restore?.snapshot;
     if (want === undefined || snapshot === undefined || want === vol.status?.restored) return vol.status?.restored;
@@ -189,7 +225,9 @@ export class VolumeReconciler implements Reconciler {
     if (users.length > 0) return this.blockInUse(vol, users);
     if (pool) {
       try {
-        await this.o.drivers.get(pool.spec?.driver ?? '').deleteVolume(toPoolSpec(pool), volumeKey(vol.metadata.namespace ?? 'default', vol.metadata.name));
+        await this.o.drivers
+          .get(pool.spec?.driver ?? '')
+          .deleteVolume(toPoolSpec(pool), volumeKey(vol.metadata.namespace ?? 'default', vol.metadata.name));
       } catch (err) {
         return this.fail(vol, 'Deleting', `deleting the data failed: ${errorMessage(err)}`);
       }
@@ -221,7 +259,11 @@ export class VolumeReconciler implements Reconciler {
     await this.writeStatus(vol, (s) => {
       s.phase = phase;
       s.message = message;
-      s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'False', reason: phase, message, observedGeneration: vol.metadata.generation }, this.o.clock.now());
+      s.conditions = setCondition(
+        s.conditions,
+        { type: 'Ready', status: 'False', reason: phase, message, observedGeneration: vol.metadata.generation },
+        this.o.clock.now(),
+      );
     });
     return this.slow;
   }
@@ -229,12 +271,18 @@ export class VolumeReconciler implements Reconciler {
   /** writeStatus applies `change` to the latest status and writes it when it changed (a conflict re-reads, four writes at most). */
   private async writeStatus(vol: Volume, change: (s: VolumeStatus) => void): Promise<Volume> {
     const key = { name: vol.metadata.name, namespace: vol.metadata.namespace };
-    const written = await updateStatus<Volume>(this.o.store, this.o.volumeKind, key, (latest) => {
-      const status: VolumeStatus = structuredClone(latest.status ?? {});
-      change(status);
-      status.observedGeneration = latest.metadata.generation;
-      return status;
-    }, { latest: vol, attempts: 4 });
+    const written = await updateStatus<Volume>(
+      this.o.store,
+      this.o.volumeKind,
+      key,
+      (latest) => {
+        const status: VolumeStatus = structuredClone(latest.status ?? {});
+        change(status);
+        status.observedGeneration = latest.metadata.generation;
+        return status;
+      },
+      { latest: vol, attempts: 4 },
+    );
     // updateStatus resolves undefined only with ifGone: 'skip'.
     return written ?? vol;
   }

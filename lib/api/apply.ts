@@ -7,21 +7,11 @@
 import { parse as parseYaml } from 'yaml';
 import { BadRequestError, ConflictError, type FieldCause } from '../errors.js';
 import type { KubeObject, ManagedFieldsEntry } from '../store/types.js';
-import {
-  fieldSetFromLeaves,
-  fieldSetOf,
-  leavesOf,
-  overlaps,
-  removeAt,
-  valueAt,
-  type FieldPath,
-  type FieldSet,
-} from './managed-fields.js';
+import { fieldSetFromLeaves, fieldSetOf, leavesOf, overlaps, removeAt, valueAt, type FieldPath, type FieldSet } from './managed-fields.js';
 import { deepClone } from './patch.js';
 import { deepEqual, isJsonMap } from '../json.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
 
 /** parseApplyBody reads an apply patch body, JSON or YAML, into an object; BadRequestError otherwise. */
 export function parseApplyBody(text: string): KubeObject {
@@ -112,7 +102,9 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   }
   if (conflicts.length > 0) {
     const list = conflicts.map((c) => `- ${c.message}: ${c.field}`).join('\n');
-    throw new ConflictError(`Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${list}`, { causes: conflicts });
+    throw new ConflictError(`Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${list}`, {
+      causes: conflicts,
+    });
   }
   let result = deepClone(live) as Record<string, unknown>;
   // fields this manager applied before and no longer applies are removed, unless someone else owns them

@@ -44,7 +44,9 @@ function aggregatedResource(k: KindInfo): Record<string, unknown> {
   if (k.shortNames.length > 0) r.shortNames = k.shortNames;
   if (k.categories.length > 0) r.categories = k.categories;
   if (k.hasStatus) {
-    r.subresources = [{ subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: ['get', 'patch', 'update'] }];
+    r.subresources = [
+      { subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: ['get', 'patch', 'update'] },
+    ];
   }
   return r;
 }
@@ -108,8 +110,23 @@ export function legacyResourceList(kinds: KindRegistry, group: string, version: 
   if (ks.length === 0) return undefined;
   const resources: Array<Record<string, unknown>> = [];
   for (const k of ks) {
-    resources.push({ name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: VERBS, shortNames: k.shortNames, categories: k.categories });
-    if (k.hasStatus) resources.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'patch', 'update'] });
+    resources.push({
+      name: k.plural,
+      singularName: k.singular,
+      namespaced: k.namespaced,
+      kind: k.kind,
+      verbs: VERBS,
+      shortNames: k.shortNames,
+      categories: k.categories,
+    });
+    if (k.hasStatus)
+      resources.push({
+        name: `${k.plural}/status`,
+        singularName: '',
+        namespaced: k.namespaced,
+        kind: k.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
   }
   if (group === '') resources.push({ ...NAMESPACE_RESOURCE, namespaced: false });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };

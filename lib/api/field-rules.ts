@@ -55,7 +55,10 @@ const STORAGE_POOL: KindRules = {
   fields(obj) {
     const spec = specOf(obj);
     const config = typeof spec.config === 'object' && spec.config !== null ? (spec.config as Record<string, unknown>) : {};
-    return [{ field: 'spec.source', value: spec.source }, ...POOL_CONFIG_PATHS.map((k) => ({ field: `spec.config.${k}`, value: config[k] }))];
+    return [
+      { field: 'spec.source', value: spec.source },
+      ...POOL_CONFIG_PATHS.map((k) => ({ field: `spec.config.${k}`, value: config[k] })),
+    ];
   },
   rule: (field) => (field === 'spec.source' || field.startsWith('spec.config.') ? hostPathProblem : undefined),
 };

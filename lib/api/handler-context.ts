@@ -36,7 +36,6 @@ export interface ResourceRequest {
 /** PATCH_RETRIES is how often a patch that does not pin resourceVersion is retried on a conflict. */
 export const PATCH_RETRIES = 5;
 
-
 /**
  * checkBodyObject checks that a request body is an object of `kind` for the
  * object named by the route: apiVersion and kind are filled when absent and
@@ -48,9 +47,12 @@ export function checkBodyObject(kind: KindInfo, body: unknown, route: { namespac
   if (body.apiVersion === undefined) body.apiVersion = kind.apiVersion;
   if (body.kind === undefined) body.kind = kind.kind;
   if (body.apiVersion !== kind.apiVersion) {
-    throw new BadRequestError(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${kind.apiVersion})`);
+    throw new BadRequestError(
+      `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${kind.apiVersion})`,
+    );
   }
-  if (body.kind !== kind.kind) throw new BadRequestError(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind.kind})`);
+  if (body.kind !== kind.kind)
+    throw new BadRequestError(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind.kind})`);
   if (body.metadata === undefined) body.metadata = {};
   if (!isJsonMap(body.metadata)) throw new BadRequestError('metadata must be an object');
   const meta = body.metadata;

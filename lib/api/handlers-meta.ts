@@ -6,7 +6,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MethodNotAllowedError, NotFoundError } from '../errors.js';
 import type { KindRegistry } from '../kinds/registry.js';
 import { rfc3339 } from '../store/object-rules.js';
-import { aggregatedContentType, aggregatedDiscovery, aggregatedVersionOf, legacyApiVersions, legacyGroupList, legacyResourceList } from './discovery.js';
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  aggregatedVersionOf,
+  legacyApiVersions,
+  legacyGroupList,
+  legacyResourceList,
+} from './discovery.js';
 import { isDnsLabel } from './metadata.js';
 import { openapiDocument, openapiIndex } from './openapi.js';
 import { sendJson } from './request.js';
@@ -29,7 +36,10 @@ export const VERSION_INFO = {
 export class MetaDocuments {
   private readonly cache = new Map<string, string>();
   private readonly started: string;
-  constructor(private readonly kinds: KindRegistry, started: Date) {
+  constructor(
+    private readonly kinds: KindRegistry,
+    started: Date,
+  ) {
     this.started = rfc3339(started);
   }
 
@@ -63,9 +73,14 @@ export class MetaDocuments {
         const v = aggregatedVersionOf(req.headers.accept);
         if (v) {
           const which = route.type === 'api' ? 'core' : 'apis';
-          send(this.cached(`agg-${which}-${v}`, () => aggregatedDiscovery(this.kinds, which, v)), aggregatedContentType(v));
+          send(
+            this.cached(`agg-${which}-${v}`, () => aggregatedDiscovery(this.kinds, which, v)),
+            aggregatedContentType(v),
+          );
         } else {
-          send(this.cached(`legacy-${route.type}`, () => (route.type === 'api' ? legacyApiVersions(this.kinds) : legacyGroupList(this.kinds))));
+          send(
+            this.cached(`legacy-${route.type}`, () => (route.type === 'api' ? legacyApiVersions(this.kinds) : legacyGroupList(this.kinds))),
+          );
         }
         return true;
       }
@@ -97,7 +112,13 @@ export class MetaDocuments {
     return {
       kind: 'Namespace',
       apiVersion: 'v1',
-      metadata: { name, uid: `namespace-${name}`, resourceVersion: '1', creationTimestamp: this.started, labels: { 'kubernetes.io/metadata.name': name } },
+      metadata: {
+        name,
+        uid: `namespace-${name}`,
+        resourceVersion: '1',
+        creationTimestamp: this.started,
+        labels: { 'kubernetes.io/metadata.name': name },
+      },
       spec: { finalizers: ['kubernetes'] },
       status: { phase: 'Active' },
     };

@@ -78,7 +78,10 @@ async function applyPatch(deps: HandlerDeps, r: ResourceRequest, p: WriteParams,
     if (current) result.metadata.resourceVersion = pinned ? applied.metadata.resourceVersion : current.metadata.resourceVersion;
     else delete result.metadata.resourceVersion;
     if (!current && kind.hasStatus) delete result.status;
-    const { warnings } = deps.validator.validate(kind, result, { fieldValidation: p.fieldValidation, ...(current ? { previous: current } : {}) });
+    const { warnings } = deps.validator.validate(kind, result, {
+      fieldValidation: p.fieldValidation,
+      ...(current ? { previous: current } : {}),
+    });
     try {
       if (current) {
         const updated = await deps.store.update(kind, result, { dryRun: p.dryRun, ...mf });
@@ -89,7 +92,9 @@ async function applyPatch(deps: HandlerDeps, r: ResourceRequest, p: WriteParams,
       }
       return;
     } catch (err) {
-      const retry = (isCode(err, 'Conflict') && !pinned && !(err instanceof ConflictError && err.causes.length > 0)) || err instanceof AlreadyExistsError;
+      const retry =
+        (isCode(err, 'Conflict') && !pinned && !(err instanceof ConflictError && err.causes.length > 0)) ||
+        err instanceof AlreadyExistsError;
       if (!retry || attempt >= PATCH_RETRIES) throw err;
     }
   }

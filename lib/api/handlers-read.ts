@@ -13,7 +13,15 @@ export async function getObject(deps: HandlerDeps, r: ResourceRequest): Promise<
   if (name === undefined) throw new MethodNotAllowedError('GET needs an object name');
   const obj = await deps.store.get(kind, name, namespace);
   if (wantsTable(r.req)) {
-    sendJson(r.res, 200, buildTable(kind, [obj], { resourceVersion: obj.metadata.resourceVersion, include: includeObjectParam(r.query), now: deps.now().getTime() }));
+    sendJson(
+      r.res,
+      200,
+      buildTable(kind, [obj], {
+        resourceVersion: obj.metadata.resourceVersion,
+        include: includeObjectParam(r.query),
+        now: deps.now().getTime(),
+      }),
+    );
   } else {
     sendJson(r.res, 200, obj);
   }
@@ -30,8 +38,21 @@ export async function listObjects(deps: HandlerDeps, r: ResourceRequest): Promis
   if (fs) opts.fieldSelector = fs;
   const list = await deps.store.list<KubeObject>(kind, opts);
   if (wantsTable(r.req)) {
-    sendJson(r.res, 200, buildTable(kind, list.items, { resourceVersion: list.resourceVersion, include: includeObjectParam(r.query), now: deps.now().getTime() }));
+    sendJson(
+      r.res,
+      200,
+      buildTable(kind, list.items, {
+        resourceVersion: list.resourceVersion,
+        include: includeObjectParam(r.query),
+        now: deps.now().getTime(),
+      }),
+    );
     return;
   }
-  sendJson(r.res, 200, { apiVersion: kind.apiVersion, kind: kind.listKind, metadata: { resourceVersion: list.resourceVersion }, items: list.items });
+  sendJson(r.res, 200, {
+    apiVersion: kind.apiVersion,
+    kind: kind.listKind,
+    metadata: { resourceVersion: list.resourceVersion },
+    items: list.items,
+  });
 }

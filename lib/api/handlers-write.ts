@@ -45,7 +45,13 @@ export async function replaceObject(deps: HandlerDeps, r: ResourceRequest): Prom
   if (candidate.status === undefined) delete candidate.status;
   const { warnings } = deps.validator.validate(kind, candidate, { fieldValidation: p.fieldValidation, previous: current });
   const mf: { subresource?: 'status' } = subresource ? { subresource } : {};
-  candidate.metadata.managedFields = recordUpdate({ before: current, after: candidate, manager: p.fieldManager, time: rfc3339(deps.now()), ...mf });
+  candidate.metadata.managedFields = recordUpdate({
+    before: current,
+    after: candidate,
+    manager: p.fieldManager,
+    time: rfc3339(deps.now()),
+    ...mf,
+  });
   if (candidate.metadata.resourceVersion === undefined) {
     throw new BadRequestError('metadata.resourceVersion must be specified for an update');
   }
@@ -62,13 +68,15 @@ interface DeleteBody {
 /** deleteObject answers DELETE: 200 with the object, still present with deletionTimestamp if finalizers hold it. */
 export async function deleteObject(deps: HandlerDeps, r: ResourceRequest): Promise<void> {
   const { kind, namespace, name, subresource } = r.route;
-  if (name === undefined || subresource !== undefined) throw new MethodNotAllowedError('DELETE needs an object name (deleting a collection is not supported)');
+  if (name === undefined || subresource !== undefined)
+    throw new MethodNotAllowedError('DELETE needs an object name (deleting a collection is not supported)');
   const p = writeParams(r.req, r.query);
   const text = await readBody(r.req);
   let body: DeleteBody = {};
   if (text.trim() !== '') {
     const parsed = parseJson(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequestError('the DELETE body must be a DeleteOptions object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new BadRequestError('the DELETE body must be a DeleteOptions object');
     body = parsed as DeleteBody;
   }
   const opts: { dryRun: boolean; uid?: string; resourceVersion?: string } = { dryRun: p.dryRun || (body.dryRun ?? []).includes('All') };

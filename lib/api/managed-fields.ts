@@ -13,7 +13,6 @@ export type FieldSet = { [key: string]: FieldSet };
 /** FieldPath is a path of field names from the object root. */
 export type FieldPath = string[];
 
-
 function addLeaves(v: unknown, into: FieldSet): void {
   for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
     const key = `f:${k}`;
@@ -116,7 +115,11 @@ export function removeAt(obj: Record<string, unknown>, path: FieldPath): void {
 }
 
 /** changedLeaves lists the leaves of `after` whose value differs from `before` (new or changed fields). */
-export function changedLeaves(before: Record<string, unknown> | undefined, after: Record<string, unknown>, opts: { status?: boolean } = {}): FieldPath[] {
+export function changedLeaves(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+  opts: { status?: boolean } = {},
+): FieldPath[] {
   return leavesOf(fieldSetOf(after, opts)).filter((p) => !deepEqual(valueAt(before, p), valueAt(after, p)));
 }
 
@@ -138,7 +141,14 @@ export function recordUpdate(opts: {
     // a create: the writer owns every field it set (the hot path, kept cheap)
     const fieldsV1 = fieldSetOf(opts.after as Record<string, unknown>, { status });
     if (Object.keys(fieldsV1).length === 0) return [];
-    const entry: ManagedFieldsEntry = { manager: opts.manager, operation: 'Update', apiVersion: opts.after.apiVersion, time: opts.time, fieldsType: 'FieldsV1', fieldsV1 };
+    const entry: ManagedFieldsEntry = {
+      manager: opts.manager,
+      operation: 'Update',
+      apiVersion: opts.after.apiVersion,
+      time: opts.time,
+      fieldsType: 'FieldsV1',
+      fieldsV1,
+    };
     if (opts.subresource) entry.subresource = opts.subresource;
     return [entry];
   }

@@ -55,7 +55,11 @@ const EVENT_SCHEMA: JsonSchema = {
     count: { type: 'integer', description: 'How many times the event occurred.' },
     firstTimestamp: { type: 'string', format: 'date-time', description: 'When the event was first recorded.' },
     lastTimestamp: { type: 'string', format: 'date-time', description: 'When the event was last recorded.' },
-    source: { type: 'object', description: 'Component reporting the event.', properties: { component: { type: 'string' }, host: { type: 'string' } } },
+    source: {
+      type: 'object',
+      description: 'Component reporting the event.',
+      properties: { component: { type: 'string' }, host: { type: 'string' } },
+    },
   },
 };
 
@@ -75,9 +79,21 @@ function objectMetaSchema(): JsonSchema {
       deletionTimestamp: { type: 'string', format: 'date-time', description: 'When deletion was requested; set while finalizers run.' },
       labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Labels for selection and grouping.' },
       annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Unstructured key-value data.' },
-      finalizers: { type: 'array', items: { type: 'string' }, description: 'Finalizers that must be removed before the object is deleted.' },
-      ownerReferences: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, description: 'Objects this object depends on.' },
-      managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, description: 'Which field manager owns which fields.' },
+      finalizers: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Finalizers that must be removed before the object is deleted.',
+      },
+      ownerReferences: {
+        type: 'array',
+        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        description: 'Objects this object depends on.',
+      },
+      managedFields: {
+        type: 'array',
+        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        description: 'Which field manager owns which fields.',
+      },
     },
   };
 }
@@ -129,7 +145,11 @@ function kindPaths(k: KindInfo): Record<string, unknown> {
   const nsParams = k.namespaced ? [pathParam('namespace')] : [];
   const self = schemaName(k);
   const body = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${self}` } } } };
-  const writeParams = [query('dryRun', 'All to validate without persisting.'), query('fieldManager', 'Name of the actor making the change.'), query('fieldValidation', 'Strict, Warn or Ignore: what to do with unknown fields.')];
+  const writeParams = [
+    query('dryRun', 'All to validate without persisting.'),
+    query('fieldManager', 'Name of the actor making the change.'),
+    query('fieldValidation', 'Strict, Warn or Ignore: what to do with unknown fields.'),
+  ];
   const patchBody = { required: true, content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: { type: 'object' } }])) };
   const patchParams = [...writeParams, query('force', 'Take over fields other managers own (apply only).')];
   const paths: Record<string, unknown> = {
@@ -168,7 +188,10 @@ export function openapiDocument(kinds: KindRegistry, group: string, version: str
     [LIST_META]: {
       type: 'object',
       description: 'ListMeta describes a list.',
-      properties: { resourceVersion: { type: 'string', description: 'Revision the list was read at.' }, continue: { type: 'string', description: 'Token for the next page.' } },
+      properties: {
+        resourceVersion: { type: 'string', description: 'Revision the list was read at.' },
+        continue: { type: 'string', description: 'Token for the next page.' },
+      },
     },
   };
   for (const k of ks) {

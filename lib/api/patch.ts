@@ -6,7 +6,6 @@
 import { BadRequestError, ValidationError } from '../errors.js';
 import { deepEqual, isJsonMap } from '../json.js';
 
-
 /** deepClone copies a JSON value. */
 export function deepClone<T>(v: T): T {
   return structuredClone(v);

@@ -51,6 +51,7 @@ export function writeParams(req: IncomingMessage, query: URLSearchParams): Write
 /** includeObjectParam reads `includeObject` (None, Metadata or Object; Metadata by default). */
 export function includeObjectParam(query: URLSearchParams): IncludeObject {
   const v = query.get('includeObject') ?? 'Metadata';
-  if (v !== 'None' && v !== 'Metadata' && v !== 'Object') throw new BadRequestError(`includeObject must be None, Metadata or Object, not "${v}"`);
+  if (v !== 'None' && v !== 'Metadata' && v !== 'Object')
+    throw new BadRequestError(`includeObject must be None, Metadata or Object, not "${v}"`);
   return v;
 }

@@ -52,7 +52,10 @@ function resource(kinds: KindRegistry, group: string, version: string, rest: str
 
 /** route maps a URL path (without the query) to a Route. */
 export function route(kinds: KindRegistry, path: string): Route {
-  const segs = path.split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  const segs = path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => decodeURIComponent(s));
   const [a, b, c, d] = segs;
   switch (a) {
     case 'version':
@@ -74,7 +77,8 @@ export function route(kinds: KindRegistry, path: string): Route {
       if (segs.length === 1) return { type: 'api' };
       if (!b) return { type: 'notFound' };
       if (segs.length === 2) return { type: 'groupVersion', group: '', version: b };
-      if (b === 'v1' && c === 'namespaces' && segs.length <= 4) return d === undefined ? { type: 'namespace' } : { type: 'namespace', name: d };
+      if (b === 'v1' && c === 'namespaces' && segs.length <= 4)
+        return d === undefined ? { type: 'namespace' } : { type: 'namespace', name: d };
       return resource(kinds, '', b, segs.slice(2));
     case 'apis':
       if (segs.length === 1) return { type: 'apis' };

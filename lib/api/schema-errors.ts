@@ -57,7 +57,11 @@ export function causeOf(err: ErrorObject, root: unknown): FieldCause {
     }
     case 'type': {
       const want = Array.isArray(p.type) ? (p.type as unknown[]).join('-or-') : String(p.type);
-      return { field: path, type: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type ${want}: "${typeName(value)}"` };
+      return {
+        field: path,
+        type: 'FieldValueTypeInvalid',
+        message: `Invalid value: "${typeName(value)}": ${path} in body must be of type ${want}: "${typeName(value)}"`,
+      };
     }
     case 'pattern':
       return invalid(`should match '${String(p.pattern)}'`);
@@ -74,7 +78,11 @@ export function causeOf(err: ErrorObject, root: unknown): FieldCause {
     case 'maxLength':
       return { field: path, type: 'FieldValueTooLong', message: `Too long: may not be longer than ${String(p.limit)}` };
     case 'maxItems':
-      return { field: path, type: 'FieldValueTooMany', message: `Too many: ${Array.isArray(value) ? value.length : '?'}: must have at most ${String(p.limit)} items` };
+      return {
+        field: path,
+        type: 'FieldValueTooMany',
+        message: `Too many: ${Array.isArray(value) ? value.length : '?'}: must have at most ${String(p.limit)} items`,
+      };
     case 'minItems':
       return invalid(`should have at least ${String(p.limit)} items`);
     case 'format':

@@ -59,11 +59,7 @@ export function translateSchema(schema: JsonSchema): JsonSchema {
     // ajv rejects `null` against an enum that does not list it
     if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...(out.enum as unknown[]), null];
   }
-  if (
-    isSchema(out.properties) &&
-    out.additionalProperties === undefined &&
-    schema['x-kubernetes-preserve-unknown-fields'] !== true
-  ) {
+  if (isSchema(out.properties) && out.additionalProperties === undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true) {
     out.additionalProperties = false;
   }
   return out;

@@ -99,7 +99,9 @@ export class ApiServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.handle(req, res);
     };
-    this.server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca }, handler) : createHttpServer(handler);
+    this.server = opts.tls
+      ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca }, handler)
+      : createHttpServer(handler);
     this.server.keepAliveTimeout = 65_000;
     this.server.requestTimeout = 0;
   }
@@ -178,7 +180,10 @@ export class ApiServer {
       case 'watch': {
         if (rt.name !== undefined) throw new MethodNotAllowedError('watch a collection with a fieldSelector on metadata.name');
         const gauge = this.opts.metrics.apiWatches;
-        return watchObjects(this.deps, rr, { opened: () => gauge.inc({ resource: rt.kind.plural }), closed: () => gauge.dec({ resource: rt.kind.plural }) });
+        return watchObjects(this.deps, rr, {
+          opened: () => gauge.inc({ resource: rt.kind.plural }),
+          closed: () => gauge.dec({ resource: rt.kind.plural }),
+        });
       }
       case 'create':
         return createObject(this.deps, rr);

@@ -2,7 +2,16 @@
  * Kubernetes Status objects: how every error (and a successful delete of
  * something that is not an object) is written to the wire.
  */
-import { type CloudletError, ConflictError, HTTP_STATUS, KUBE_REASON, UnavailableError, ValidationError, asCloudletError, type FieldCause } from '../errors.js';
+import {
+  type CloudletError,
+  ConflictError,
+  HTTP_STATUS,
+  KUBE_REASON,
+  UnavailableError,
+  ValidationError,
+  asCloudletError,
+  type FieldCause,
+} from '../errors.js';
 import { isJsonMap } from '../json.js';
 import type { KindInfo } from '../kinds/registry.js';
 
@@ -40,8 +49,8 @@ export interface Status {
  * is certain, every other field may be missing.
  */
 export type ReceivedStatus = { kind: 'Status' } & Partial<Omit<Status, 'kind' | 'details'>> & {
-  details?: Partial<Omit<StatusDetails, 'causes'>> & { causes?: Array<Partial<StatusCause>> };
-};
+    details?: Partial<Omit<StatusDetails, 'causes'>> & { causes?: Array<Partial<StatusCause>> };
+  };
 
 /** isStatus tells whether a parsed body is a Kubernetes Status object. */
 export function isStatus(body: unknown): body is ReceivedStatus {
@@ -75,7 +84,15 @@ export function statusOf(err: unknown, ctx: StatusContext = {}): Status {
     details.causes = causes.map((c) => ({ reason: c.type ?? 'FieldValueInvalid', message: c.message, field: c.field }));
   }
   if (e instanceof UnavailableError && e.retryAfterSeconds !== undefined) details.retryAfterSeconds = e.retryAfterSeconds;
-  const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: KUBE_REASON[e.code], code };
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: e.message,
+    reason: KUBE_REASON[e.code],
+    code,
+  };
   if (Object.keys(details).length > 0) status.details = details;
   return status;
 }

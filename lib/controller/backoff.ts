@@ -74,9 +74,12 @@ export async function retryTransient<T>(fn: (attempt: number) => Promise<T>, opt
       const delayMs = Math.max(backoffDelay(attempt, opts.backoff), suggested);
       if (elapsedMs + delayMs > opts.timeoutMs) {
         const hint = opts.hint ? `; ${opts.hint}` : '';
-        throw new TimeoutError(`could not ${opts.what} within ${Math.round(opts.timeoutMs / 1000)} s (${attempt} attempts); the last answer: ${errorMessage(err)}${hint}`, {
-          cause: asCloudletError(err),
-        });
+        throw new TimeoutError(
+          `could not ${opts.what} within ${Math.round(opts.timeoutMs / 1000)} s (${attempt} attempts); the last answer: ${errorMessage(err)}${hint}`,
+          {
+            cause: asCloudletError(err),
+          },
+        );
       }
       opts.onRetry?.({ attempt, error: err, delayMs, elapsedMs });
       await sleep(clock, delayMs, opts.signal);

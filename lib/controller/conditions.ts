@@ -12,14 +12,16 @@ export type ConditionInput = Omit<Condition, 'lastTransitionTime'> & { lastTrans
  * unchanged (reason, message and observedGeneration are still updated);
  * otherwise lastTransitionTime becomes `now` (or cond.lastTransitionTime).
  */
-export function setCondition(conditions: readonly Condition[] | undefined, cond: ConditionInput, now: Date | number = new Date()): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  cond: ConditionInput,
+  now: Date | number = new Date(),
+): Condition[] {
   const list = [...(conditions ?? [])];
   const idx = list.findIndex((c) => c.type === cond.type);
   const existing = idx >= 0 ? list[idx] : undefined;
   const transitioned = !existing || existing.status !== cond.status;
-  const lastTransitionTime = transitioned
-    ? (cond.lastTransitionTime ?? new Date(now).toISOString())
-    : existing.lastTransitionTime;
+  const lastTransitionTime = transitioned ? (cond.lastTransitionTime ?? new Date(now).toISOString()) : existing.lastTransitionTime;
   const next: Condition = { ...cond, lastTransitionTime };
   if (idx >= 0) list[idx] = next;
   else list.push(next);

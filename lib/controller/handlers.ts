@@ -40,7 +40,9 @@ export function enqueueOwner<T extends KubeObject = KubeObject>(ownerKind: strin
   return enqueueMapped<T>((obj) =>
     (obj.metadata.ownerReferences ?? [])
       .filter((ref) => ref.kind === ownerKind && (!opts.onlyController || ref.controller === true))
-      .map((ref) => (opts.clusterScoped || !obj.metadata.namespace ? { name: ref.name } : { namespace: obj.metadata.namespace, name: ref.name })),
+      .map((ref) =>
+        opts.clusterScoped || !obj.metadata.namespace ? { name: ref.name } : { namespace: obj.metadata.namespace, name: ref.name },
+      ),
   );
 }
 

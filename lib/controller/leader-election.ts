@@ -18,7 +18,6 @@ import { LEADER_PREFIX } from '../store/key-space.js';
 import { withTimeout } from './timeout.js';
 export { LEADER_PREFIX };
 
-
 /** LeaderElectorOptions configures an election; store, name, identity, logger and onStartedLeading are required. */
 export interface LeaderElectorOptions {
   store: Store;
@@ -195,9 +194,11 @@ export class LeaderElector {
           await this.callback('onStoppedLeading', () => this.opts.onStoppedLeading?.());
           // revoking deletes the key at once; after failed keep-alives it may fail or hang too,
           // so wait at most one TTL: by then expiry has removed the key anyway
-          await withTimeout(lease.revoke(), { ms: ttlMs, clock: this.clock, message: `no answer to the lease revoke within ${ttlMs} ms` }).catch((err: unknown) =>
-            this.log.debug('lease revoke failed', { error: errorMessage(err) }),
-          );
+          await withTimeout(lease.revoke(), {
+            ms: ttlMs,
+            clock: this.clock,
+            message: `no answer to the lease revoke within ${ttlMs} ms`,
+          }).catch((err: unknown) => this.log.debug('lease revoke failed', { error: errorMessage(err) }));
           resolve();
         })();
         return ended;
@@ -232,7 +233,10 @@ export class LeaderElector {
 
       if (this.stopped) {
         // stop() came between the claim and here: hand the key back without ever leading
-        void lease.revoke().catch(() => undefined).then(() => resolve());
+        void lease
+          .revoke()
+          .catch(() => undefined)
+          .then(() => resolve());
         return;
       }
       this.leading = { end };

@@ -103,10 +103,12 @@ export class ControllerRunner {
     this.queue.shutDown();
     const all = Promise.all([...this.workers, ...[...this.inFlight.values()].map((f) => f.done)]).then(() => 'done' as const);
     const graceMs = this.opts.stopGraceMs ?? 30_000;
-    const how = await withTimeout(all, { ms: graceMs, clock: this.clock, message: `controller ${this.name} stopped` }).catch((err: unknown) => {
-      if (isCode(err, 'Timeout')) return 'grace' as const;
-      throw err;
-    });
+    const how = await withTimeout(all, { ms: graceMs, clock: this.clock, message: `controller ${this.name} stopped` }).catch(
+      (err: unknown) => {
+        if (isCode(err, 'Timeout')) return 'grace' as const;
+        throw err;
+      },
+    );
     if (how === 'grace') {
       this.log.warn('stopped with reconciles still running', { count: this.inFlight.size });
       for (const f of this.inFlight.values()) f.abort.abort(new TimeoutError(`controller ${this.name} stopped`));
@@ -141,7 +143,11 @@ export class ControllerRunner {
     this.inFlight.set(key, { done, abort });
 
     // `running` never rejects (call() captures errors), so only the timeout lands in catch.
-    const settled = await withTimeout(running, { ms: timeoutMs, clock: this.clock, message: `reconcile exceeded its timeout of ${timeoutMs} ms` }).catch((error: unknown): Settled => {
+    const settled = await withTimeout(running, {
+      ms: timeoutMs,
+      clock: this.clock,
+      message: `reconcile exceeded its timeout of ${timeoutMs} ms`,
+    }).catch((error: unknown): Settled => {
       abort.abort(error);
       return { ok: false, error };
     });

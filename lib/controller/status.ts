@@ -78,5 +78,7 @@ export async function updateStatus<T extends KubeObject>(
       latest = undefined;
     }
   }
-  throw lastConflict instanceof Error ? lastConflict : new ConflictError(`${kind.kind} ${key.name}: status write conflicted ${attempts} times`);
+  throw lastConflict instanceof Error
+    ? lastConflict
+    : new ConflictError(`${kind.kind} ${key.name}: status write conflicted ${attempts} times`);
 }

@@ -51,16 +51,36 @@ export interface MembershipRefusal {
 export const MEMBERSHIP_REFUSALS: ReadonlyArray<{ pattern: RegExp } & MembershipRefusal> = [
   { pattern: /member not found|ID not found/i, code: 'NotFound' },
   { pattern: /not in sync|in sync with leader/i, code: 'Unavailable', waitingFor: 'the new etcd member to catch up with the leader' },
-  { pattern: /unhealthy cluster|unhealthy/i, code: 'Unavailable', waitingFor: 'every etcd member to be connected to the others for a few seconds (etcd refuses a change right after another)' },
-  { pattern: /too many learner/i, code: 'Unavailable', waitingFor: 'another member to finish joining etcd (etcd takes one learner at a time)' },
-  { pattern: /not enough started members|re-configuration failed/i, code: 'Unavailable', waitingFor: 'enough etcd members to be started for a quorum after the change' },
+  {
+    pattern: /unhealthy cluster|unhealthy/i,
+    code: 'Unavailable',
+    waitingFor: 'every etcd member to be connected to the others for a few seconds (etcd refuses a change right after another)',
+  },
+  {
+    pattern: /too many learner/i,
+    code: 'Unavailable',
+    waitingFor: 'another member to finish joining etcd (etcd takes one learner at a time)',
+  },
+  {
+    pattern: /not enough started members|re-configuration failed/i,
+    code: 'Unavailable',
+    waitingFor: 'enough etcd members to be started for a quorum after the change',
+  },
   { pattern: /no leader|leader changed|leader failure|not leader/i, code: 'Unavailable', waitingFor: 'etcd to elect a leader' },
   { pattern: /not capable|cluster version/i, code: 'Unavailable', waitingFor: 'etcd to agree on the cluster version' },
   { pattern: /not started/i, code: 'Unavailable', waitingFor: 'the etcd member to start' },
   { pattern: /timed out|DEADLINE_EXCEEDED|deadline/i, code: 'Unavailable', waitingFor: 'etcd to answer in time' },
   // etcd 3.4: "Peer URLs already exists", "can only promote a learner member" (after "in sync" above).
-  { pattern: /peerURL exists|Peer URLs already exists|member ID already exist|member not a learner|is not a learner|can only promote a learner member/i, code: 'Conflict' },
-  { pattern: /ECONNREFUSED|ECONNRESET|No connection established|UNAVAILABLE|ClientClosed|circuit/i, code: 'Unavailable', waitingFor: 'an etcd endpoint to answer' },
+  {
+    pattern:
+      /peerURL exists|Peer URLs already exists|member ID already exist|member not a learner|is not a learner|can only promote a learner member/i,
+    code: 'Conflict',
+  },
+  {
+    pattern: /ECONNREFUSED|ECONNRESET|No connection established|UNAVAILABLE|ClientClosed|circuit/i,
+    code: 'Unavailable',
+    waitingFor: 'an etcd endpoint to answer',
+  },
 ];
 
 /** classifyMembershipRefusal looks an etcd cluster-API error message up in MEMBERSHIP_REFUSALS; 'Other' when none matches. */
@@ -86,7 +106,10 @@ export function translateMembershipError(err: unknown, op: string): CloudletErro
     case 'Conflict':
       return new ConflictError(`etcd ${op}: ${message}`, { cause: err });
     case 'Unavailable':
-      return new UnavailableError(`etcd ${op}: ${message}; waiting for ${refusal.waitingFor ?? 'etcd'}`, { cause: err, retryAfterSeconds: 1 });
+      return new UnavailableError(`etcd ${op}: ${message}; waiting for ${refusal.waitingFor ?? 'etcd'}`, {
+        cause: err,
+        retryAfterSeconds: 1,
+      });
     case 'Other':
       return translateEtcdError(err, op);
   }
@@ -110,7 +133,13 @@ export class EtcdMembership {
   async list(): Promise<EtcdMemberInfo[]> {
     try {
       const res = await this.client.cluster.memberList({ linearizable: true });
-      return res.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner ?? false }));
+      return res.members.map((m) => ({
+        id: m.ID,
+        name: m.name,
+        peerUrls: m.peerURLs,
+        clientUrls: m.clientURLs,
+        isLearner: m.isLearner ?? false,
+      }));
     } catch (err) {
       throw translateMembershipError(err, 'member list');
     }
@@ -122,7 +151,13 @@ export class EtcdMembership {
       const res = await this.client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
       return {
         id: res.member.ID,
-        members: res.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner ?? false })),
+        members: res.members.map((m) => ({
+          id: m.ID,
+          name: m.name,
+          peerUrls: m.peerURLs,
+          clientUrls: m.clientURLs,
+          isLearner: m.isLearner ?? false,
+        })),
       };
     } catch (err) {
       throw translateMembershipError(err, 'member add');

@@ -36,7 +36,15 @@ export const realTimers: EtcdTimers = {
 /** EtcdClusterSettings are the etcd settings the server passes through to its command line unchanged (see EtcdMemberConfig). */
 type EtcdClusterSettings = Pick<
   EtcdMemberConfig,
-  'advertiseClientUrl' | 'advertisePeerUrl' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken' | 'clientTls' | 'peerTls' | 'autoCompactionRetention' | 'extraArgs'
+  | 'advertiseClientUrl'
+  | 'advertisePeerUrl'
+  | 'initialCluster'
+  | 'initialClusterState'
+  | 'initialClusterToken'
+  | 'clientTls'
+  | 'peerTls'
+  | 'autoCompactionRetention'
+  | 'extraArgs'
 >;
 
 /** EtcdServerOptions configure one embedded etcd member. */
@@ -177,7 +185,12 @@ export class EtcdServer extends EventEmitter {
 
   private info(child: ChildProcess): EtcdServerInfo {
     const config = this.config as EtcdMemberConfig;
-    return { pid: child.pid ?? 0, clientUrl: clientUrlOf(config), peerUrl: peerUrlOf(config), ports: { client: config.clientPort, peer: config.peerPort } };
+    return {
+      pid: child.pid ?? 0,
+      clientUrl: clientUrlOf(config),
+      peerUrl: peerUrlOf(config),
+      ports: { client: config.clientPort, peer: config.peerPort },
+    };
   }
 
   private async launchAndWait(): Promise<EtcdServerInfo> {

@@ -28,7 +28,22 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
     if (mountPoint === undefined) continue;
     if (fsType === 'cgroup2') mounts.push({ mountPoint, version: 2, controllers: [] });
     if (fsType === 'cgroup') {
-      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'net_cls', 'net_prio', 'hugetlb', 'perf_event', 'rdma', 'misc'];
+      const known = [
+        'cpu',
+        'cpuacct',
+        'cpuset',
+        'memory',
+        'devices',
+        'freezer',
+        'blkio',
+        'pids',
+        'net_cls',
+        'net_prio',
+        'hugetlb',
+        'perf_event',
+        'rdma',
+        'misc',
+      ];
       const controllers = (superOpts ?? '').split(',').filter((o) => known.includes(o));
       mounts.push({ mountPoint, version: 1, controllers });
     }
@@ -65,7 +80,12 @@ export interface ControllerLocation {
  * a process: a v1 mount carrying the controller wins; otherwise the v2 mount
  * if its cgroup.controllers (passed as `v2Controllers`) lists it.
  */
-export function locateController(opts: { controller: string; mounts: CgroupMount[]; procCgroup: ProcCgroup[]; v2Controllers: string[] }): ControllerLocation | undefined {
+export function locateController(opts: {
+  controller: string;
+  mounts: CgroupMount[];
+  procCgroup: ProcCgroup[];
+  v2Controllers: string[];
+}): ControllerLocation | undefined {
   const v1 = opts.mounts.find((m) => m.version === 1 && m.controllers.includes(opts.controller));
   if (v1) {
     const entry = opts.procCgroup.find((e) => e.controllers.includes(opts.controller));

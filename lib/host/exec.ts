@@ -47,7 +47,20 @@ export interface RunOptions {
 }
 
 /** DIE_WITH_PARENT is the argv prefix `dieWithParent` puts in front of a command. */
-export const DIE_WITH_PARENT = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--mount', '--propagation', 'private', '--fork', '--kill-child=SIGKILL', '--'] as const;
+export const DIE_WITH_PARENT = [
+  'setpriv',
+  '--pdeathsig',
+  'KILL',
+  '--',
+  'unshare',
+  '--pid',
+  '--mount',
+  '--propagation',
+  'private',
+  '--fork',
+  '--kill-child=SIGKILL',
+  '--',
+] as const;
 
 /** RunResult is what a finished command produced. */
 export interface RunResult {
@@ -116,7 +129,9 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const okCodes = opts.okExitCodes ?? [0];
   const cancelled = (): CloudletError => {
     const reason: unknown = opts.signal?.reason;
-    return reason instanceof CloudletError ? reason : new CancelledError(`${argv.join(' ')} was cancelled; its process group was killed`, { cause: reason });
+    return reason instanceof CloudletError
+      ? reason
+      : new CancelledError(`${argv.join(' ')} was cancelled; its process group was killed`, { cause: reason });
   };
   if (opts.signal?.aborted) return Promise.reject(cancelled());
   return new Promise<RunResult>((resolve, reject) => {
@@ -139,7 +154,12 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
 
     const overflow = (which: string): void => {
       if (failure) return;
-      failure = new HostCommandError({ command: argv, exitCode: null, signal: 'SIGKILL', stderr: `${which} exceeded maxBuffer (${maxBuffer} bytes)` });
+      failure = new HostCommandError({
+        command: argv,
+        exitCode: null,
+        signal: 'SIGKILL',
+        stderr: `${which} exceeded maxBuffer (${maxBuffer} bytes)`,
+      });
       killGroup(child.pid);
     };
     child.stdout?.on('data', (b: Buffer) => {
@@ -161,7 +181,8 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     }
     if (opts.timeoutMs !== undefined) {
       timer = setTimeout(() => {
-        if (!failure) failure = new TimeoutError(`${argv.join(' ')} did not finish within ${opts.timeoutMs} ms; its process group was killed`);
+        if (!failure)
+          failure = new TimeoutError(`${argv.join(' ')} did not finish within ${opts.timeoutMs} ms; its process group was killed`);
         killGroup(child.pid);
       }, opts.timeoutMs);
     }
@@ -174,7 +195,15 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       const missing = e.code === 'ENOENT';
-      reject(new HostCommandError({ command: argv, exitCode: missing ? 127 : null, signal: null, stderr: missing ? `${cmd}: command not found` : e.message, cause: e }));
+      reject(
+        new HostCommandError({
+          command: argv,
+          exitCode: missing ? 127 : null,
+          signal: null,
+          stderr: missing ? `${cmd}: command not found` : e.message,
+          cause: e,
+        }),
+      );
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
@@ -220,7 +249,9 @@ export function spawnAttached(argv: string[], opts: AttachedOptions = {}): Promi
     }
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
-      reject(new HostCommandError({ command: argv, exitCode: e.code === 'ENOENT' ? 127 : null, signal: null, stderr: e.message, cause: e }));
+      reject(
+        new HostCommandError({ command: argv, exitCode: e.code === 'ENOENT' ? 127 : null, signal: null, stderr: e.message, cause: e }),
+      );
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
@@ -255,7 +286,9 @@ export async function startDetached(argv: string[], opts: { logFile?: string; en
     return await new Promise<number>((resolve, reject) => {
       const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
       child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new HostCommandError({ command: argv, exitCode: e.code === 'ENOENT' ? 127 : null, signal: null, stderr: e.message, cause: e })),
+        reject(
+          new HostCommandError({ command: argv, exitCode: e.code === 'ENOENT' ? 127 : null, signal: null, stderr: e.message, cause: e }),
+        ),
       );
       child.once('spawn', () => {
         child.unref();

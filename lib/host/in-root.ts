@@ -23,7 +23,12 @@ export const MAX_SYMLINK_HOPS = 40;
  */
 export function followLink(linkPath: string, target: string): string | undefined {
   if (target === '') return undefined;
-  const base = target.startsWith('/') ? [] : linkPath.split('/').filter((s) => s !== '').slice(0, -1);
+  const base = target.startsWith('/')
+    ? []
+    : linkPath
+        .split('/')
+        .filter((s) => s !== '')
+        .slice(0, -1);
   const out = [...base];
   for (const seg of target.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -108,7 +113,8 @@ export async function resolveInRoot(root: string, path: string, opts: ResolveInR
       todo = [...next.split('/').filter((s) => s !== ''), ...todo];
       continue;
     }
-    if (!st.isDirectory() && (todo.length > 0 || opts.mountTarget)) throw refuse(path, `goes through ${containerPath}, which is not a directory`);
+    if (!st.isDirectory() && (todo.length > 0 || opts.mountTarget))
+      throw refuse(path, `goes through ${containerPath}, which is not a directory`);
     done.push(seg);
   }
   const containerPath = `/${done.join('/')}`;

@@ -42,7 +42,9 @@ export async function requireTraversable(path: string, uid: number): Promise<voi
   for (const d of dirs) {
     const st = await lstat(d);
     if (st.isDirectory() && !canTraverse(st, uid)) {
-      throw new UnavailableError(`the root filesystem ${path} cannot be reached by the instance's root (host uid ${uid}): ${d} has mode ${(st.mode & 0o7777).toString(8)}; let others search it (chmod o+x ${d})`);
+      throw new UnavailableError(
+        `the root filesystem ${path} cannot be reached by the instance's root (host uid ${uid}): ${d} has mode ${(st.mode & 0o7777).toString(8)}; let others search it (chmod o+x ${d})`,
+      );
     }
   }
 }
@@ -50,7 +52,7 @@ export async function requireTraversable(path: string, uid: number): Promise<voi
 /** ancestorsOf lists the directories above `path`, from `/` down to its parent. */
 function ancestorsOf(path: string): string[] {
   const dirs: string[] = [];
-  for (let dir = dirname(resolve(path)); ; ) {
+  for (let dir = dirname(resolve(path)); ;) {
     dirs.unshift(dir);
     const up = dirname(dir);
     if (up === dir) return dirs;

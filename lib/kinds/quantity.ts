@@ -26,7 +26,8 @@ const QUANTITY_RE = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 export function parseQuantity(q: Quantity | undefined, field = 'quantity'): number {
   if (q === undefined) throw new ValidationError(`${field}: a quantity is required`, [{ field, message: 'Required value' }]);
   if (typeof q === 'number') {
-    if (!Number.isFinite(q) || q < 0) throw new ValidationError(`${field}: ${q} is not a valid quantity`, [{ field, message: 'must be a non-negative number' }]);
+    if (!Number.isFinite(q) || q < 0)
+      throw new ValidationError(`${field}: ${q} is not a valid quantity`, [{ field, message: 'must be a non-negative number' }]);
     return q;
   }
   const m = QUANTITY_RE.exec(q.trim());

@@ -136,7 +136,9 @@ export class KindRegistry {
   /** KindRegistry.load reads every CRD in `crdDir` (default: the project's crds/) and adds core Event. */
   static load(crdDir: string = join(projectRoot(), 'crds')): KindRegistry {
     const kinds: KindInfo[] = [];
-    for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
+    for (const file of readdirSync(crdDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()) {
       const path = join(crdDir, file);
       kinds.push(kindFromCrd(parseYaml(readFileSync(path, 'utf8')), path));
     }

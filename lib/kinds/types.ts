@@ -132,16 +132,7 @@ export interface LabelSelector {
 }
 /** InstancePhase is the lifecycle phase of an instance. */
 export type InstancePhase =
-  | 'Pending'
-  | 'Scheduled'
-  | 'Creating'
-  | 'Starting'
-  | 'Running'
-  | 'Stopping'
-  | 'Stopped'
-  | 'Failed'
-  | 'Unknown'
-  | 'Deleting';
+  'Pending' | 'Scheduled' | 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Failed' | 'Unknown' | 'Deleting';
 /** InstanceSpec is the desired state of an Instance. */
 export interface InstanceSpec {
   image: string;

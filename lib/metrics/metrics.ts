@@ -34,14 +34,62 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
   const fast = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
   return {
     registry,
-    apiRequests: new Counter({ name: 'cloudlet_api_requests_total', help: 'API requests', labelNames: ['verb', 'resource', 'code'], registers: [registry] }),
-    apiLatency: new Histogram({ name: 'cloudlet_api_request_duration_seconds', help: 'API request latency (watches excluded)', labelNames: ['verb', 'resource'], buckets: fast, registers: [registry] }),
-    apiWatches: new Gauge({ name: 'cloudlet_api_watches', help: 'Open API watch streams', labelNames: ['resource'], registers: [registry] }),
-    reconciles: new Counter({ name: 'cloudlet_reconciles_total', help: 'Reconciles by result', labelNames: ['controller', 'result'], registers: [registry] }),
-    reconcileDuration: new Histogram({ name: 'cloudlet_reconcile_duration_seconds', help: 'Reconcile duration', labelNames: ['controller'], buckets: fast, registers: [registry] }),
-    errors: new Counter({ name: 'cloudlet_errors_total', help: 'Errors logged and not rethrown', labelNames: ['component'], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'cloudlet_workqueue_depth', help: 'Work queue depth', labelNames: ['controller'], registers: [registry] }),
-    privilegedInstances: new Gauge({ name: 'cloudlet_privileged_instances', help: 'Privileged instances assigned to this member (root inside is root on the host)', labelNames: ['member'], registers: [registry] }),
-    etcdRoundTrips: new Histogram({ name: 'cloudlet_etcd_request_duration_seconds', help: 'etcd round trips', labelNames: ['op'], buckets: fast, registers: [registry] }),
+    apiRequests: new Counter({
+      name: 'cloudlet_api_requests_total',
+      help: 'API requests',
+      labelNames: ['verb', 'resource', 'code'],
+      registers: [registry],
+    }),
+    apiLatency: new Histogram({
+      name: 'cloudlet_api_request_duration_seconds',
+      help: 'API request latency (watches excluded)',
+      labelNames: ['verb', 'resource'],
+      buckets: fast,
+      registers: [registry],
+    }),
+    apiWatches: new Gauge({
+      name: 'cloudlet_api_watches',
+      help: 'Open API watch streams',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
+    reconciles: new Counter({
+      name: 'cloudlet_reconciles_total',
+      help: 'Reconciles by result',
+      labelNames: ['controller', 'result'],
+      registers: [registry],
+    }),
+    reconcileDuration: new Histogram({
+      name: 'cloudlet_reconcile_duration_seconds',
+      help: 'Reconcile duration',
+      labelNames: ['controller'],
+      buckets: fast,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'cloudlet_errors_total',
+      help: 'Errors logged and not rethrown',
+      labelNames: ['component'],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'cloudlet_workqueue_depth',
+      help: 'Work queue depth',
+      labelNames: ['controller'],
+      registers: [registry],
+    }),
+    privilegedInstances: new Gauge({
+      name: 'cloudlet_privileged_instances',
+      help: 'Privileged instances assigned to this member (root inside is root on the host)',
+      labelNames: ['member'],
+      registers: [registry],
+    }),
+    etcdRoundTrips: new Histogram({
+      name: 'cloudlet_etcd_request_duration_seconds',
+      help: 'etcd round trips',
+      labelNames: ['op'],
+      buckets: fast,
+      registers: [registry],
+    }),
   };
 }

@@ -40,8 +40,24 @@ export async function ensureCa(dir: string): Promise<CertificatePaths> {
   const paths = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
   await run(
-    ['openssl', 'req', '-x509', ...CURVE, '-keyout', paths.key, '-out', paths.cert, '-days', '3650', '-subj', '/CN=cloudlet-cluster-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'openssl',
+      'req',
+      '-x509',
+      ...CURVE,
+      '-keyout',
+      paths.key,
+      '-out',
+      paths.cert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=cloudlet-cluster-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     { timeoutMs: 30_000 },
   );
   await chmod(paths.key, 0o600);
@@ -72,7 +88,24 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
     await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', `/CN=${req.name}`], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
     await run(
-      ['openssl', 'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', paths.cert, '-days', '825', '-extfile', ext],
+      [
+        'openssl',
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.cert,
+        '-CAkey',
+        ca.key,
+        '-CAcreateserial',
+        '-out',
+        paths.cert,
+        '-days',
+        '825',
+        '-extfile',
+        ext,
+      ],
       { timeoutMs: 30_000 },
     );
   } finally {

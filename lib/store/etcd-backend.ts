@@ -128,8 +128,10 @@ export class EtcdBackend implements KVBackend {
   async deleteIf(key: string, cond: { modRevision?: number; value?: string } = {}): Promise<TxnResult> {
     const k = Buffer.from(key);
     const compare: NonNullable<ITxnRequest['compare']> = [];
-    if (cond.modRevision !== undefined) compare.push({ key: k, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: cond.modRevision });
-    if (cond.value !== undefined) compare.push({ key: k, target: CompareTarget.Value, result: CompareResult.Equal, value: Buffer.from(cond.value) });
+    if (cond.modRevision !== undefined)
+      compare.push({ key: k, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: cond.modRevision });
+    if (cond.value !== undefined)
+      compare.push({ key: k, target: CompareTarget.Value, result: CompareResult.Equal, value: Buffer.from(cond.value) });
     const res = await this.call('txn', () => this.client.kv.txn({ compare, success: [{ request_delete_range: { key: k } }] }));
     const deleted = res.succeeded ? Number(res.responses[0]?.response_delete_range?.deleted ?? 0) : 0;
     return { ok: deleted > 0, revision: Number(res.header.revision) };

@@ -7,7 +7,6 @@ import { ValidationError } from '../errors.js';
 import { REGISTRY_PREFIX } from './key-space.js';
 export { REGISTRY_PREFIX };
 
-
 /** resourceName is `plural.group`, or `plural` for the core group, as Kubernetes messages write it. */
 export function resourceName(kind: KindInfo): string {
   return kind.group ? `${kind.plural}.${kind.group}` : kind.plural;

@@ -159,7 +159,12 @@ export class MemoryBackend implements KVBackend {
     const prev = this.data.get(key);
     if (!prev) return;
     this.data.delete(key);
-    this.emit({ type: 'DELETE', kv: { key, value: '', createRevision: 0, modRevision: this.revision, lease: '0' }, prev, revision: this.revision });
+    this.emit({
+      type: 'DELETE',
+      kv: { key, value: '', createRevision: 0, modRevision: this.revision, lease: '0' },
+      prev,
+      revision: this.revision,
+    });
   }
 
   private emit(ev: KvEvent): void {

@@ -75,7 +75,11 @@ export function decodeObject<T extends KubeObject>(value: string, revision: numb
  * and (for kinds with a status subresource) status are dropped. The name is
  * filled later when only generateName is given.
  */
-export function prepareCreate<T extends KubeObject>(kind: KindInfo, obj: T, opts: { now: Date; uid: string; namespace: string | undefined }): T {
+export function prepareCreate<T extends KubeObject>(
+  kind: KindInfo,
+  obj: T,
+  opts: { now: Date; uid: string; namespace: string | undefined },
+): T {
   const out = clone(obj);
   out.apiVersion = kind.apiVersion;
   out.kind = kind.kind;
@@ -156,18 +160,28 @@ export function prepareUpdate<T extends KubeObject>(
   const after = object.metadata.finalizers ?? [];
   if (deleting && after.some((f) => !before.has(f))) {
     throw new ValidationError('metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted', [
-      { field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted', type: 'FieldValueForbidden' },
+      {
+        field: 'metadata.finalizers',
+        message: 'Forbidden: no new finalizers can be added if the object is being deleted',
+        type: 'FieldValueForbidden',
+      },
     ]);
   }
   return { object, remove: deleting && after.length === 0 };
 }
 
 /** preconditionConflict checks a delete's resourceVersion and uid preconditions against the stored object. */
-export function preconditionConflict(kind: KindInfo, stored: KubeObject, pre: { resourceVersion?: string; uid?: string }): ConflictError | undefined {
+export function preconditionConflict(
+  kind: KindInfo,
+  stored: KubeObject,
+  pre: { resourceVersion?: string; uid?: string },
+): ConflictError | undefined {
   const name = stored.metadata.name;
   const prefix = `Operation cannot be fulfilled on ${resourceName(kind)} "${name}"`;
   if (pre.uid !== undefined && pre.uid !== stored.metadata.uid) {
-    return new ConflictError(`${prefix}: Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${stored.metadata.uid ?? ''}`);
+    return new ConflictError(
+      `${prefix}: Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${stored.metadata.uid ?? ''}`,
+    );
   }
   if (pre.resourceVersion !== undefined && pre.resourceVersion !== stored.metadata.resourceVersion) {
     return new ConflictError(

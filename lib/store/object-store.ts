@@ -137,7 +137,8 @@ export class ObjectStore implements Store {
     const name = obj.metadata.name;
     const key = objectKey(kind, name, obj.metadata.namespace);
     const known = this.recent.get(key);
-    let kv: { modRevision: number; value: string } | undefined = known !== undefined && String(known.modRevision) === rv ? known : undefined;
+    let kv: { modRevision: number; value: string } | undefined =
+      known !== undefined && String(known.modRevision) === rv ? known : undefined;
     const skippedRead = kv !== undefined;
     if (!kv) {
       kv = (await this.backend.get(key)).kv;
@@ -186,7 +187,12 @@ export class ObjectStore implements Store {
    * has finalizers. Writes are conditional on the read revision and retried
    * on a race, so a concurrent update is never lost.
    */
-  async delete<T extends KubeObject>(kind: KindInfo, name: string, namespace: string | undefined, opts: DeleteOptions = {}): Promise<DeleteResult<T>> {
+  async delete<T extends KubeObject>(
+    kind: KindInfo,
+    name: string,
+    namespace: string | undefined,
+    opts: DeleteOptions = {},
+  ): Promise<DeleteResult<T>> {
     const key = objectKey(kind, name, namespace);
     this.recent.delete(key);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {

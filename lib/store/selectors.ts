@@ -58,12 +58,14 @@ function lex(input: string): Token[] {
 }
 
 function checkKey(key: string, selector: string): string {
-  if (key.length > 316 || !KEY_RE.test(key)) throw new BadRequestError(`unable to parse requirement: invalid label key "${key}" in selector "${selector}"`);
+  if (key.length > 316 || !KEY_RE.test(key))
+    throw new BadRequestError(`unable to parse requirement: invalid label key "${key}" in selector "${selector}"`);
   return key;
 }
 
 function checkValue(value: string, selector: string): string {
-  if (value.length > 63 || !VALUE_RE.test(value)) throw new BadRequestError(`unable to parse requirement: invalid label value "${value}" in selector "${selector}"`);
+  if (value.length > 63 || !VALUE_RE.test(value))
+    throw new BadRequestError(`unable to parse requirement: invalid label value "${value}" in selector "${selector}"`);
   return value;
 }
 
@@ -175,7 +177,17 @@ export interface FieldMatcher {
 /** DEFAULT_FIELDS are the fields every kind can be selected by. */
 export const DEFAULT_FIELDS = ['metadata.name', 'metadata.namespace'] as const;
 
-const EVENT_FIELDS = ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'reason', 'type', 'source.component', 'reportingComponent'];
+const EVENT_FIELDS = [
+  'involvedObject.kind',
+  'involvedObject.namespace',
+  'involvedObject.name',
+  'involvedObject.uid',
+  'involvedObject.apiVersion',
+  'reason',
+  'type',
+  'source.component',
+  'reportingComponent',
+];
 
 /** supportedFields lists the selectable fields of `kind`: metadata.name/namespace, plus Event's involvedObject.*, reason, type. */
 export function supportedFields(kind: KindInfo): string[] {

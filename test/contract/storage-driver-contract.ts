@@ -25,7 +25,6 @@ export interface StorageDriverHarness {
   cleanup(): Promise<void>;
 }
 
-
 export function describeStorageDriverContract(name: string, setup: () => Promise<StorageDriverHarness>): void {
   describe(`the ${name} driver contract`, () => {
     let h: StorageDriverHarness;
@@ -68,7 +67,11 @@ export function describeStorageDriverContract(name: string, setup: () => Promise
       const image = join(dataDir, 'image');
       await mkdir(join(image, 'etc'), { recursive: true });
       await writeFile(join(image, 'etc', 'hostname'), 'img\n');
-      await driver.ensureVolume(pool, { name: 'default_img', sizeBytes: 32 * MiB, source: { kind: 'image', imageName: 'test-image', imagePath: image } });
+      await driver.ensureVolume(pool, {
+        name: 'default_img',
+        sizeBytes: 32 * MiB,
+        source: { kind: 'image', imageName: 'test-image', imagePath: image },
+      });
       const path = await driver.mountVolume(pool, 'default_img');
       expect(await readFile(join(path, 'etc', 'hostname'), 'utf8')).to.equal('img\n');
       await driver.deleteVolume(pool, 'default_img');

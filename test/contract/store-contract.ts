@@ -26,7 +26,13 @@ const MEMBER = kinds.resolve('members');
 let seq = 0;
 
 function instance(name: string, namespace: string, extra: Partial<KubeObject> = {}): KubeObject {
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace }, spec: { image: 'busybox', cpu: 1 }, ...extra };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name, namespace },
+    spec: { image: 'busybox', cpu: 1 },
+    ...extra,
+  };
 }
 
 async function expectReject(p: Promise<unknown>, errName: string, message?: RegExp | string): Promise<Error> {
@@ -84,11 +90,18 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
 
       it('rejects a second create with a Kubernetes AlreadyExists message', async () => {
         await store.create(INSTANCE, instance('web', ns));
-        await expectReject(store.create(INSTANCE, instance('web', ns)), 'AlreadyExistsError', 'instances.cloudlet.dev "web" already exists');
+        await expectReject(
+          store.create(INSTANCE, instance('web', ns)),
+          'AlreadyExistsError',
+          'instances.cloudlet.dev "web" already exists',
+        );
       });
 
       it('names an object from generateName plus five characters', async () => {
-        const created = await store.create<KubeObject>(INSTANCE, { ...instance('', ns), metadata: { name: '', generateName: 'web-', namespace: ns } });
+        const created = await store.create<KubeObject>(INSTANCE, {
+          ...instance('', ns),
+          metadata: { name: '', generateName: 'web-', namespace: ns },
+        });
         expect(created.metadata.name).to.match(/^web-[a-z0-9]{5}$/);
         expect((await store.get(INSTANCE, created.metadata.name, ns)).metadata.uid).to.equal(created.metadata.uid);
       });
@@ -100,7 +113,12 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       it('requires a namespace for namespaced kinds and drops it for cluster-scoped kinds', async () => {
         await expectReject(store.create(INSTANCE, instance('web', '')), 'ValidationError');
         const name = `m-${ns}`;
-        const m = await store.create<KubeObject>(MEMBER, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name, namespace: 'x' }, spec: {} });
+        const m = await store.create<KubeObject>(MEMBER, {
+          apiVersion: 'cloudlet.dev/v1alpha1',
+          kind: 'Member',
+          metadata: { name, namespace: 'x' },
+          spec: {},
+        });
         expect(m.metadata.namespace).to.equal(undefined);
         expect((await store.get(MEMBER, name)).metadata.uid).to.equal(m.metadata.uid);
         await store.delete(MEMBER, name, undefined);
@@ -176,7 +194,10 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         const updated = await store.update(INSTANCE, { ...fresh, spec: { image: 'busybox', cpu: 3 } });
         await theirs.delete(INSTANCE, 'web', ns);
         await expectReject(store.update(INSTANCE, { ...updated, spec: { image: 'busybox', cpu: 4 } }), 'NotFoundError');
-        await expectReject(store.update(INSTANCE, { ...updated, status: { phase: 'Running' } }, { subresource: 'status' }), 'NotFoundError');
+        await expectReject(
+          store.update(INSTANCE, { ...updated, status: { phase: 'Running' } }, { subresource: 'status' }),
+          'NotFoundError',
+        );
       });
 
       it('bumps generation on spec changes only', async () => {
@@ -190,14 +211,21 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
 
       it('keeps uid and creationTimestamp from storage', async () => {
         const created = await store.create(INSTANCE, instance('web', ns));
-        const updated = await store.update(INSTANCE, { ...created, metadata: { ...created.metadata, creationTimestamp: '2000-01-01T00:00:00Z' } });
+        const updated = await store.update(INSTANCE, {
+          ...created,
+          metadata: { ...created.metadata, creationTimestamp: '2000-01-01T00:00:00Z' },
+        });
         expect(updated.metadata.creationTimestamp).to.equal(created.metadata.creationTimestamp);
         await expectReject(store.update(INSTANCE, { ...updated, metadata: { ...updated.metadata, uid: 'other' } }), 'ConflictError');
       });
 
       it('writes status only through the status subresource', async () => {
         const created = await store.create(INSTANCE, instance('web', ns));
-        const withStatus = await store.update(INSTANCE, { ...created, spec: { image: 'ignored' }, status: { phase: 'Running' } }, { subresource: 'status' });
+        const withStatus = await store.update(
+          INSTANCE,
+          { ...created, spec: { image: 'ignored' }, status: { phase: 'Running' } },
+          { subresource: 'status' },
+        );
         expect(withStatus.status).to.deep.equal({ phase: 'Running' });
         expect(withStatus.spec).to.deep.equal(created.spec);
         expect(withStatus.metadata.generation).to.equal(1);
@@ -224,7 +252,10 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       });
 
       it('only marks an object with finalizers, once, and deletes it when the last finalizer goes', async () => {
-        await store.create(INSTANCE, instance('web', ns, { metadata: { name: 'web', namespace: ns, finalizers: ['cloudlet.dev/a', 'cloudlet.dev/b'] } }));
+        await store.create(
+          INSTANCE,
+          instance('web', ns, { metadata: { name: 'web', namespace: ns, finalizers: ['cloudlet.dev/a', 'cloudlet.dev/b'] } }),
+        );
         const first = await store.delete(INSTANCE, 'web', ns);
         expect(first.deleted).to.equal(false);
         const ts = first.object.metadata.deletionTimestamp;
@@ -233,10 +264,16 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(again.object.metadata.deletionTimestamp).to.equal(ts);
         const cur = await store.get(INSTANCE, 'web', ns);
         await expectReject(
-          store.update(INSTANCE, { ...cur, metadata: { ...cur.metadata, finalizers: ['cloudlet.dev/a', 'cloudlet.dev/b', 'cloudlet.dev/c'] } }),
+          store.update(INSTANCE, {
+            ...cur,
+            metadata: { ...cur.metadata, finalizers: ['cloudlet.dev/a', 'cloudlet.dev/b', 'cloudlet.dev/c'] },
+          }),
           'ValidationError',
         );
-        const one = await store.update(INSTANCE, { ...cur, metadata: { ...cur.metadata, deletionTimestamp: undefined, finalizers: ['cloudlet.dev/b'] } });
+        const one = await store.update(INSTANCE, {
+          ...cur,
+          metadata: { ...cur.metadata, deletionTimestamp: undefined, finalizers: ['cloudlet.dev/b'] },
+        });
         expect(one.metadata.deletionTimestamp).to.equal(ts);
         const last = await store.update(INSTANCE, { ...one, metadata: { ...one.metadata, finalizers: [] } });
         expect(last.metadata.finalizers).to.deep.equal([]);
@@ -248,7 +285,10 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         const created = await store.create(INSTANCE, instance('web', ns));
         await expectReject(store.delete(INSTANCE, 'web', ns, { resourceVersion: '1' }), 'ConflictError');
         await expectReject(store.delete(INSTANCE, 'web', ns, { uid: 'other' }), 'ConflictError');
-        const res = await store.delete(INSTANCE, 'web', ns, { resourceVersion: created.metadata.resourceVersion, uid: created.metadata.uid });
+        const res = await store.delete(INSTANCE, 'web', ns, {
+          resourceVersion: created.metadata.resourceVersion,
+          uid: created.metadata.uid,
+        });
         expect(res.deleted).to.equal(true);
       });
     });

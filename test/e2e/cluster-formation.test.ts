@@ -34,14 +34,20 @@ interface View {
 
 async function members(): Promise<View[]> {
   const list = await lab.api<{ items: Member[] }>('GET', '/apis/cloudlet.dev/v1alpha1/members');
-  return list.items.map((m) => ({ name: m.metadata.name, phase: m.status?.phase, etcdRole: m.status?.etcdRole })).sort((a, b) => a.name.localeCompare(b.name));
+  return list.items
+    .map((m) => ({ name: m.metadata.name, phase: m.status?.phase, etcdRole: m.status?.etcdRole }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** settled waits (bounded) until `check` holds for the member list; the voter controller writes etcdRole a moment after etcd changes. */
 async function settled(what: string, check: (ms: View[]) => boolean, limitMs = 60_000): Promise<View[]> {
   // a member's API may restart while etcd membership changes: eventually counts errors as "not yet"
   let last: View[] = [];
-  return eventually(what, async () => (check((last = await members())) ? last : undefined), { timeoutMs: limitMs, everyMs: 500, detail: () => `members: ${JSON.stringify(last)}` });
+  return eventually(what, async () => (check((last = await members())) ? last : undefined), {
+    timeoutMs: limitMs,
+    everyMs: 500,
+    detail: () => `members: ${JSON.stringify(last)}`,
+  });
 }
 
 const waitLines = (stderr: string): number => stderr.split('\n').filter((l) => l.includes('waiting for the cluster to accept')).length;
@@ -64,7 +70,10 @@ describe('e2e: forming a cluster on the lab', function () {
       const joined = await lab.lab(['join', 'm2', 'm3'], 600_000);
       expect(joined.code, `round ${round}: lab.sh join m2 m3 failed:\n${joined.stderr}${joined.stdout}`).to.equal(0);
       waited.push(waitLines(joined.stderr));
-      const ms = await settled(`round ${round}: three Ready voters`, (v) => v.length === 3 && v.every((m) => m.phase === 'Ready' && m.etcdRole === 'voter'));
+      const ms = await settled(
+        `round ${round}: three Ready voters`,
+        (v) => v.length === 3 && v.every((m) => m.phase === 'Ready' && m.etcdRole === 'voter'),
+      );
       expect(ms.map((m) => m.name)).to.deep.equal(['m1', 'm2', 'm3']);
       await lab.labOk(['down'], 120_000);
     }
@@ -76,7 +85,10 @@ describe('e2e: forming a cluster on the lab', function () {
     await lab.labOk(['up', '1'], 180_000);
     const joined = await lab.lab(['join', '--parallel', 'm2', 'm3', 'm4'], 600_000);
     expect(joined.code, `lab.sh join --parallel failed:\n${joined.stderr}${joined.stdout}`).to.equal(0);
-    const ms = await settled('four Ready members, three voters', (v) => v.length === 4 && v.every((m) => m.phase === 'Ready') && v.filter((m) => m.etcdRole === 'voter').length === 3);
+    const ms = await settled(
+      'four Ready members, three voters',
+      (v) => v.length === 4 && v.every((m) => m.phase === 'Ready') && v.filter((m) => m.etcdRole === 'voter').length === 3,
+    );
     expect(ms.filter((m) => m.etcdRole === 'none').map((m) => m.name)).to.have.length(1);
     expect(ms.find((m) => m.name === 'm1')?.etcdRole).to.equal('voter');
     console.log(`      progress lines (joins that had to wait): ${waitLines(joined.stderr)}`);

@@ -71,7 +71,9 @@ describe('the cloudlet daemon (e2e)', function () {
     const member = await waitFor('a Ready member', () => {
       const r = d.cloudlet(['get', 'members', '-o', 'json']);
       if (r.code !== 0) return undefined;
-      const list = JSON.parse(r.stdout) as { items: Array<{ status?: { phase?: string; capacity?: { cpu?: number; memory?: string; disk?: string } } }> };
+      const list = JSON.parse(r.stdout) as {
+        items: Array<{ status?: { phase?: string; capacity?: { cpu?: number; memory?: string; disk?: string } } }>;
+      };
       const m = list.items[0];
       return m?.status?.phase === 'Ready' ? m : undefined;
     });
@@ -104,19 +106,43 @@ describe('the cloudlet daemon (e2e)', function () {
   });
 
   it('logs JSON lines when stderr is not a terminal', () => {
-    const lines = d.log().split('\n').filter((l) => l.trim());
+    const lines = d
+      .log()
+      .split('\n')
+      .filter((l) => l.trim());
     expect(lines.length).to.be.greaterThan(3);
     for (const line of lines.slice(0, 20)) expect(() => JSON.parse(line), line).not.to.throw();
   });
 
   describe('bad input changes nothing and says where the problem is', () => {
-    const good = 'apiVersion: cloudlet.dev/v1alpha1\nkind: Network\nmetadata: {name: ok-net}\nspec: {driver: bridge, subnet: 10.99.8.0/24}\n';
+    const good =
+      'apiVersion: cloudlet.dev/v1alpha1\nkind: Network\nmetadata: {name: ok-net}\nspec: {driver: bridge, subnet: 10.99.8.0/24}\n';
     const cases: Array<{ what: string; doc: string; message: RegExp }> = [
-      { what: 'an unknown kind', doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instanse\nmetadata: {name: x}\nspec: {}\n', message: /Instanse/ },
-      { what: 'an unknown apiVersion', doc: 'apiVersion: cloudlet.dev/v9\nkind: Instance\nmetadata: {name: x}\nspec: {image: busybox}\n', message: /cloudlet\.dev\/v9/ },
-      { what: 'a schema violation', doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: x}\nspec: {image: busybox, memory: lots}\n', message: /spec\.memory/ },
-      { what: 'an invalid name', doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: Not_Valid}\nspec: {image: busybox}\n', message: /metadata\.name/ },
-      { what: 'malformed YAML', doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: x\n', message: /document 2, line \d+, column \d+/ },
+      {
+        what: 'an unknown kind',
+        doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instanse\nmetadata: {name: x}\nspec: {}\n',
+        message: /Instanse/,
+      },
+      {
+        what: 'an unknown apiVersion',
+        doc: 'apiVersion: cloudlet.dev/v9\nkind: Instance\nmetadata: {name: x}\nspec: {image: busybox}\n',
+        message: /cloudlet\.dev\/v9/,
+      },
+      {
+        what: 'a schema violation',
+        doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: x}\nspec: {image: busybox, memory: lots}\n',
+        message: /spec\.memory/,
+      },
+      {
+        what: 'an invalid name',
+        doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: Not_Valid}\nspec: {image: busybox}\n',
+        message: /metadata\.name/,
+      },
+      {
+        what: 'malformed YAML',
+        doc: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: x\n',
+        message: /document 2, line \d+, column \d+/,
+      },
     ];
     for (const c of cases) {
       it(`refuses ${c.what} in a multi-document apply and writes none of the documents`, () => {
@@ -131,7 +157,9 @@ describe('the cloudlet daemon (e2e)', function () {
       // six 200 KiB driver settings: every field is within its own limits, the whole object is not
       const config = Array.from({ length: 6 }, (_, i) => `k${i}: ${'x'.repeat(200 * 1024)}`).join(', ');
       // --server-side: a client-side apply would first hit the 256 KiB limit of its last-applied annotation
-      const r = d.cloudlet(['apply', '--server-side', '-f', '-'], { input: `apiVersion: cloudlet.dev/v1alpha1\nkind: StoragePool\nmetadata: {name: big-pool}\nspec: {driver: dir, config: {${config}}}\n` });
+      const r = d.cloudlet(['apply', '--server-side', '-f', '-'], {
+        input: `apiVersion: cloudlet.dev/v1alpha1\nkind: StoragePool\nmetadata: {name: big-pool}\nspec: {driver: dir, config: {${config}}}\n`,
+      });
       expect(r.code).to.not.equal(0);
       expect(r.stderr).to.match(/too large|1 MiB|exceeds/i);
       expect(d.cloudlet(['get', 'storagepool', 'big-pool']).code).to.not.equal(0);
@@ -139,7 +167,10 @@ describe('the cloudlet daemon (e2e)', function () {
 
     it('refuses a replace with a stale resourceVersion (kubectl replace)', () => {
       expect(d.cloudlet(['apply', '-f', '-'], { input: good.replace('ok-net', 'stale-net') }).code).to.equal(0);
-      const current = JSON.parse(d.cloudlet(['get', 'network', 'stale-net', '-o', 'json']).stdout) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+      const current = JSON.parse(d.cloudlet(['get', 'network', 'stale-net', '-o', 'json']).stdout) as {
+        metadata: Record<string, unknown>;
+        spec: Record<string, unknown>;
+      };
       const stale = { ...current, metadata: { ...current.metadata, resourceVersion: '1' }, spec: { ...current.spec, nat: true } };
       const r = d.kubectl(['replace', '-f', '-'], { input: JSON.stringify(stale) });
       expect(r.code).to.not.equal(0);

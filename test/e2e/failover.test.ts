@@ -30,14 +30,24 @@ function need(tool: string, pkg: string): void {
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   await lab.labOk(['kubeconfig']); // points the admin kubeconfig at a member that answers now
   return new Promise((res) => {
-    execFile('node', [join(root, 'dist', 'cli', 'main.js'), '--kubeconfig', join(labDir, 'kubeconfig'), ...args], { cwd: root, timeout: 180_000 }, (err, stdout, stderr) => {
-      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-    });
+    execFile(
+      'node',
+      [join(root, 'dist', 'cli', 'main.js'), '--kubeconfig', join(labDir, 'kubeconfig'), ...args],
+      { cwd: root, timeout: 180_000 },
+      (err, stdout, stderr) => {
+        res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
+      },
+    );
   });
 }
 
 async function placement(): Promise<Map<string, { member: string; phase: string; epoch: number }>> {
-  return new Map((await lab.instances()).map((i) => [i.metadata.name, { member: i.status?.member ?? '', phase: i.status?.phase ?? '', epoch: i.status?.placementEpoch ?? 0 }]));
+  return new Map(
+    (await lab.instances()).map((i) => [
+      i.metadata.name,
+      { member: i.status?.member ?? '', phase: i.status?.phase ?? '', epoch: i.status?.placementEpoch ?? 0 },
+    ]),
+  );
 }
 
 /** settled: every member Ready, every instance Running on exactly the host the API names. */
@@ -123,7 +133,9 @@ describe('failover on a 3-member lab with real LXC', function () {
       const now = await placement();
       return containersOn(victim).filter((c) => affected.some((n) => c.endsWith(`_${n}`) && now.get(n)?.member !== victim));
     };
-    await lab.until(`the stale copies on ${victim} are removed`, async () => ((await staleNow()).length === 0 ? true : undefined), 120_000, 500).catch(() => undefined);
+    await lab
+      .until(`the stale copies on ${victim} are removed`, async () => ((await staleNow()).length === 0 ? true : undefined), 120_000, 500)
+      .catch(() => undefined);
     expect(await staleNow()).to.deep.equal([]);
   });
 
@@ -139,7 +151,10 @@ describe('failover on a 3-member lab with real LXC', function () {
     expect(report.samples).to.be.greaterThan(samplesBefore);
     const members = await lab.members();
     expect(members.find((m) => m.metadata.name === victim)?.status?.phase).to.equal('Ready');
-    const events = await lab.api<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>('GET', '/api/v1/namespaces/default/events');
+    const events = await lab.api<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(
+      'GET',
+      '/api/v1/namespaces/default/events',
+    );
     const reasons = new Set(events.items.filter((e) => affected.includes(e.involvedObject.name)).map((e) => e.reason));
     for (const r of ['HeartbeatLost', 'Rescheduled', 'Started']) expect([...reasons]).to.include(r);
   });
@@ -151,7 +166,9 @@ describe('failover on a 3-member lab with real LXC', function () {
     expect(evac.code, evac.out).to.equal(0);
     const after = await placement();
     expect(names.filter((n) => after.get(n)?.member === target)).to.deep.equal([]);
-    await lab.until('nothing runs on the evacuated member', async () => ((await lab.ps()).size > 0 && [...(await lab.ps()).values()].every((ms) => !ms.includes(target)) ? true : undefined));
+    await lab.until('nothing runs on the evacuated member', async () =>
+      (await lab.ps()).size > 0 && [...(await lab.ps()).values()].every((ms) => !ms.includes(target)) ? true : undefined,
+    );
     const evacuated = (await lab.members()).find((m) => m.metadata.name === target);
     expect(evacuated?.status?.phase).to.equal('Evacuated');
     expect(evacuated?.spec?.unschedulable).to.equal(true);

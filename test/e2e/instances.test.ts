@@ -37,10 +37,15 @@ interface Ran {
 
 function runTool(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((done) => {
-    const child = execFile(cmd, args, { env: childEnv(), timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      done({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: childEnv(), timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        done({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
@@ -92,7 +97,8 @@ describe('Instances end to end (real daemon, real LXC)', function () {
       req.end();
     });
 
-  const cli = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> => runTool('node', [MAIN, '--kubeconfig', join(dataDir, 'kubeconfig'), ...args], opts);
+  const cli = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> =>
+    runTool('node', [MAIN, '--kubeconfig', join(dataDir, 'kubeconfig'), ...args], opts);
   const lxcInfo = async (container: string): Promise<{ state: string; pid?: number }> => {
     const r = await runTool('lxc-info', ['-P', lxcPath, '-n', container, '-s', '-p']);
     const state = /^State:\s*(\S+)/m.exec(r.stdout)?.[1] ?? `unknown (${r.stderr.trim()})`;
@@ -106,25 +112,39 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     return JSON.parse(res.body) as Instance;
   };
   const waitPhase = (name: string, phase: string, timeoutMs = 60_000, extra: (i: Instance) => boolean = () => true): Promise<Instance> =>
-    waitFor(`instance ${name} to be ${phase}`, async () => {
-      const i = await getInstance(name);
-      return i?.status?.phase === phase && extra(i) ? i : undefined;
-    }, timeoutMs);
+    waitFor(
+      `instance ${name} to be ${phase}`,
+      async () => {
+        const i = await getInstance(name);
+        return i?.status?.phase === phase && extra(i) ? i : undefined;
+      },
+      timeoutMs,
+    );
 
   async function startDaemon(): Promise<void> {
     const log = openSync(join(dataDir, 'daemon.log'), 'a');
-    daemon = spawn('node', [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log], env: childEnv() });
+    daemon = spawn('node', [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+      stdio: ['ignore', log, log],
+      env: childEnv(),
+    });
     const kubeconfig = join(dataDir, 'kubeconfig');
     await waitFor('the kubeconfig', async () => (existsSync(kubeconfig) ? true : undefined), 60_000);
-    const cfg = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string } }>; users: Array<{ user: { token: string } }> };
+    const cfg = parse(readFileSync(kubeconfig, 'utf8')) as {
+      clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string } }>;
+      users: Array<{ user: { token: string } }>;
+    };
     server = cfg.clusters[0]?.cluster.server ?? '';
     const caData = cfg.clusters[0]?.cluster['certificate-authority-data'];
     ca = caData ? Buffer.from(caData, 'base64').toString('utf8') : undefined;
     token = cfg.users[0]?.user.token ?? '';
-    await waitFor('the API', async () => {
-      const res = await api('/apis/cloudlet.dev/v1alpha1/namespaces/default/instances');
-      return res.status === 200 ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'the API',
+      async () => {
+        const res = await api('/apis/cloudlet.dev/v1alpha1/namespaces/default/instances');
+        return res.status === 200 ? true : undefined;
+      },
+      60_000,
+    );
   }
 
   before(async function () {
@@ -160,7 +180,9 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     const etcdPid = existsSync(etcdPidFile) ? Number(readFileSync(etcdPidFile, 'utf8').trim()) : undefined;
     if (daemon?.pid && pidAlive(daemon.pid)) {
       daemon.kill('SIGTERM');
-      await waitFor('the daemon to exit', async () => (daemon?.pid && pidAlive(daemon.pid) ? undefined : true), 20_000).catch(() => daemon?.kill('SIGKILL'));
+      await waitFor('the daemon to exit', async () => (daemon?.pid && pidAlive(daemon.pid) ? undefined : true), 20_000).catch(() =>
+        daemon?.kill('SIGKILL'),
+      );
     }
     if (etcdPid && pidAlive(etcdPid)) process.kill(etcdPid, 'SIGKILL');
     if (existsSync(lxcPath)) {
@@ -211,15 +233,23 @@ describe('Instances end to end (real daemon, real LXC)', function () {
   it('raises the memory limit live, without restarting the container', async () => {
     const before = await lxcInfo(container);
     expect((await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1 }) })).code).to.equal(0);
-    await waitFor('the cgroup to show 256Mi', async () => ((await readCgroupLimits(before.pid ?? 0)).memoryBytes === 268435456 ? true : undefined), 30_000);
+    await waitFor(
+      'the cgroup to show 256Mi',
+      async () => ((await readCgroupLimits(before.pid ?? 0)).memoryBytes === 268435456 ? true : undefined),
+      30_000,
+    );
     expect((await lxcInfo(container)).pid).to.equal(before.pid);
   });
 
   it('stops and starts the container as spec.state says', async () => {
-    expect((await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1, state: 'Stopped' }) })).code).to.equal(0);
+    expect(
+      (await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1, state: 'Stopped' }) })).code,
+    ).to.equal(0);
     await waitPhase('web', 'Stopped');
     expect((await lxcInfo(container)).state).to.equal('STOPPED');
-    expect((await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1, state: 'Running' }) })).code).to.equal(0);
+    expect(
+      (await cli(['apply', '-f', '-'], { input: manifest('web', { image: 'busybox', memory: '256Mi', cpu: 1, state: 'Running' }) })).code,
+    ).to.equal(0);
     await waitPhase('web', 'Running');
     expect((await lxcInfo(container)).state).to.equal('RUNNING');
   });
@@ -235,7 +265,9 @@ describe('Instances end to end (real daemon, real LXC)', function () {
     expect(after.state).to.equal('RUNNING');
     expect(after.pid).to.not.equal(before.pid);
     const events = await cli(['describe', 'instance', 'web']);
-    expect(events.stdout).to.match(/ContainerExited/).and.match(/Restarted/);
+    expect(events.stdout)
+      .to.match(/ContainerExited/)
+      .and.match(/Restarted/);
   });
 
   it('adopts the running container after the daemon is SIGKILLed and restarted', async () => {
@@ -258,26 +290,40 @@ describe('Instances end to end (real daemon, real LXC)', function () {
 
   it('starts a second busybox instance from the cached image', async () => {
     const t0 = Date.now();
-    expect((await cli(['apply', '-f', '-'], { input: manifest('quick', { image: 'busybox', memory: '64Mi', cpu: 0.5 }) })).code).to.equal(0);
+    expect((await cli(['apply', '-f', '-'], { input: manifest('quick', { image: 'busybox', memory: '64Mi', cpu: 0.5 }) })).code).to.equal(
+      0,
+    );
     const quick = await waitPhase('quick', 'Running');
     const at = (type: string): number => Date.parse(quick.status?.conditions?.find((c) => c.type === type)?.lastTransitionTime ?? '');
-    console.log(`      busybox apply → Running with the image cached: ${Date.now() - t0} ms (includes the CLI's own start-up); scheduled → Running: ${at('Ready') - at('Scheduled')} ms`);
+    console.log(
+      `      busybox apply → Running with the image cached: ${Date.now() - t0} ms (includes the CLI's own start-up); scheduled → Running: ${at('Ready') - at('Scheduled')} ms`,
+    );
     expect((await lxcInfo(quick.status?.containerName ?? '')).state).to.equal('RUNNING');
     expect((await cli(['delete', 'instance', 'quick'])).code).to.equal(0);
   });
 
   it('reports an image file outside the image directory as Failed with a clear message', async () => {
-    expect((await cli(['apply', '-f', '-'], { input: manifest('bad', { image: 'file:///nonexistent/rootfs.tar.gz', memory: '64Mi' }) })).code).to.equal(0);
+    expect(
+      (await cli(['apply', '-f', '-'], { input: manifest('bad', { image: 'file:///nonexistent/rootfs.tar.gz', memory: '64Mi' }) })).code,
+    ).to.equal(0);
     const bad = await waitPhase('bad', 'Failed');
     expect(bad.status?.message).to.match(/image file \/nonexistent\/rootfs\.tar\.gz is not inside the image directory/);
     expect((await cli(['delete', 'instance', 'bad'])).code).to.equal(0);
   });
 
   it('says why an instance cannot be created: Failed for an address outside the subnet, Creating with the reason for a missing network', async () => {
-    const net = JSON.stringify({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'e2e-fixed' }, spec: { driver: 'bridge', subnet: '10.99.31.0/24' } });
+    const net = JSON.stringify({
+      apiVersion: 'cloudlet.dev/v1alpha1',
+      kind: 'Network',
+      metadata: { name: 'e2e-fixed' },
+      spec: { driver: 'bridge', subnet: '10.99.31.0/24' },
+    });
     try {
       expect((await cli(['apply', '-f', '-'], { input: net })).code).to.equal(0);
-      const bad = [manifest('outside', { image: 'busybox', memory: '64Mi', nics: [{ network: 'e2e-fixed', address: '10.99.30.5' }] }), manifest('nonet', { image: 'busybox', memory: '64Mi', nics: [{ network: 'no-such-net' }] })];
+      const bad = [
+        manifest('outside', { image: 'busybox', memory: '64Mi', nics: [{ network: 'e2e-fixed', address: '10.99.30.5' }] }),
+        manifest('nonet', { image: 'busybox', memory: '64Mi', nics: [{ network: 'no-such-net' }] }),
+      ];
       expect((await cli(['apply', '-f', '-'], { input: bad.join('\n---\n') })).code).to.equal(0);
       const outside = await waitPhase('outside', 'Failed', 60_000, (i) => /cannot create the container/.test(i.status?.message ?? ''));
       expect(outside.status?.message).to.match(/address 10\.99\.30\.5 cannot be used on network "e2e-fixed"/);
@@ -311,10 +357,16 @@ describe('Instances end to end (real daemon, real LXC)', function () {
       const cp = await runTool('cp', ['-al', DEBIAN_CACHE, target], { timeoutMs: 600_000 });
       if (cp.code !== 0) await runTool('cp', ['-a', '--reflink=auto', DEBIAN_CACHE, target], { timeoutMs: 600_000 });
       const meta = JSON.parse(readFileSync(join(target, 'image.json'), 'utf8')) as Record<string, unknown>;
-      await runTool('sh', ['-c', `cat > '${join(target, 'image.json.new')}' && mv '${join(target, 'image.json.new')}' '${join(target, 'image.json')}'`], { input: JSON.stringify({ ...meta, rootfsPath: join(target, 'rootfs') }) });
+      await runTool(
+        'sh',
+        ['-c', `cat > '${join(target, 'image.json.new')}' && mv '${join(target, 'image.json.new')}' '${join(target, 'image.json')}'`],
+        { input: JSON.stringify({ ...meta, rootfsPath: join(target, 'rootfs') }) },
+      );
     }
     const t0 = Date.now();
-    expect((await cli(['apply', '-f', '-'], { input: manifest('deb', { image: 'debian/bookworm', memory: '512Mi', cpu: 1 }) })).code).to.equal(0);
+    expect(
+      (await cli(['apply', '-f', '-'], { input: manifest('deb', { image: 'debian/bookworm', memory: '512Mi', cpu: 1 }) })).code,
+    ).to.equal(0);
     await waitPhase('deb', 'Running', 25 * 60_000);
     console.log(`      debian apply → Running: ${Date.now() - t0} ms`);
     let state = '';

@@ -53,11 +53,15 @@ async function members(): Promise<MemberView[]> {
   const server = cfg.clusters[0]!.cluster.server;
   const ca = Buffer.from(cfg.clusters[0]!.cluster['certificate-authority-data'], 'base64');
   const body = await new Promise<string>((res, rej) => {
-    const req = request(`${server}/apis/cloudlet.dev/v1alpha1/members`, { ca, timeout: 5000, headers: { Authorization: `Bearer ${cfg.users[0]!.user.token}` } }, (r) => {
-      let t = '';
-      r.on('data', (c: Buffer) => (t += c.toString()));
-      r.on('end', () => (r.statusCode === 200 ? res(t) : rej(new Error(`HTTP ${r.statusCode}: ${t}`))));
-    });
+    const req = request(
+      `${server}/apis/cloudlet.dev/v1alpha1/members`,
+      { ca, timeout: 5000, headers: { Authorization: `Bearer ${cfg.users[0]!.user.token}` } },
+      (r) => {
+        let t = '';
+        r.on('data', (c: Buffer) => (t += c.toString()));
+        r.on('end', () => (r.statusCode === 200 ? res(t) : rej(new Error(`HTTP ${r.statusCode}: ${t}`))));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', rej);
     req.end();
@@ -95,7 +99,8 @@ describe('the lab: a three-member cluster', function () {
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces): run the e2e tests as root');
     for (const tool of ['/usr/bin/curl', '/usr/sbin/ip', '/usr/bin/etcd']) {
-      if (!existsSync(tool) && !existsSync(tool.replace('/usr/sbin', '/sbin'))) throw new Error(`${tool} is missing: apt-get install curl iproute2 etcd-server`);
+      if (!existsSync(tool) && !existsSync(tool.replace('/usr/sbin', '/sbin')))
+        throw new Error(`${tool} is missing: apt-get install curl iproute2 etcd-server`);
     }
     const up = await labSh('up', '3');
     if (up.code !== 0) throw new Error(`lab.sh up 3 failed: ${up.stderr}${up.stdout}`);
@@ -111,7 +116,9 @@ describe('the lab: a three-member cluster', function () {
       const ms = await members();
       return ms.length === 3 && ms.every((m) => m.phase === 'Ready' && m.etcdRole === 'voter');
     });
-    const m2 = JSON.parse(readFileSync(join(labDir, 'm2', 'cluster.json'), 'utf8')) as { etcd: { endpoints: string[]; initialCluster: string } };
+    const m2 = JSON.parse(readFileSync(join(labDir, 'm2', 'cluster.json'), 'utf8')) as {
+      etcd: { endpoints: string[]; initialCluster: string };
+    };
     expect(m2.etcd.endpoints.every((e) => e.startsWith('https://'))).to.equal(true);
     // etcd lists its members in no fixed order: compare as a set
     const peers = m2.etcd.initialCluster.split(',').sort();
@@ -129,9 +136,26 @@ describe('the lab: a three-member cluster', function () {
     const join4 = (token: string) => cloudlet('join', token, '--data-dir', dir, '--listen', '10.77.0.1:16443', '--member', 'm9');
     const cases: Array<[string, string, RegExp]> = [
       ['malformed', 'cl1.not-a-token', /join token is malformed/],
-      ['expired', encodeJoinToken({ addresses, caFingerprint: fp, secret: 'a'.repeat(64), expiresAt: Math.floor(Date.now() / 1000) - 60 }), /expired at/],
-      ['forged', encodeJoinToken({ addresses, caFingerprint: fp, secret: 'b'.repeat(64), expiresAt: Math.floor(Date.now() / 1000) + 600 }), /unknown, expired or already used/],
-      ['wrongly pinned', encodeJoinToken({ addresses, caFingerprint: 'c'.repeat(64), secret: 'b'.repeat(64), expiresAt: Math.floor(Date.now() / 1000) + 600 }), /does not match/],
+      [
+        'expired',
+        encodeJoinToken({ addresses, caFingerprint: fp, secret: 'a'.repeat(64), expiresAt: Math.floor(Date.now() / 1000) - 60 }),
+        /expired at/,
+      ],
+      [
+        'forged',
+        encodeJoinToken({ addresses, caFingerprint: fp, secret: 'b'.repeat(64), expiresAt: Math.floor(Date.now() / 1000) + 600 }),
+        /unknown, expired or already used/,
+      ],
+      [
+        'wrongly pinned',
+        encodeJoinToken({
+          addresses,
+          caFingerprint: 'c'.repeat(64),
+          secret: 'b'.repeat(64),
+          expiresAt: Math.floor(Date.now() / 1000) + 600,
+        }),
+        /does not match/,
+      ],
     ];
     for (const [what, token, message] of cases) {
       const r = await join4(token);

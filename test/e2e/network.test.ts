@@ -43,10 +43,15 @@ interface Ran {
 
 function run(file: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((done) => {
-    const child = execFile(file, args, { cwd: root, env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      file,
+      args,
+      { cwd: root, env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        done({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     child.stdin?.on('error', () => undefined); // a tool that exits without reading its input
     child.stdin?.end(opts.input);
   });
@@ -54,7 +59,8 @@ function run(file: string, args: string[], opts: { input?: string; timeoutMs?: n
 
 const labSh = (...args: string[]): Promise<Ran> => run(lab, args, { timeoutMs: 600_000 });
 let kubeconfig = '';
-const cli = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> => run('node', [MAIN, '--kubeconfig', kubeconfig, ...args], opts);
+const cli = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> =>
+  run('node', [MAIN, '--kubeconfig', kubeconfig, ...args], opts);
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
   return (await eventually(what, fn, { timeoutMs, everyMs: 500 })) as T;
@@ -71,7 +77,12 @@ function network(name: string, spec: Network['spec']): object {
 
 function instance(name: string, member: string, net: string): object {
   placed.set(name, member);
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', memory: '64Mi', placement: { member }, nics: [{ network: net }] } };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name, namespace: 'default' },
+    spec: { image: 'busybox', memory: '64Mi', placement: { member }, nics: [{ network: net }] },
+  };
 }
 
 async function getJson<T>(kind: string, name: string): Promise<T | undefined> {
@@ -88,16 +99,18 @@ async function count(kind: string): Promise<number | undefined> {
 }
 
 /** networkReady waits for phase Ready and returns the network. */
-const networkReady = (name: string): Promise<Network> => waitFor(`network ${name} Ready`, async () => {
-  const n = await getJson<Network>('network', name);
-  return n?.status?.phase === 'Ready' ? n : undefined;
-});
+const networkReady = (name: string): Promise<Network> =>
+  waitFor(`network ${name} Ready`, async () => {
+    const n = await getJson<Network>('network', name);
+    return n?.status?.phase === 'Ready' ? n : undefined;
+  });
 
 /** runningAt waits for the instance to run with an address and returns that address. */
-const runningAt = (name: string): Promise<string> => waitFor(`instance ${name} Running with an address`, async () => {
-  const i = await getJson<Instance>('instance', name);
-  return i?.status?.phase === 'Running' ? i.status.addresses?.[0] : undefined;
-});
+const runningAt = (name: string): Promise<string> =>
+  waitFor(`instance ${name} Running with an address`, async () => {
+    const i = await getJson<Instance>('instance', name);
+    return i?.status?.phase === 'Running' ? i.status.addresses?.[0] : undefined;
+  });
 
 /** placed remembers which member each instance was pinned to: `cloudlet exec` runs on the instance's own member. */
 const placed = new Map<string, string>();
@@ -110,7 +123,26 @@ const placed = new Map<string, string>();
 async function ping(from: string, target: string, tries = 5): Promise<boolean> {
   const member = placed.get(from) ?? 'm1';
   for (let i = 0; i < tries; i++) {
-    const r = await labSh('exec', member, '--', 'node', MAIN, '--kubeconfig', kubeconfig, 'exec', from, '--data-dir', join(labDir, member), '--', 'ping', '-c', '1', '-W', '1', target);
+    const r = await labSh(
+      'exec',
+      member,
+      '--',
+      'node',
+      MAIN,
+      '--kubeconfig',
+      kubeconfig,
+      'exec',
+      from,
+      '--data-dir',
+      join(labDir, member),
+      '--',
+      'ping',
+      '-c',
+      '1',
+      '-W',
+      '1',
+      target,
+    );
     if (r.code === 0) return true;
     if (!/packets transmitted/.test(r.stdout)) throw new Error(`exec in ${from} on ${member} failed: ${r.stderr}`);
   }
@@ -138,7 +170,16 @@ describe('networks end to end on the lab (real daemon, real LXC, two members)', 
 
   before(async () => {
     if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, LXC): run the e2e tests as root');
-    for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['dnsmasq', 'dnsmasq-base'], ['ovs-vsctl', 'openvswitch-switch'], ['ovn-nbctl', 'ovn-central'], ['ovn-controller', 'ovn-host'], ['ethtool', 'ethtool'], ['lxc-start', 'lxc']] as const) {
+    for (const [tool, pkg] of [
+      ['ip', 'iproute2'],
+      ['nft', 'nftables'],
+      ['dnsmasq', 'dnsmasq-base'],
+      ['ovs-vsctl', 'openvswitch-switch'],
+      ['ovn-nbctl', 'ovn-central'],
+      ['ovn-controller', 'ovn-host'],
+      ['ethtool', 'ethtool'],
+      ['lxc-start', 'lxc'],
+    ] as const) {
       if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} is missing: apt-get install ${pkg}`);
     }
     const up = await labSh('up', String(MEMBERS.length));
@@ -192,14 +233,21 @@ describe('networks end to end on the lab (real daemon, real LXC, two members)', 
     const [o1, o2] = [await runningAt('o1'), await runningAt('o2')];
     expect(await ping('o1', o2, 20), 'o1 → o2 over ovn').to.equal(true);
     expect(await ping('o2', o1), 'o2 → o1 over ovn').to.equal(true);
-    expect(await ping('o1', (await runningAt('a2')), 2), 'ovn → lan').to.equal(false);
+    expect(await ping('o1', await runningAt('a2'), 2), 'ovn → lan').to.equal(false);
 
     const central = MEMBERS.find((m) => existsSync(join(labDir, m, 'ovn', 'ovnnb_db.sock')));
     expect(central, 'a member runs the OVN northbound database').to.not.equal(undefined);
     const nb = ['ovn-nbctl', `--db=unix:${join(labDir, central ?? '', 'ovn', 'ovnnb_db.sock')}`, '--bare', '--columns=name'];
-    expect((await inNs(central ?? '', [...nb, 'list', 'logical_switch_port'])).stdout.split('\n').filter(Boolean).sort()).to.deep.equal(['cl-ov-default-o1-0', 'cl-ov-default-o2-0']);
+    expect((await inNs(central ?? '', [...nb, 'list', 'logical_switch_port'])).stdout.split('\n').filter(Boolean).sort()).to.deep.equal([
+      'cl-ov-default-o1-0',
+      'cl-ov-default-o2-0',
+    ]);
     for (const name of ['o1', 'o2']) expect((await cli(['delete', 'instance', name])).code).to.equal(0);
-    await waitFor('the ovn logical ports to go', async () => ((await inNs(central ?? '', [...nb, 'list', 'logical_switch_port'])).stdout.trim() === '' ? true : undefined), 120_000);
+    await waitFor(
+      'the ovn logical ports to go',
+      async () => ((await inNs(central ?? '', [...nb, 'list', 'logical_switch_port'])).stdout.trim() === '' ? true : undefined),
+      120_000,
+    );
   });
 
   it('leaves no link, nft table, dnsmasq, OVS/OVN daemon or state on any member after the instances and networks are deleted', async () => {

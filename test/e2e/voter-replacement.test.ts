@@ -58,13 +58,17 @@ function etcdctl(via: string[], args: string[]): Promise<string> {
     ...args,
   ];
   return new Promise((res, rej) => {
-    execFile('etcdctl', argv, { timeout: 20_000, env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => (err ? rej(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`)) : res(stdout)));
+    execFile('etcdctl', argv, { timeout: 20_000, env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) =>
+      err ? rej(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`)) : res(stdout),
+    );
   });
 }
 
 /** etcdMembers is `etcdctl member list` through `via`: name → 'voter' | 'learner' ('' for a learner that has not started). */
 async function etcdMembers(via: string[]): Promise<Map<string, 'voter' | 'learner'>> {
-  const out = JSON.parse(await etcdctl(via, ['member', 'list', '--write-out=json'])) as { members: Array<{ name?: string; isLearner?: boolean }> };
+  const out = JSON.parse(await etcdctl(via, ['member', 'list', '--write-out=json'])) as {
+    members: Array<{ name?: string; isLearner?: boolean }>;
+  };
   return new Map(out.members.map((m) => [m.name ?? '', m.isLearner ? 'learner' : 'voter']));
 }
 
@@ -93,7 +97,8 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
     // On a failure keep the daemons' logs (lab.sh down removes the lab dir) and say where.
     if (this.test?.parent?.tests.some((t) => t.state === 'failed')) {
       const keep = mkdtempSync(join(tmpdir(), 'cloudlet-voters-e2e-logs-'));
-      for (const m of [...voters0, 'm4']) if (existsSync(join(labDir, `${m}.log`))) copyFileSync(join(labDir, `${m}.log`), join(keep, `${m}.log`));
+      for (const m of [...voters0, 'm4'])
+        if (existsSync(join(labDir, `${m}.log`))) copyFileSync(join(labDir, `${m}.log`), join(keep, `${m}.log`));
       console.log(`      daemon logs kept in ${keep}`);
     }
     await lab.lab(['down'], 300_000);
@@ -103,7 +108,11 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
   it('forms with three etcd voters and m4 as an etcd client that publishes its etcd peer URL', async () => {
     await lab.until('four Ready members, m1..m3 voters and m4 none', async () => {
       const r = await roles();
-      const ok = r.size === 4 && [...r.values()].every((m) => m.phase === 'Ready') && voters0.every((m) => r.get(m)?.etcdRole === 'voter') && r.get('m4')?.etcdRole === 'none';
+      const ok =
+        r.size === 4 &&
+        [...r.values()].every((m) => m.phase === 'Ready') &&
+        voters0.every((m) => r.get(m)?.etcdRole === 'voter') &&
+        r.get('m4')?.etcdRole === 'none';
       return ok ? true : undefined;
     });
     const etcd = await etcdMembers(voters0);
@@ -115,7 +124,9 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
     expect(etcdMode('m4')).to.equal('client');
     expect(etcdPid('m4')).to.equal(undefined);
     const candidate = await etcdctl(voters0, ['get', '/cloudlet/etcd-candidates/m4', '--print-value-only']);
-    expect(JSON.parse(candidate)).to.have.property('peerUrl').that.matches(new RegExp(`^https://10\\.77\\.${labId}\\.14:\\d+$`));
+    expect(JSON.parse(candidate))
+      .to.have.property('peerUrl')
+      .that.matches(new RegExp(`^https://10\\.77\\.${labId}\\.14:\\d+$`));
   });
 
   it('removes a SIGKILLed voter that does not lead and makes m4 a voter with its own etcd', async () => {
@@ -139,10 +150,14 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
       500,
     );
     const voterAt = Date.now();
-    console.log(`      ${victim} NotReady after ${seconds(notReadyAt - killedAt)}; m4 an etcd voter ${seconds(voterAt - killedAt)} after the kill`);
+    console.log(
+      `      ${victim} NotReady after ${seconds(notReadyAt - killedAt)}; m4 an etcd voter ${seconds(voterAt - killedAt)} after the kill`,
+    );
     await lab.until('Member status mirrors etcd', async () => {
       const r = await roles();
-      return r.get('m4')?.etcdRole === 'voter' && r.get(victim)?.etcdRole === 'none' && alive.every((m) => r.get(m)?.etcdRole === 'voter') ? true : undefined;
+      return r.get('m4')?.etcdRole === 'voter' && r.get(victim)?.etcdRole === 'none' && alive.every((m) => r.get(m)?.etcdRole === 'voter')
+        ? true
+        : undefined;
     });
     // The leader may promote m4 before m4's own promotion call returns: m4 records its new role moments later.
     await lab.until('m4 records in cluster.json that it runs an etcd member', async () => (etcdMode('m4') === 'member' ? true : undefined));
@@ -171,14 +186,25 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
       const back = await lab.api<{ message: string }>('GET', `/api/v1/namespaces/default/events/${name}`);
       expect(back.message).to.equal(`write ${i} after the voter replacement`);
     }
-    const events = await lab.api<{ items: Array<{ reason: string }> }>('GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dm4');
-    expect(events.items.map((e) => e.reason)).to.include.members(['EtcdLearnerAdded', 'EtcdLearnerStarting', 'EtcdLearnerStarted', 'EtcdVoterJoined']);
+    const events = await lab.api<{ items: Array<{ reason: string }> }>(
+      'GET',
+      '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dm4',
+    );
+    expect(events.items.map((e) => e.reason)).to.include.members([
+      'EtcdLearnerAdded',
+      'EtcdLearnerStarting',
+      'EtcdLearnerStarted',
+      'EtcdVoterJoined',
+    ]);
     // m4 dialled the dead voter too (its store's endpoints are the voters it joined with): it stayed Ready all along
     const m4 = (await lab.members()).find((m) => m.metadata.name === 'm4');
     const ready = m4?.status?.conditions?.find((c) => c.type === 'Ready');
     expect(ready?.status).to.equal('True');
     expect(Date.parse(ready?.lastTransitionTime ?? ''), 'm4 Ready since before the kill').to.be.below(killedAt);
-    const victimEvents = await lab.api<{ items: Array<{ reason: string }> }>('GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${victim}`);
+    const victimEvents = await lab.api<{ items: Array<{ reason: string }> }>(
+      'GET',
+      `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${victim}`,
+    );
     expect(victimEvents.items.map((e) => e.reason)).to.include('EtcdVoterRemoved');
   });
 
@@ -190,7 +216,9 @@ describe('voter replacement on a four-member lab: a dead voter is replaced by a 
       const pid = etcdPid('m4');
       return pid !== undefined && pid !== before && pidAlive(pid) ? pid : undefined;
     });
-    await lab.until("m4's etcd answers as a voter again", async () => ((await etcdMembers(['m4'])).get('m4') === 'voter' ? true : undefined));
+    await lab.until("m4's etcd answers as a voter again", async () =>
+      (await etcdMembers(['m4'])).get('m4') === 'voter' ? true : undefined,
+    );
     expect(pidAlive(before)).to.equal(false);
     expect(after).to.not.equal(before);
   });

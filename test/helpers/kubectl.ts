@@ -33,7 +33,8 @@ export interface KubectlEnv extends KubectlRunner {
 }
 
 function requireKubectl(): void {
-  if (!existsSync(KUBECTL)) throw new Error(`${KUBECTL} is missing: install kubectl (apt-get install kubectl, or google-cloud-cli's kubectl)`);
+  if (!existsSync(KUBECTL))
+    throw new Error(`${KUBECTL} is missing: install kubectl (apt-get install kubectl, or google-cloud-cli's kubectl)`);
 }
 
 /**
@@ -68,11 +69,29 @@ export function makeKubectlEnv(): KubectlEnv {
   requireKubectl();
   const dir = mkdtempSync(join(tmpdir(), 'cloudlet-kubectl-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=cloudlet-e2e', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=cloudlet-e2e',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);

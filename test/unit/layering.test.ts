@@ -43,7 +43,11 @@ describe('layering of the source tree', () => {
   });
   for (const [dir, forbidden, rule] of rules) {
     it(rule, () => {
-      const offenders = sources(dir).flatMap((f) => importsOf(f).filter((i) => forbidden.test(i)).map((i) => `${f} → ${i}`));
+      const offenders = sources(dir).flatMap((f) =>
+        importsOf(f)
+          .filter((i) => forbidden.test(i))
+          .map((i) => `${f} → ${i}`),
+      );
       expect(offenders).to.deep.equal([]);
     });
   }

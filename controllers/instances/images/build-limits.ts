@@ -22,7 +22,11 @@ export const DEFAULT_BUILD_LIMITS: BuildLimits = { timeoutMs: 30 * 60_000, maxBy
 
 /** directoryBytes measures `dir` with `du -s -B1 -x` (apparent use on its own filesystem); 0 when it cannot be read yet. */
 export async function directoryBytes(runner: HostRunner, dir: string, signal?: AbortSignal): Promise<number> {
-  const { stdout } = await runner.run(['du', '-s', '-B1', '-x', '--', dir], { timeoutMs: 60_000, okExitCodes: [0, 1], ...(signal ? { signal } : {}) });
+  const { stdout } = await runner.run(['du', '-s', '-B1', '-x', '--', dir], {
+    timeoutMs: 60_000,
+    okExitCodes: [0, 1],
+    ...(signal ? { signal } : {}),
+  });
   const n = Number(stdout.split(/\s/)[0]);
   return Number.isFinite(n) ? n : 0;
 }
@@ -48,7 +52,10 @@ export async function withBuildLimits<T>(
   };
   if (opts.outer?.aborted) onOuter();
   opts.outer?.addEventListener('abort', onOuter, { once: true });
-  const deadline = setTimeout(() => abort(new TimeoutError(`building ${opts.what} took longer than ${Math.round(opts.limits.timeoutMs / 1000)} s; it was stopped`)), opts.limits.timeoutMs);
+  const deadline = setTimeout(
+    () => abort(new TimeoutError(`building ${opts.what} took longer than ${Math.round(opts.limits.timeoutMs / 1000)} s; it was stopped`)),
+    opts.limits.timeoutMs,
+  );
   let polling = true;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (wake = r));
@@ -60,7 +67,9 @@ export async function withBuildLimits<T>(
       if (!polling || ctl.signal.aborted) return;
       const bytes = await directoryBytes(opts.runner, opts.dir, ctl.signal).catch(() => 0);
       if (bytes > opts.limits.maxBytes) {
-        abort(new ValidationError(`building ${opts.what} wrote more than ${opts.limits.maxBytes} bytes (the image size limit); it was stopped`));
+        abort(
+          new ValidationError(`building ${opts.what} wrote more than ${opts.limits.maxBytes} bytes (the image size limit); it was stopped`),
+        );
       }
     }
   })();

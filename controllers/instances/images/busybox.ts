@@ -68,7 +68,10 @@ export async function buildBusyboxRootfs(target: string, opts: { runner: HostRun
   await copyFile(busybox, join(target, 'bin/busybox'));
   await chmod(join(target, 'bin/busybox'), 0o755);
   const { stdout } = await opts.runner.run([busybox, '--list-full'], { timeoutMs: 10_000 });
-  for (const applet of stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'bin/busybox')) {
+  for (const applet of stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && l !== 'bin/busybox')) {
     const link = join(target, applet);
     if (await pathExists(link)) continue;
     await ensureDir(dirname(link));

@@ -22,7 +22,8 @@ export function parseDebootstrapLine(line: string): { phase: ImageProgressPhase;
   const [, level, text = ''] = m;
   if (level === 'E') return { phase: 'failed', message: text };
   if (level === 'W') return { phase: 'warning', message: text };
-  if (/^(Retrieving|Validating|Checking Release|Valid Release|Resolving|Checking component|Found)/.test(text)) return { phase: 'downloading', message: text };
+  if (/^(Retrieving|Validating|Checking Release|Valid Release|Resolving|Checking component|Found)/.test(text))
+    return { phase: 'downloading', message: text };
   if (/^Extracting/.test(text)) return { phase: 'extracting', message: text };
   if (/^(Installing|Unpacking)/.test(text)) return { phase: 'installing', message: text };
   if (/^Configuring/.test(text)) return { phase: 'configuring', message: text };
@@ -39,7 +40,15 @@ export function parseDebootstrapLine(line: string): { phase: ImageProgressPhase;
  */
 export async function buildDebianRootfs(
   target: string,
-  opts: { suite: string; mirror?: string; runner: HostRunner; image: string; onProgress?: (p: ImageProgress) => void; timeoutMs?: number; signal?: AbortSignal },
+  opts: {
+    suite: string;
+    mirror?: string;
+    runner: HostRunner;
+    image: string;
+    onProgress?: (p: ImageProgress) => void;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<void> {
   const debootstrap = await which('debootstrap');
   const mirror = opts.mirror ?? DEFAULT_DEBIAN_MIRROR;
@@ -50,7 +59,15 @@ export async function buildDebianRootfs(
     if (p.phase === 'downloading' && p.message.startsWith('Retrieving ')) retrieved++;
     opts.onProgress({ image: opts.image, phase: p.phase, message: p.message, packages: retrieved });
   };
-  const argv = [debootstrap, '--variant=minbase', `--include=${DEBIAN_PACKAGES_EXTRA.join(',')}`, '--components=main', opts.suite, target, mirror];
+  const argv = [
+    debootstrap,
+    '--variant=minbase',
+    `--include=${DEBIAN_PACKAGES_EXTRA.join(',')}`,
+    '--components=main',
+    opts.suite,
+    target,
+    mirror,
+  ];
   try {
     // dieWithParent: debootstrap and every dpkg it starts go with the daemon; `signal` cancels the build.
     await opts.runner.run(argv, {
@@ -62,7 +79,12 @@ export async function buildDebianRootfs(
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (err) {
-    if (err instanceof HostCommandError && /(Failed getting release file|Temporary failure resolving|Could not resolve|Connection refused|unable to connect|Network is unreachable)/i.test(err.stderrTail)) {
+    if (
+      err instanceof HostCommandError &&
+      /(Failed getting release file|Temporary failure resolving|Could not resolve|Connection refused|unable to connect|Network is unreachable)/i.test(
+        err.stderrTail,
+      )
+    ) {
       throw new UnavailableError(`the Debian mirror ${mirror} is unreachable for ${opts.suite}: ${err.stderrTail}`, { cause: err });
     }
     throw err;

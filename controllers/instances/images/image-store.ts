@@ -153,20 +153,42 @@ export class ImageStore {
       revert.add(() => removeTree(tmp, { root: this.imagesDir }));
       const rootfs = join(tmp, 'rootfs');
       report({ phase: 'preparing', message: `building ${refText}` });
-      await withBuildLimits({ dir: tmp, what: refText, limits, runner: this.runner, ...(opts.signal ? { outer: opts.signal } : {}) }, async (signal) => {
-        if (ref.kind === 'busybox') await buildBusyboxRootfs(rootfs, { runner: this.runner, busyboxPath: this.opts.busyboxPath });
-        if (ref.kind === 'debian') {
-          await buildDebianRootfs(rootfs, { suite: ref.suite, mirror: this.opts.mirror, runner: this.runner, image: refText, onProgress: opts.onProgress, timeoutMs: limits.timeoutMs, signal });
-        }
-        if (ref.kind === 'file') {
-          const file = await this.imageFile(ref.path);
-          await ensureDir(rootfs);
-          report({ phase: 'extracting', message: `extracting ${ref.path}` });
-          await this.runner.run([await which('tar'), '-x', '-f', file, '-C', rootfs, '--numeric-owner'], { timeoutMs: limits.timeoutMs, signal, dieWithParent: true });
-        }
-      });
+      await withBuildLimits(
+        { dir: tmp, what: refText, limits, runner: this.runner, ...(opts.signal ? { outer: opts.signal } : {}) },
+        async (signal) => {
+          if (ref.kind === 'busybox') await buildBusyboxRootfs(rootfs, { runner: this.runner, busyboxPath: this.opts.busyboxPath });
+          if (ref.kind === 'debian') {
+            await buildDebianRootfs(rootfs, {
+              suite: ref.suite,
+              mirror: this.opts.mirror,
+              runner: this.runner,
+              image: refText,
+              onProgress: opts.onProgress,
+              timeoutMs: limits.timeoutMs,
+              signal,
+            });
+          }
+          if (ref.kind === 'file') {
+            const file = await this.imageFile(ref.path);
+            await ensureDir(rootfs);
+            report({ phase: 'extracting', message: `extracting ${ref.path}` });
+            await this.runner.run([await which('tar'), '-x', '-f', file, '-C', rootfs, '--numeric-owner'], {
+              timeoutMs: limits.timeoutMs,
+              signal,
+              dieWithParent: true,
+            });
+          }
+        },
+      );
       const distro = await detectDistro(rootfs);
-      const info: ImageInfo = { ref: refText, name, rootfsPath: join(finalDir, 'rootfs'), distro, haltSignal: HALT_SIGNALS[distro], builtAt: new Date().toISOString() };
+      const info: ImageInfo = {
+        ref: refText,
+        name,
+        rootfsPath: join(finalDir, 'rootfs'),
+        distro,
+        haltSignal: HALT_SIGNALS[distro],
+        builtAt: new Date().toISOString(),
+      };
       await writeFileAtomic(join(tmp, META), `${JSON.stringify(info, null, 2)}\n`);
       try {
         await rename(tmp, finalDir);

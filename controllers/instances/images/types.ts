@@ -4,7 +4,8 @@
 import type { ContainerDistro } from '../runtimes/types.js';
 
 /** ImageProgressPhase is a step of an image build. */
-export type ImageProgressPhase = 'preparing' | 'downloading' | 'extracting' | 'installing' | 'configuring' | 'finishing' | 'ready' | 'warning' | 'failed';
+export type ImageProgressPhase =
+  'preparing' | 'downloading' | 'extracting' | 'installing' | 'configuring' | 'finishing' | 'ready' | 'warning' | 'failed';
 
 /** ImageProgress is one progress report of an image build (for status.imageProgress and Events). */
 export interface ImageProgress {

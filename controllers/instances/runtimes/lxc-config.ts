@@ -37,7 +37,8 @@ export function limitSettings(limits: Limits, layout: CgroupLayout): CgroupSetti
 /** cgroupConfigKey is the LXC config key of a cgroup setting for the layout (`lxc.cgroup2.memory.max`). */
 function cgroupConfigKey(key: string, layout: CgroupLayout): string {
   const controller = key.split('.')[0];
-  const version = controller === 'memory' ? layout.memory : controller === 'cpu' ? layout.cpu : controller === 'pids' ? layout.pids : undefined;
+  const version =
+    controller === 'memory' ? layout.memory : controller === 'cpu' ? layout.cpu : controller === 'pids' ? layout.pids : undefined;
   return `lxc.cgroup${version === 2 ? '2' : ''}.${key}`;
 }
 

@@ -197,7 +197,13 @@ export class LxcRuntime extends BaseRuntime {
     } catch (err) {
       if (!(err instanceof HostCommandError)) throw err;
       const tail = await this.lxcLogTail(name);
-      throw new HostCommandError({ command: err.command, exitCode: err.exitCode, signal: err.signal, stderr: `${err.stderrTail}\n${tail}`, cause: err });
+      throw new HostCommandError({
+        command: err.command,
+        exitCode: err.exitCode,
+        signal: err.signal,
+        stderr: `${err.stderrTail}\n${tail}`,
+        cause: err,
+      });
     }
   }
 
@@ -210,7 +216,10 @@ export class LxcRuntime extends BaseRuntime {
     // Exit code 2 means "not running": it stopped between our look and the command.
     if (!opts.force) {
       try {
-        await this.runner.run(this.lxc('lxc-stop', name, ['-t', String(timeout)]), { timeoutMs: (timeout + 15) * 1000, okExitCodes: [0, 2] });
+        await this.runner.run(this.lxc('lxc-stop', name, ['-t', String(timeout)]), {
+          timeoutMs: (timeout + 15) * 1000,
+          okExitCodes: [0, 2],
+        });
       } catch (err) {
         if (!(err instanceof HostCommandError)) throw err;
         // The clean stop failed; the forced stop below decides.
@@ -289,7 +298,13 @@ export class LxcRuntime extends BaseRuntime {
     const vars = Object.entries(env).flatMap(([k, v]) => ['--set-var', `${k}=${v}`]);
     const args = this.lxc('lxc-attach', name, ['--clear-env', ...vars, '--', ...argv]);
     // lxc-attach tries to keep our working directory inside the container; / always exists there.
-    return this.runner.spawnAttached(args, { cwd: '/', stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, timeoutMs: stdio.timeoutMs });
+    return this.runner.spawnAttached(args, {
+      cwd: '/',
+      stdin: stdio.stdin,
+      stdout: stdio.stdout,
+      stderr: stdio.stderr,
+      timeoutMs: stdio.timeoutMs,
+    });
   }
 
   /** consoleLogPath is `<lxcpath>/<name>/console.log`; it survives restarts and goes with delete. */

@@ -20,7 +20,11 @@ export async function resolveMountTargets(rootfs: string, mounts: readonly Mount
       out.push({ ...m, path: containerPath });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      throw new ValidationError(`volume mount path ${m.path} is refused: ${err.message}`, [{ field: 'spec.volumes[].path', message: err.message }], { cause: err });
+      throw new ValidationError(
+        `volume mount path ${m.path} is refused: ${err.message}`,
+        [{ field: 'spec.volumes[].path', message: err.message }],
+        { cause: err },
+      );
     }
   }
   return out;
@@ -30,7 +34,10 @@ export async function resolveMountTargets(rootfs: string, mounts: readonly Mount
 export function checkMountPaths(mounts: readonly MountSpec[]): MountSpec[] {
   for (const m of mounts) {
     const problem = containerPathProblem(m.path);
-    if (problem) throw new ValidationError(`volume mount path ${JSON.stringify(m.path)} is refused: it ${problem}`, [{ field: 'spec.volumes[].path', message: problem }]);
+    if (problem)
+      throw new ValidationError(`volume mount path ${JSON.stringify(m.path)} is refused: it ${problem}`, [
+        { field: 'spec.volumes[].path', message: problem },
+      ]);
   }
   return [...mounts];
 }

@@ -49,6 +49,9 @@ export function containerNameFor(opts: { dataDir: string; namespace: string; nam
  */
 export function hostnameFor(name: string): string {
   const label = name.toLowerCase().split('.')[0] ?? '';
-  const cleaned = label.replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '');
+  const cleaned = label
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, '');
   return cleaned === '' ? 'instance' : cleaned;
 }

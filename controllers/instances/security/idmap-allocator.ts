@@ -59,7 +59,9 @@ export class IdmapAllocator {
       const base = pickIsolatedBase({ range: this.range, claimed: claims.map((c) => c.hostId) });
       if (await this.raw.claim(idmapKey(base), me)) return { hostId: base, size: IDMAP_SIZE, isolated: true };
     }
-    throw new ConflictError(`could not claim a private id range for ${owner.namespace}/${owner.name} after ${this.maxPasses} attempts: other instances kept taking the free ones`);
+    throw new ConflictError(
+      `could not claim a private id range for ${owner.namespace}/${owner.name} after ${this.maxPasses} attempts: other instances kept taking the free ones`,
+    );
   }
 
   /** release gives back every range the owner holds; holding none is success. */

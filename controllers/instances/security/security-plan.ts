@@ -19,9 +19,7 @@ import type { IdMap } from './idmap.js';
 export type PrivilegedReason = 'Unprivileged' | 'PrivilegedRequested' | 'LegacyPrivileged';
 
 /** SecurityDecision is what the agent must record before it plans: nothing, or a mode (with the map to get). */
-export type SecurityDecision =
-  | { record: false }
-  | { record: true; reason: PrivilegedReason; map: 'none' | 'shared' | 'isolated' };
+export type SecurityDecision = { record: false } | { record: true; reason: PrivilegedReason; map: 'none' | 'shared' | 'isolated' };
 
 /** decideSecurity tells whether the instance's isolation is still to be recorded, and how. */
 export function decideSecurity(input: { instance: Instance; containerExists: boolean }): SecurityDecision {
@@ -47,7 +45,11 @@ export function securityRecord(input: { instance: Instance; reason: PrivilegedRe
   const status: InstanceStatus = { ...old, privileged };
   if (idmap && !privileged) status.idmap = idmap;
   else delete status.idmap;
-  status.conditions = setCondition(old.conditions, { type: 'Privileged', status: privileged ? 'True' : 'False', reason, message }, input.now);
+  status.conditions = setCondition(
+    old.conditions,
+    { type: 'Privileged', status: privileged ? 'True' : 'False', reason, message },
+    input.now,
+  );
   return privileged ? { status, event: { type: 'Warning', reason, message } } : { status };
 }
 

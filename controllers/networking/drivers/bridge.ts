@@ -29,7 +29,14 @@ export interface BridgeDriverOptions {
 
 /** BridgeDriver implements NetworkDriver for single-member networks; see the file comment. */
 export class BridgeDriver implements NetworkDriver {
-  readonly info: NetworkDriverInfo = { name: 'bridge', spansMembers: false, nat: true, dns: true, mtuOverhead: 0, attachment: 'linux-bridge' };
+  readonly info: NetworkDriverInfo = {
+    name: 'bridge',
+    spansMembers: false,
+    nat: true,
+    dns: true,
+    mtuOverhead: 0,
+    attachment: 'linux-bridge',
+  };
   protected readonly host: HostRunner;
   protected readonly dns: DnsServer;
 
@@ -100,7 +107,8 @@ export class BridgeDriver implements NetworkDriver {
     }
     const table = await this.host.run(['nft', 'list', 'table', 'ip', plan.names.nftTable], { okExitCodes: [0, 1] });
     if (table.exitCode !== 0) problems.push(`nft table ${plan.names.nftTable} is missing`);
-    else if (plan.nat !== table.stdout.includes('masquerade')) problems.push(`nft table ${plan.names.nftTable} does not match nat=${plan.nat}`);
+    else if (plan.nat !== table.stdout.includes('masquerade'))
+      problems.push(`nft table ${plan.names.nftTable} does not match nat=${plan.nat}`);
     if (plan.dns && (await this.dns.pid(plan.names.stateDir)) === undefined) problems.push('the DNS server is not running');
     problems.push(...(await this.observeOverlay(plan)));
     return { exists: true, ready: problems.length === 0, problems };

@@ -35,7 +35,15 @@ export interface OvnDriverOptions {
 
 /** OvnDriver implements NetworkDriver with OVN; see the file comment. */
 export class OvnDriver implements NetworkDriver {
-  readonly info: NetworkDriverInfo = { name: 'ovn', spansMembers: true, nat: false, dns: false, mtuOverhead: 50, attachment: 'ovs-port', central: true };
+  readonly info: NetworkDriverInfo = {
+    name: 'ovn',
+    spansMembers: true,
+    nat: false,
+    dns: false,
+    mtuOverhead: 50,
+    attachment: 'ovs-port',
+    central: true,
+  };
   readonly layout: OvnLayout;
   readonly supervisor: OvnSupervisor;
   private readonly host: HostRunner;
@@ -49,8 +57,14 @@ export class OvnDriver implements NetworkDriver {
   }
 
   private needs(plan: NetworkPlan): { local: string; central: NonNullable<NetworkPlan['central']> } {
-    if (!plan.underlay) throw new ValidationError(`network "${plan.network}": the ovn driver needs this member's address (Member spec.address) as its tunnel endpoint`);
-    if (!plan.central) throw new ValidationError(`network "${plan.network}": the ovn driver needs a central member (a Ready control-plane member with an address)`);
+    if (!plan.underlay)
+      throw new ValidationError(
+        `network "${plan.network}": the ovn driver needs this member's address (Member spec.address) as its tunnel endpoint`,
+      );
+    if (!plan.central)
+      throw new ValidationError(
+        `network "${plan.network}": the ovn driver needs a central member (a Ready control-plane member with an address)`,
+      );
     return { local: plan.underlay.local, central: plan.central };
   }
 
@@ -65,21 +79,33 @@ export class OvnDriver implements NetworkDriver {
     await ensureDir(plan.names.stateDir, 0o755);
     await writeFileAtomic(join(plan.names.stateDir, MARKER), JSON.stringify({ network: plan.network }), { mode: 0o644 });
     // The chassis first: it moves the member address onto br-phy, which the central databases then listen on.
-    await this.supervisor.ensureChassis({ systemId: this.o.memberName, encapIp: local, central: central.address }, () => this.uplink.ensure(local));
+    await this.supervisor.ensureChassis({ systemId: this.o.memberName, encapIp: local, central: central.address }, () =>
+      this.uplink.ensure(local),
+    );
     await ensurePortHook(portHookPath(this.layout.ovsDir));
     if (!central.local) return;
     await this.supervisor.ensureCentral(central.address);
     await this.nbctl(switchCommand({ network: plan.network, subnet: plan.subnet }));
-    for (const cmd of portCommands({ network: plan.network, existing: await this.ports(plan.network), planned: plan.ports ?? [] })) await this.nbctl(cmd);
+    for (const cmd of portCommands({ network: plan.network, existing: await this.ports(plan.network), planned: plan.ports ?? [] }))
+      await this.nbctl(cmd);
   }
 
   /** ports lists the network's logical switch ports in the northbound database. */
   private async ports(network: string): Promise<ReturnType<typeof parsePorts>> {
-    return parsePorts(await this.nbctl(['--format=json', '--columns=name,addresses,port_security', 'find', 'logical_switch_port', `external_ids:${NETWORK_TAG}=${network}`]));
+    return parsePorts(
+      await this.nbctl([
+        '--format=json',
+        '--columns=name,addresses,port_security',
+        'find',
+        'logical_switch_port',
+        `external_ids:${NETWORK_TAG}=${network}`,
+      ]),
+    );
   }
 
   async observe(plan: NetworkPlan): Promise<NetworkObservation> {
-    if (!(await pathExists(join(plan.names.stateDir, MARKER)))) return { exists: false, ready: false, problems: [`network ${plan.network} is not built on this member`] };
+    if (!(await pathExists(join(plan.names.stateDir, MARKER))))
+      return { exists: false, ready: false, problems: [`network ${plan.network} is not built on this member`] };
     const problems: string[] = [];
     if (plan.nat) problems.push('nat is not supported by the ovn driver (no gateway router); set nat: false');
     const { local, central } = this.needs(plan);
@@ -93,12 +119,24 @@ export class OvnDriver implements NetworkDriver {
     const where = deviceWithAddress((await this.host.run(['ip', '-j', '-4', 'addr', 'show'])).stdout, local);
     if (where?.device !== UPLINK_BRIDGE) problems.push(`the tunnel endpoint ${local} is not on ${UPLINK_BRIDGE}`);
     const chassis = await this.host.run(
-      ['ovn-sbctl', `--db=tcp:${central.address}:${SB_PORT}`, '--timeout=5', '--bare', '--columns=name', 'find', 'chassis', `name=${this.o.memberName}`],
+      [
+        'ovn-sbctl',
+        `--db=tcp:${central.address}:${SB_PORT}`,
+        '--timeout=5',
+        '--bare',
+        '--columns=name',
+        'find',
+        'chassis',
+        `name=${this.o.memberName}`,
+      ],
       { okExitCodes: [0, 1], timeoutMs: 10_000 },
     );
-    if (chassis.stdout.trim() !== this.o.memberName) problems.push(`chassis ${this.o.memberName} is not registered at the central member ${central.member} (${central.address})`);
+    if (chassis.stdout.trim() !== this.o.memberName)
+      problems.push(`chassis ${this.o.memberName} is not registered at the central member ${central.member} (${central.address})`);
     if (central.local && problems.every((p) => !p.startsWith('ovn-nb '))) {
-      const ls = (await this.nbctl(['--bare', '--columns=name', 'find', 'logical_switch', `name=${logicalSwitchName(plan.network)}`])).trim();
+      const ls = (
+        await this.nbctl(['--bare', '--columns=name', 'find', 'logical_switch', `name=${logicalSwitchName(plan.network)}`])
+      ).trim();
       if (ls === '') problems.push(`logical switch ${logicalSwitchName(plan.network)} is missing`);
       const diff = portCommands({ network: plan.network, existing: await this.ports(plan.network), planned: plan.ports ?? [] });
       if (diff.length > 0) problems.push(`${diff.length} logical port(s) of ${logicalSwitchName(plan.network)} differ from the plan`);
@@ -140,14 +178,25 @@ export class OvnDriver implements NetworkDriver {
   /** ovsPorts lists the br-int interfaces plugged for `network`. */
   private async ovsPorts(network: string): Promise<string[]> {
     const out = await this.supervisor.vsctl(['--bare', '--columns=name', 'find', 'interface', `external_ids:${NETWORK_TAG}=${network}`]);
-    return out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   }
 
   /** plug makes host interface `device` a br-int port bound to logical port `port` of `network` (idempotent). */
   async plug(opts: { device: string; port: string; network: string }): Promise<void> {
     await this.supervisor.vsctl([
-      '--may-exist', 'add-port', INTEGRATION_BRIDGE, opts.device,
-      '--', 'set', 'interface', opts.device, `external_ids:iface-id=${opts.port}`, `external_ids:${NETWORK_TAG}=${opts.network}`,
+      '--may-exist',
+      'add-port',
+      INTEGRATION_BRIDGE,
+      opts.device,
+      '--',
+      'set',
+      'interface',
+      opts.device,
+      `external_ids:iface-id=${opts.port}`,
+      `external_ids:${NETWORK_TAG}=${opts.network}`,
     ]);
   }
 
@@ -158,6 +207,15 @@ export class OvnDriver implements NetworkDriver {
 
   attachment(plan: NetworkPlan, nic?: NicRef): NicAttachment {
     if (!nic) throw new ValidationError(`network "${plan.network}": an ovn attachment needs the NIC it is for`);
-    return { link: '', mtu: plan.mtu, ovs: { bridge: INTEGRATION_BRIDGE, db: this.layout.ovsDb, ifaceId: logicalPortName({ network: plan.network, ...nic }), hook: portHookPath(this.layout.ovsDir) } };
+    return {
+      link: '',
+      mtu: plan.mtu,
+      ovs: {
+        bridge: INTEGRATION_BRIDGE,
+        db: this.layout.ovsDb,
+        ifaceId: logicalPortName({ network: plan.network, ...nic }),
+        hook: portHookPath(this.layout.ovsDir),
+      },
+    };
   }
 }

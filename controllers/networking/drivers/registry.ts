@@ -20,7 +20,8 @@ export class NetworkDriverRegistry {
   /** get returns the named driver; NotSupportedError naming the known ones otherwise. */
   get(name: string): NetworkDriver {
     const d = this.drivers.get(name);
-    if (!d) throw new NotSupportedError(`network driver "${name}" is not available on this member; known drivers: ${this.names().join(', ')}`);
+    if (!d)
+      throw new NotSupportedError(`network driver "${name}" is not available on this member; known drivers: ${this.names().join(', ')}`);
     return d;
   }
 
@@ -47,6 +48,7 @@ export class NetworkDriverRegistry {
  */
 export function defaultNetworkDrivers(opts: { host?: HostRunner; memberName?: string; dataDir?: string } = {}): NetworkDriverRegistry {
   const drivers: NetworkDriver[] = [new BridgeDriver(opts), new VxlanDriver(opts)];
-  if (opts.memberName !== undefined && opts.dataDir !== undefined) drivers.push(new OvnDriver({ memberName: opts.memberName, dataDir: opts.dataDir, host: opts.host }));
+  if (opts.memberName !== undefined && opts.dataDir !== undefined)
+    drivers.push(new OvnDriver({ memberName: opts.memberName, dataDir: opts.dataDir, host: opts.host }));
   return new NetworkDriverRegistry(drivers);
 }

@@ -15,7 +15,14 @@ const ZERO_MAC = '00:00:00:00:00:00';
 
 /** VxlanDriver implements NetworkDriver across members; see the file comment. */
 export class VxlanDriver extends BridgeDriver {
-  override readonly info: NetworkDriverInfo = { name: 'vxlan', spansMembers: true, nat: true, dns: true, mtuOverhead: 50, attachment: 'linux-bridge' };
+  override readonly info: NetworkDriverInfo = {
+    name: 'vxlan',
+    spansMembers: true,
+    nat: true,
+    dns: true,
+    mtuOverhead: 50,
+    attachment: 'linux-bridge',
+  };
 
   constructor(opts: BridgeDriverOptions = {}) {
     super(opts);
@@ -30,7 +37,8 @@ export class VxlanDriver extends BridgeDriver {
 
   protected override async ensureOverlay(plan: NetworkPlan): Promise<void> {
     const u = plan.underlay;
-    if (!u) throw new ValidationError(`network "${plan.network}": the vxlan driver needs this member's underlay address (Member spec.address)`);
+    if (!u)
+      throw new ValidationError(`network "${plan.network}": the vxlan driver needs this member's underlay address (Member spec.address)`);
     const dev = plan.names.overlay;
     const current = await this.link(dev);
     const data = current?.linkinfo?.info_data ?? {};
@@ -40,7 +48,19 @@ export class VxlanDriver extends BridgeDriver {
     }
     if (!current || data.id !== plan.vni || data.local !== u.local || data.port !== VXLAN_PORT) {
       await this.host.run([
-        'ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(plan.vni), 'local', u.local, 'dstport', String(VXLAN_PORT), 'nolearning',
+        'ip',
+        'link',
+        'add',
+        dev,
+        'type',
+        'vxlan',
+        'id',
+        String(plan.vni),
+        'local',
+        u.local,
+        'dstport',
+        String(VXLAN_PORT),
+        'nolearning',
       ]);
     }
     await this.host.run(['ip', 'link', 'set', 'dev', dev, 'mtu', String(plan.mtu), 'master', plan.names.bridge, 'up']);

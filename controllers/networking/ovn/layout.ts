@@ -65,7 +65,15 @@ export interface DaemonSpec {
 }
 
 function envFor(dir: string): string[] {
-  return ['env', `OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVN_RUNDIR=${dir}`, `OVN_DBDIR=${dir}`, `OVN_LOGDIR=${dir}`];
+  return [
+    'env',
+    `OVS_RUNDIR=${dir}`,
+    `OVS_DBDIR=${dir}`,
+    `OVS_LOGDIR=${dir}`,
+    `OVN_RUNDIR=${dir}`,
+    `OVN_DBDIR=${dir}`,
+    `OVN_LOGDIR=${dir}`,
+  ];
 }
 
 function daemon(opts: { name: DaemonName; dir: string; file: string; program: string; args: string[]; unixctl: boolean }): DaemonSpec {
@@ -76,14 +84,30 @@ function daemon(opts: { name: DaemonName; dir: string; file: string; program: st
     name: opts.name,
     pidfile,
     logfile,
-    argv: [...envFor(opts.dir), opts.program, ...opts.args, `--pidfile=${pidfile}`, `--log-file=${logfile}`, ...ctl, '--detach', '--no-chdir'],
+    argv: [
+      ...envFor(opts.dir),
+      opts.program,
+      ...opts.args,
+      `--pidfile=${pidfile}`,
+      `--log-file=${logfile}`,
+      ...ctl,
+      '--detach',
+      '--no-chdir',
+    ],
   };
 }
 
 /** chassisDaemons are the daemons every member runs, in start order: ovsdb-server, ovs-vswitchd, ovn-controller. */
 export function chassisDaemons(l: OvnLayout): DaemonSpec[] {
   return [
-    daemon({ name: 'ovsdb-server', dir: l.ovsDir, file: 'ovsdb-server', program: 'ovsdb-server', args: [l.confDb, `--remote=p${l.ovsDb}`], unixctl: true }),
+    daemon({
+      name: 'ovsdb-server',
+      dir: l.ovsDir,
+      file: 'ovsdb-server',
+      program: 'ovsdb-server',
+      args: [l.confDb, `--remote=p${l.ovsDb}`],
+      unixctl: true,
+    }),
     daemon({ name: 'ovs-vswitchd', dir: l.ovsDir, file: 'ovs-vswitchd', program: 'ovs-vswitchd', args: [l.ovsDb], unixctl: true }),
     // ovn-controller has no --unixctl option: its control socket is $OVN_RUNDIR/ovn-controller.<pid>.ctl.
     daemon({ name: 'ovn-controller', dir: l.ovsDir, file: 'ovn-controller', program: 'ovn-controller', args: [l.ovsDb], unixctl: false }),
@@ -93,9 +117,30 @@ export function chassisDaemons(l: OvnLayout): DaemonSpec[] {
 /** centralDaemons are the central member's daemons, in start order: the NB and SB databases (TCP on `address`), then ovn-northd. */
 export function centralDaemons(l: OvnLayout, address: string): DaemonSpec[] {
   return [
-    daemon({ name: 'ovn-nb', dir: l.ovnDir, file: 'ovnnb_db', program: 'ovsdb-server', args: [l.nbDb, `--remote=p${l.nbLocal}`, `--remote=ptcp:${NB_PORT}:${address}`], unixctl: true }),
-    daemon({ name: 'ovn-sb', dir: l.ovnDir, file: 'ovnsb_db', program: 'ovsdb-server', args: [l.sbDb, `--remote=p${l.sbLocal}`, `--remote=ptcp:${SB_PORT}:${address}`], unixctl: true }),
-    daemon({ name: 'ovn-northd', dir: l.ovnDir, file: 'ovn-northd', program: 'ovn-northd', args: [`--ovnnb-db=${l.nbLocal}`, `--ovnsb-db=${l.sbLocal}`], unixctl: true }),
+    daemon({
+      name: 'ovn-nb',
+      dir: l.ovnDir,
+      file: 'ovnnb_db',
+      program: 'ovsdb-server',
+      args: [l.nbDb, `--remote=p${l.nbLocal}`, `--remote=ptcp:${NB_PORT}:${address}`],
+      unixctl: true,
+    }),
+    daemon({
+      name: 'ovn-sb',
+      dir: l.ovnDir,
+      file: 'ovnsb_db',
+      program: 'ovsdb-server',
+      args: [l.sbDb, `--remote=p${l.sbLocal}`, `--remote=ptcp:${SB_PORT}:${address}`],
+      unixctl: true,
+    }),
+    daemon({
+      name: 'ovn-northd',
+      dir: l.ovnDir,
+      file: 'ovn-northd',
+      program: 'ovn-northd',
+      args: [`--ovnnb-db=${l.nbLocal}`, `--ovnsb-db=${l.sbLocal}`],
+      unixctl: true,
+    }),
   ];
 }
 
@@ -112,7 +157,9 @@ export interface ChassisConfig {
 /** chassisSettings are the ovs-vsctl arguments that configure this member as an OVN chassis with VXLAN encapsulation (Geneve needs the kernel). */
 export function chassisSettings(c: ChassisConfig): string[] {
   return [
-    'set', 'open_vswitch', '.',
+    'set',
+    'open_vswitch',
+    '.',
     `external_ids:system-id=${c.systemId}`,
     `external_ids:ovn-remote=tcp:${c.central}:${SB_PORT}`,
     'external_ids:ovn-encap-type=vxlan',

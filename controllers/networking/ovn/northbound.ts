@@ -30,7 +30,8 @@ export interface ExistingPort {
 /** cellStrings turns one OVSDB JSON cell (a string, or ["set", [...]]) into its strings. */
 export function cellStrings(cell: unknown): string[] {
   if (typeof cell === 'string') return [cell];
-  if (Array.isArray(cell) && cell[0] === 'set' && Array.isArray(cell[1])) return (cell[1] as unknown[]).filter((c): c is string => typeof c === 'string');
+  if (Array.isArray(cell) && cell[0] === 'set' && Array.isArray(cell[1]))
+    return (cell[1] as unknown[]).filter((c): c is string => typeof c === 'string');
   return [];
 }
 
@@ -63,12 +64,26 @@ export function portCommands(opts: { network: string; existing: ExistingPort[]; 
   for (const p of opts.planned) {
     const want = portAddress(p);
     const cur = have.get(p.name);
-    if (cur && cur.addresses.length === 1 && cur.addresses[0] === want && cur.portSecurity.length === 1 && cur.portSecurity[0] === want) continue;
+    if (cur && cur.addresses.length === 1 && cur.addresses[0] === want && cur.portSecurity.length === 1 && cur.portSecurity[0] === want)
+      continue;
     out.push([
-      '--may-exist', 'lsp-add', ls, p.name,
-      '--', 'lsp-set-addresses', p.name, want,
-      '--', 'lsp-set-port-security', p.name, want,
-      '--', 'set', 'logical_switch_port', p.name, `external_ids:${NETWORK_TAG}=${opts.network}`,
+      '--may-exist',
+      'lsp-add',
+      ls,
+      p.name,
+      '--',
+      'lsp-set-addresses',
+      p.name,
+      want,
+      '--',
+      'lsp-set-port-security',
+      p.name,
+      want,
+      '--',
+      'set',
+      'logical_switch_port',
+      p.name,
+      `external_ids:${NETWORK_TAG}=${opts.network}`,
     ]);
   }
   const planned = new Set(opts.planned.map((p) => p.name));
@@ -79,5 +94,15 @@ export function portCommands(opts: { network: string; existing: ExistingPort[]; 
 /** switchCommand creates the network's logical switch if absent and (re)states its subnet and tag. */
 export function switchCommand(opts: { network: string; subnet: string }): string[] {
   const ls = logicalSwitchName(opts.network);
-  return ['--may-exist', 'ls-add', ls, '--', 'set', 'logical_switch', ls, `external_ids:cloudlet-subnet=${opts.subnet}`, `external_ids:${NETWORK_TAG}=${opts.network}`];
+  return [
+    '--may-exist',
+    'ls-add',
+    ls,
+    '--',
+    'set',
+    'logical_switch',
+    ls,
+    `external_ids:cloudlet-subnet=${opts.subnet}`,
+    `external_ids:${NETWORK_TAG}=${opts.network}`,
+  ];
 }

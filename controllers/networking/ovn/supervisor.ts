@@ -14,8 +14,17 @@ import type { HostRunner } from '../../../lib/host/exec.js';
 import { ensureDir, pathExists, readFileIfExists } from '../../../lib/host/fs.js';
 import { which } from '../../../lib/host/which.js';
 import {
-  centralDaemons, chassisDaemons, chassisSettings, INTEGRATION_BRIDGE, NB_SCHEMA, SB_SCHEMA, UPLINK_BRIDGE, VSWITCH_SCHEMA,
-  type ChassisConfig, type DaemonSpec, type OvnLayout,
+  centralDaemons,
+  chassisDaemons,
+  chassisSettings,
+  INTEGRATION_BRIDGE,
+  NB_SCHEMA,
+  SB_SCHEMA,
+  UPLINK_BRIDGE,
+  VSWITCH_SCHEMA,
+  type ChassisConfig,
+  type DaemonSpec,
+  type OvnLayout,
 } from './layout.js';
 
 /** OVN_PACKAGES maps the programs the supervisor needs to their Debian packages. */
@@ -99,7 +108,17 @@ export class OvnSupervisor {
     await this.vsctl(['--no-wait', 'init']);
     await this.start(vswitchd);
     await this.vsctl(chassisSettings(c));
-    await this.vsctl(['--may-exist', 'add-br', INTEGRATION_BRIDGE, '--', 'set', 'bridge', INTEGRATION_BRIDGE, 'datapath_type=netdev', 'fail-mode=secure']);
+    await this.vsctl([
+      '--may-exist',
+      'add-br',
+      INTEGRATION_BRIDGE,
+      '--',
+      'set',
+      'bridge',
+      INTEGRATION_BRIDGE,
+      'datapath_type=netdev',
+      'fail-mode=secure',
+    ]);
     await beforeController();
     await this.start(controller);
   }
@@ -118,11 +137,14 @@ export class OvnSupervisor {
       if (pid !== undefined) {
         // `exit` (not SIGTERM) makes ovn-controller delete its Chassis row from the southbound database.
         const ctl = `${this.o.layout.ovsDir}/ovn-controller.${pid}.ctl`;
-        await this.o.host.run(['ovs-appctl', `--target=${ctl}`, '--timeout=5', 'exit'], { okExitCodes: [0, 1, 2], timeoutMs: 10_000 }).catch(() => undefined);
+        await this.o.host
+          .run(['ovs-appctl', `--target=${ctl}`, '--timeout=5', 'exit'], { okExitCodes: [0, 1, 2], timeoutMs: 10_000 })
+          .catch(() => undefined);
       }
       await this.stop(controller);
     }
-    if (!opts.keepState && dbServer && (await this.pid(dbServer)) !== undefined) await this.vsctl(['--if-exists', 'del-br', INTEGRATION_BRIDGE]);
+    if (!opts.keepState && dbServer && (await this.pid(dbServer)) !== undefined)
+      await this.vsctl(['--if-exists', 'del-br', INTEGRATION_BRIDGE]);
     for (const d of [vswitchd, dbServer]) if (d) await this.stop(d);
     // The userspace datapath's tap devices outlive ovs-vswitchd; a restarted one makes them again.
     for (const tap of DATAPATH_TAPS) {

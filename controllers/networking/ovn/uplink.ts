@@ -28,15 +28,24 @@ export interface RouteEntry {
   metric?: number;
 }
 
-interface AddrJson { ifname?: string; addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }> }
-interface RouteJson { dst?: string; gateway?: string; protocol?: string; metric?: number }
+interface AddrJson {
+  ifname?: string;
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }>;
+}
+interface RouteJson {
+  dst?: string;
+  gateway?: string;
+  protocol?: string;
+  metric?: number;
+}
 
 /** deviceWithAddress finds the interface holding `address` in `ip -j -4 addr` output, with all its IPv4 CIDRs. */
 export function deviceWithAddress(addrJson: string, address: string): { device: string; addresses: string[] } | undefined {
   const links = JSON.parse(addrJson || '[]') as AddrJson[];
   for (const l of links) {
     const infos = (l.addr_info ?? []).filter((a) => a.local !== undefined && (a.family === undefined || a.family === 'inet'));
-    if (l.ifname && infos.some((a) => a.local === address)) return { device: l.ifname, addresses: infos.map((a) => `${a.local ?? ''}/${a.prefixlen ?? 32}`) };
+    if (l.ifname && infos.some((a) => a.local === address))
+      return { device: l.ifname, addresses: infos.map((a) => `${a.local ?? ''}/${a.prefixlen ?? 32}`) };
   }
   return undefined;
 }
@@ -46,11 +55,24 @@ export function movableRoutes(routeJson: string): RouteEntry[] {
   const routes = JSON.parse(routeJson || '[]') as RouteJson[];
   return routes
     .filter((r) => r.protocol !== 'kernel' && r.dst)
-    .map((r) => ({ dst: r.dst ?? '', ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.metric !== undefined ? { metric: r.metric } : {}) }));
+    .map((r) => ({
+      dst: r.dst ?? '',
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.metric !== undefined ? { metric: r.metric } : {}),
+    }));
 }
 
 function routeArgv(r: RouteEntry, dev: string): string[] {
-  return ['ip', 'route', 'replace', r.dst, ...(r.gateway ? ['via', r.gateway] : []), 'dev', dev, ...(r.metric !== undefined ? ['metric', String(r.metric)] : [])];
+  return [
+    'ip',
+    'route',
+    'replace',
+    r.dst,
+    ...(r.gateway ? ['via', r.gateway] : []),
+    'dev',
+    dev,
+    ...(r.metric !== undefined ? ['metric', String(r.metric)] : []),
+  ];
 }
 
 /** Uplink moves the member address onto br-phy and back; see the file comment. */
@@ -71,10 +93,22 @@ export class Uplink {
       rec = { device: where.device, addresses: where.addresses, routes };
       await writeFileAtomic(this.o.layout.uplinkState, JSON.stringify(rec), { mode: 0o644 });
     }
-    if (!rec) throw new NotFoundError(`no interface on this member has the address ${address}; the ovn driver needs it as its tunnel endpoint`);
+    if (!rec)
+      throw new NotFoundError(`no interface on this member has the address ${address}; the ovn driver needs it as its tunnel endpoint`);
     await this.o.vsctl([
-      '--may-exist', 'add-br', UPLINK_BRIDGE, '--', 'set', 'bridge', UPLINK_BRIDGE, 'datapath_type=netdev',
-      '--', '--may-exist', 'add-port', UPLINK_BRIDGE, rec.device,
+      '--may-exist',
+      'add-br',
+      UPLINK_BRIDGE,
+      '--',
+      'set',
+      'bridge',
+      UPLINK_BRIDGE,
+      'datapath_type=netdev',
+      '--',
+      '--may-exist',
+      'add-port',
+      UPLINK_BRIDGE,
+      rec.device,
     ]);
     if (where?.device === UPLINK_BRIDGE) return;
     for (const a of rec.addresses) {

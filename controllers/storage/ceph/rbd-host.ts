@@ -53,7 +53,10 @@ export class RbdHost {
     const dir = this.fuseDir(image);
     if (await this.fuseMounted(image)) return;
     await ensureDir(dir);
-    await this.runner.run(['rbd-fuse', dir, '-c', this.cfg.conf, '-p', this.cfg.pool, '-r', image], { env: fuseEnv(this.cfg, process.env.PATH), timeoutMs: (this.cfg.timeoutSeconds + 10) * 1000 });
+    await this.runner.run(['rbd-fuse', dir, '-c', this.cfg.conf, '-p', this.cfg.pool, '-r', image], {
+      env: fuseEnv(this.cfg, process.env.PATH),
+      timeoutMs: (this.cfg.timeoutSeconds + 10) * 1000,
+    });
     if (!(await this.fuseMounted(image))) throw new UnavailableError(`rbd-fuse did not mount image ${this.cfg.pool}/${image} at ${dir}`);
   }
 
@@ -188,7 +191,10 @@ export class RbdHost {
   }
 
   private async mkfs(dev: string): Promise<void> {
-    const argv = this.cfg.fs === 'btrfs' ? ['mkfs.btrfs', '-q', dev] : ['mkfs.ext4', '-q', '-m', '0', '-E', 'nodiscard,lazy_itable_init=1,lazy_journal_init=1', dev];
+    const argv =
+      this.cfg.fs === 'btrfs'
+        ? ['mkfs.btrfs', '-q', dev]
+        : ['mkfs.ext4', '-q', '-m', '0', '-E', 'nodiscard,lazy_itable_init=1,lazy_journal_init=1', dev];
     await this.runner.run(argv, { timeoutMs: T.long });
   }
 

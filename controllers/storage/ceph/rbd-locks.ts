@@ -21,7 +21,17 @@
 import { ConflictError } from '../../../lib/errors.js';
 import type { HostRunner } from '../../../lib/host/exec.js';
 import type { BrokenLock, MountOptions } from '../drivers/types.js';
-import { BLOCKLIST_SECONDS, type CephPoolConfig, cephArgv, lockCookie, lockMember, parseLocks, parseWatchers, type RbdLock, rbdArgv } from './rbd.js';
+import {
+  BLOCKLIST_SECONDS,
+  type CephPoolConfig,
+  cephArgv,
+  lockCookie,
+  lockMember,
+  parseLocks,
+  parseWatchers,
+  type RbdLock,
+  rbdArgv,
+} from './rbd.js';
 
 /** RbdLocks takes, drops and breaks one pool's image locks for one member; see the file comment. */
 export class RbdLocks {
@@ -60,7 +70,9 @@ export class RbdLocks {
         const member = lockMember(other);
         const breakable = member !== undefined && ((opts.breakLocksOf ?? []).includes(member) || opts.mayBreakLockOf?.(member) === true);
         if (member === undefined || !breakable) {
-          throw new ConflictError(`volume ${image} is already mounted read-write on member ${member ?? other.locker} (RBD lock ${other.id}); a second read-write mount is refused`);
+          throw new ConflictError(
+            `volume ${image} is already mounted read-write on member ${member ?? other.locker} (RBD lock ${other.id}); a second read-write mount is refused`,
+          );
         }
         const broken = await this.breakLock(image, other, member);
         if (broken) opts.onLockBroken?.(broken);
@@ -70,7 +82,9 @@ export class RbdLocks {
       if (res.exitCode === 0) return;
     }
     const holder = (await this.list(image))[0];
-    throw new ConflictError(`volume ${image} is already mounted read-write on member ${holder ? (lockMember(holder) ?? holder.locker) : 'another member'}; a second read-write mount is refused`);
+    throw new ConflictError(
+      `volume ${image} is already mounted read-write on member ${holder ? (lockMember(holder) ?? holder.locker) : 'another member'}; a second read-write mount is refused`,
+    );
   }
 
   /**
@@ -81,7 +95,10 @@ export class RbdLocks {
     const watchers = parseWatchers((await this.rbd(['status', '--format', 'json', image])).stdout);
     // Only the holder mounts the image, so its watchers are the holder's; make sure it still is that holder.
     if (!(await this.list(image)).some((l) => l.id === lock.id && l.locker === lock.locker)) return undefined;
-    for (const addr of watchers) await this.runner.run(cephArgv(this.cfg, ['osd', 'blocklist', 'add', addr, String(BLOCKLIST_SECONDS)]), { timeoutMs: (this.cfg.timeoutSeconds + 10) * 1000 });
+    for (const addr of watchers)
+      await this.runner.run(cephArgv(this.cfg, ['osd', 'blocklist', 'add', addr, String(BLOCKLIST_SECONDS)]), {
+        timeoutMs: (this.cfg.timeoutSeconds + 10) * 1000,
+      });
     const res = await this.rbd(['lock', 'rm', image, lock.id, lock.locker], [0, 2]);
     return res.exitCode === 0 ? { member, lock: lock.id, blocklisted: watchers } : undefined;
   }
@@ -93,7 +110,8 @@ export class RbdLocks {
    */
   async release(image: string): Promise<void> {
     for (const l of await this.list(image)) {
-      if (lockMember(l) === this.memberName) await this.rbd(['--rbd_blocklist_on_break_lock=false', 'lock', 'rm', image, l.id, l.locker], [0, 2]);
+      if (lockMember(l) === this.memberName)
+        await this.rbd(['--rbd_blocklist_on_break_lock=false', 'lock', 'rm', image, l.id, l.locker], [0, 2]);
     }
   }
 

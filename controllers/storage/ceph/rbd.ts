@@ -31,8 +31,12 @@ export function parseCephConfig(config: Record<string, string>): CephPoolConfig 
   const conf = config.conf ?? config.cluster;
   const keyring = config.keyring;
   const missing = [conf === undefined ? 'conf' : '', keyring === undefined ? 'keyring' : ''].filter((k) => k !== '');
-  if (conf === undefined || keyring === undefined) throw new ValidationError(`ceph pool: spec.config.${missing.join(' and spec.config.')} is required (the cluster's ceph.conf and the client keyring paths)`);
-  if (!isAbsolute(conf) || !isAbsolute(keyring)) throw new ValidationError('ceph pool: spec.config.conf and spec.config.keyring must be absolute paths');
+  if (conf === undefined || keyring === undefined)
+    throw new ValidationError(
+      `ceph pool: spec.config.${missing.join(' and spec.config.')} is required (the cluster's ceph.conf and the client keyring paths)`,
+    );
+  if (!isAbsolute(conf) || !isAbsolute(keyring))
+    throw new ValidationError('ceph pool: spec.config.conf and spec.config.keyring must be absolute paths');
   const user = (config.user ?? 'admin').replace(/^client\./, '');
   const pool = config.pool ?? 'rbd';
   if (!SIMPLE.test(user)) throw new ValidationError(`ceph pool: spec.config.user "${user}" is not a valid cephx user name`);
@@ -40,13 +44,24 @@ export function parseCephConfig(config: Record<string, string>): CephPoolConfig 
   const fs = config.fs ?? 'ext4';
   if (fs !== 'ext4' && fs !== 'btrfs') throw new ValidationError(`ceph pool: spec.config.fs "${fs}" must be ext4 or btrfs`);
   const timeoutSeconds = Number(config.timeoutSeconds ?? '20');
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) throw new ValidationError('ceph pool: spec.config.timeoutSeconds must be a positive integer');
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1)
+    throw new ValidationError('ceph pool: spec.config.timeoutSeconds must be a positive integer');
   return { conf, keyring, user, pool, fs, timeoutSeconds };
 }
 
 /** clientArgs are the options every rbd/ceph call gets: cluster, identity, and a bounded connect time. */
 export function clientArgs(cfg: CephPoolConfig): string[] {
-  return ['--conf', cfg.conf, '--id', cfg.user, '--keyring', cfg.keyring, `--client_mount_timeout=${cfg.timeoutSeconds}`, '--log_to_stderr=false', '--err_to_stderr=true'];
+  return [
+    '--conf',
+    cfg.conf,
+    '--id',
+    cfg.user,
+    '--keyring',
+    cfg.keyring,
+    `--client_mount_timeout=${cfg.timeoutSeconds}`,
+    '--log_to_stderr=false',
+    '--err_to_stderr=true',
+  ];
 }
 
 /** rbdArgv builds an `rbd` call on the pool: `rbd <client args> --pool <pool> ...args`. */
@@ -86,13 +101,15 @@ export interface RbdLock {
   address: string;
 }
 
-
 /** parseLocks reads `rbd lock ls --format json` (an array, or an object keyed by id on older releases). */
 export function parseLocks(text: string): RbdLock[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '[]' : text);
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
   if (Array.isArray(data)) return data.filter(isJsonMap).map((l) => ({ id: str(l.id), locker: str(l.locker), address: str(l.address) }));
-  if (isJsonMap(data)) return Object.entries(data).filter((e): e is [string, Record<string, unknown>] => isJsonMap(e[1])).map(([id, l]) => ({ id, locker: str(l.locker), address: str(l.address) }));
+  if (isJsonMap(data))
+    return Object.entries(data)
+      .filter((e): e is [string, Record<string, unknown>] => isJsonMap(e[1]))
+      .map(([id, l]) => ({ id, locker: str(l.locker), address: str(l.address) }));
   return [];
 }
 
@@ -105,7 +122,10 @@ export function lockMember(lock: RbdLock): string | undefined {
 export function parseWatchers(text: string): string[] {
   const data: unknown = JSON.parse(text.trim() === '' ? '{}' : text);
   if (!isJsonMap(data) || !Array.isArray(data.watchers)) return [];
-  return data.watchers.filter(isJsonMap).map((w) => (typeof w.address === 'string' ? w.address : '')).filter((a) => a !== '');
+  return data.watchers
+    .filter(isJsonMap)
+    .map((w) => (typeof w.address === 'string' ? w.address : ''))
+    .filter((a) => a !== '');
 }
 
 /**
@@ -163,10 +183,18 @@ export function parseDf(text: string, pool: string): PoolUsage | undefined {
 /** unreachableReason turns a failed cluster call's stderr into a short NotReady reason. */
 export function unreachableReason(stderr: string, cfg: CephPoolConfig): string {
   const where = `ceph cluster of ${cfg.conf} as client.${cfg.user}`;
-  if (/handle_auth_bad_method|permission denied|\(1\) Operation not permitted|\(13\)|auth.*(failed|error)|unable to find a keyring|no keyring found/i.test(stderr)) {
+  if (
+    /handle_auth_bad_method|permission denied|\(1\) Operation not permitted|\(13\)|auth.*(failed|error)|unable to find a keyring|no keyring found/i.test(
+      stderr,
+    )
+  ) {
     return `${where}: authentication failed (wrong key, user or keyring ${cfg.keyring})`;
   }
-  if (/\(110\)|timed out|Connection timed out|error connecting to the cluster|TimeoutError|\(2\) No such file or directory.*conf|did not load config/i.test(stderr)) {
+  if (
+    /\(110\)|timed out|Connection timed out|error connecting to the cluster|TimeoutError|\(2\) No such file or directory.*conf|did not load config/i.test(
+      stderr,
+    )
+  ) {
     return `${where}: monitors unreachable (${lastLine(stderr) || 'connection timed out'})`;
   }
   if (/\(2\) No such file or directory|error opening pool/i.test(stderr)) return `${where}: pool ${cfg.pool} does not exist`;
@@ -174,5 +202,13 @@ export function unreachableReason(stderr: string, cfg: CephPoolConfig): string {
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '').pop()?.slice(0, 300) ?? '';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .pop()
+      ?.slice(0, 300) ?? ''
+  );
 }

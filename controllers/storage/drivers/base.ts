@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { isDirectory } from '../../../lib/host/fs.js';
 import { NotSupportedError, ValidationError } from '../../../lib/errors.js';
 import { hostRunner, type HostRunner } from '../../../lib/host/exec.js';
-import type { MountOptions, PoolObservation, PoolSpec, SnapshotRef, StorageDriver, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
+import type {
+  MountOptions,
+  PoolObservation,
+  PoolSpec,
+  SnapshotRef,
+  StorageDriver,
+  StorageDriverInfo,
+  VolumeObservation,
+  VolumeRequest,
+} from './types.js';
 
 /** StorageDriverOptions configure every driver: the member's data dir and the process runner. */
 export interface StorageDriverOptions {
@@ -41,7 +50,8 @@ export abstract class BaseStorageDriver implements StorageDriver {
 
   /** pruneStorageDir removes `<dataDir>/storage` once no pool is left in it. */
   protected async pruneStorageDir(): Promise<void> {
-    if ((await isDirectory(this.storageDir)) && (await readdir(this.storageDir)).length === 0) await rmdir(this.storageDir).catch(() => undefined);
+    if ((await isDirectory(this.storageDir)) && (await readdir(this.storageDir)).length === 0)
+      await rmdir(this.storageDir).catch(() => undefined);
   }
 
   protected unsupported(verb: string): never {
@@ -84,6 +94,8 @@ export abstract class BaseStorageDriver implements StorageDriver {
 export function assertPoolSize(info: StorageDriverInfo, pool: PoolSpec): void {
   if (pool.sizeBytes === undefined) throw new ValidationError(`pool ${pool.name}: spec.size is required when no spec.source is given`);
   if (info.minPoolBytes > 0 && pool.sizeBytes < info.minPoolBytes) {
-    throw new ValidationError(`pool ${pool.name}: size ${pool.sizeBytes} bytes is below the ${info.name} minimum of ${info.minPoolBytes} bytes (${info.minPoolBytes / 2 ** 20}Mi)`);
+    throw new ValidationError(
+      `pool ${pool.name}: size ${pool.sizeBytes} bytes is below the ${info.name} minimum of ${info.minPoolBytes} bytes (${info.minPoolBytes / 2 ** 20}Mi)`,
+    );
   }
 }

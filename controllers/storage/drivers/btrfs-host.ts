@@ -61,7 +61,9 @@ export function parseLoopList(text: string): Array<{ device: string; backingFile
 export async function loopDevicesOf(runner: HostRunner, file: string): Promise<string[]> {
   const res = await runner.run(['losetup', '--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { timeoutMs: 30_000 });
   const want = resolve(file);
-  return parseLoopList(res.stdout).filter((l) => l.backingFile === want).map((l) => l.device);
+  return parseLoopList(res.stdout)
+    .filter((l) => l.backingFile === want)
+    .map((l) => l.device);
 }
 
 /** QgroupUsage is one subvolume's referenced bytes and limit (undefined: none). */
@@ -78,7 +80,10 @@ export function parseQgroupShow(text: string, subvolId: number): QgroupUsage | u
     const referenced = Number(cols[1]);
     const limit = cols[3];
     if (!Number.isFinite(referenced)) return undefined;
-    return { referencedBytes: referenced, limitBytes: limit === undefined || limit === 'none' || !/^\d+$/.test(limit) ? undefined : Number(limit) };
+    return {
+      referencedBytes: referenced,
+      limitBytes: limit === undefined || limit === 'none' || !/^\d+$/.test(limit) ? undefined : Number(limit),
+    };
   }
   return undefined;
 }

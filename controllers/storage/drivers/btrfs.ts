@@ -26,7 +26,15 @@ const LAYOUT = ['volumes', 'snapshots', 'images', 'rootfs'] as const;
 const T = { short: 30_000, long: 10 * 60_000 };
 
 /** BTRFS_INFO is the btrfs driver's capability object: local, snapshots, CoW clones, quota. */
-export const BTRFS_INFO: Readonly<StorageDriverInfo> = { name: 'btrfs', shared: false, snapshots: true, cowClone: true, quota: true, resize: true, minPoolBytes: BTRFS_MIN_POOL_BYTES };
+export const BTRFS_INFO: Readonly<StorageDriverInfo> = {
+  name: 'btrfs',
+  shared: false,
+  snapshots: true,
+  cowClone: true,
+  quota: true,
+  resize: true,
+  minPoolBytes: BTRFS_MIN_POOL_BYTES,
+};
 
 /** BtrfsDriver is the btrfs storage driver; see the file comment. */
 export class BtrfsDriver extends BaseStorageDriver {
@@ -116,7 +124,8 @@ export class BtrfsDriver extends BaseStorageDriver {
   /** observePool reports whether the pool root is a mounted (or existing) btrfs and its capacity and usage. */
   async observePool(pool: PoolSpec): Promise<PoolObservation> {
     const root = this.rootOf(pool);
-    if (pool.source === undefined && !(await mountAt(root))) return { ready: false, message: `pool ${pool.name} is not mounted at ${root}` };
+    if (pool.source === undefined && !(await mountAt(root)))
+      return { ready: false, message: `pool ${pool.name} is not mounted at ${root}` };
     if (!(await this.isBtrfs(root))) return { ready: false, message: `${root} is not a btrfs filesystem` };
     if (!(await isDirectory(join(root, 'volumes')))) return { ready: false, message: `pool ${pool.name} layout is missing at ${root}` };
     const s = await statfs(root);
@@ -134,7 +143,8 @@ export class BtrfsDriver extends BaseStorageDriver {
     if (pool.source !== undefined) {
       if (!(await this.isBtrfs(root))) return;
       for (const name of await this.listVolumes(pool)) await this.deleteVolume(pool, name);
-      for (const d of ['images', 'rootfs']) for (const s of await listSubvolumes(join(root, d))) await deleteSubvolume(this.runner, join(root, d, s));
+      for (const d of ['images', 'rootfs'])
+        for (const s of await listSubvolumes(join(root, d))) await deleteSubvolume(this.runner, join(root, d, s));
       // Only the layout directories Cloudlet made, and only when empty now: never the source or files beside ours.
       await new SourceRecord(pool.source, checkName('pool', pool.name)).teardown(join(root, 'volumes'));
       return;
@@ -172,7 +182,8 @@ export class BtrfsDriver extends BaseStorageDriver {
         const src = vol.source;
         if (src?.kind === 'snapshot') {
           const from = this.snap(pool, src);
-          if (!(await isSubvolume(from))) throw new NotFoundError(`snapshot ${src.volume}@${src.snapshot} does not exist in pool ${pool.name}`);
+          if (!(await isSubvolume(from)))
+            throw new NotFoundError(`snapshot ${src.volume}@${src.snapshot} does not exist in pool ${pool.name}`);
           await this.runner.run(['btrfs', 'subvolume', 'snapshot', from, tmp], { timeoutMs: T.long });
         } else if (src?.kind === 'image') {
           const image = await this.ensureImage(pool, { imageName: src.imageName, imagePath: src.imagePath });
@@ -199,7 +210,13 @@ export class BtrfsDriver extends BaseStorageDriver {
     const path = this.vol(pool, name);
     if (!(await isSubvolume(path))) return { exists: false, snapshots: [] };
     const usage = await qgroupUsage(this.runner, path);
-    return { exists: true, path, sizeBytes: usage?.limitBytes, usedBytes: usage?.referencedBytes, snapshots: await this.listSnapshots(pool, name) };
+    return {
+      exists: true,
+      path,
+      sizeBytes: usage?.limitBytes,
+      usedBytes: usage?.referencedBytes,
+      snapshots: await this.listSnapshots(pool, name),
+    };
   }
 
   /** resizeVolume sets the qgroup limit (shrinking below the used bytes makes further writes fail). */

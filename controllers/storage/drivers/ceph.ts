@@ -22,17 +22,44 @@ import { ConflictError, errorMessage, HostCommandError, isCode, NotFoundError, V
 import { isDirectory } from '../../../lib/host/fs.js';
 import { which } from '../../../lib/host/which.js';
 import { withRevert } from '../../../lib/host/revert.js';
-import { type CephPoolConfig, cephArgv, lockMember, parseCephConfig, parseDf, parseImageSize, parseSnapshots, parseUsedBytes, type RbdLock, rbdArgv, unreachableReason } from '../ceph/rbd.js';
+import {
+  type CephPoolConfig,
+  cephArgv,
+  lockMember,
+  parseCephConfig,
+  parseDf,
+  parseImageSize,
+  parseSnapshots,
+  parseUsedBytes,
+  type RbdLock,
+  rbdArgv,
+  unreachableReason,
+} from '../ceph/rbd.js';
 import { RbdHost } from '../ceph/rbd-host.js';
 import { RbdLocks } from '../ceph/rbd-locks.js';
 import { BaseStorageDriver, checkName, type StorageDriverOptions } from './base.js';
 import type { MountOptions, PoolObservation, PoolSpec, SnapshotRef, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
 const MiB = 2 ** 20;
-const TOOLS: Array<[string, string]> = [['rbd', 'ceph-common'], ['ceph', 'ceph-common'], ['rbd-fuse', 'rbd-fuse'], ['losetup', 'mount'], ['mkfs.ext4', 'e2fsprogs'], ['blkid', 'util-linux']];
+const TOOLS: Array<[string, string]> = [
+  ['rbd', 'ceph-common'],
+  ['ceph', 'ceph-common'],
+  ['rbd-fuse', 'rbd-fuse'],
+  ['losetup', 'mount'],
+  ['mkfs.ext4', 'e2fsprogs'],
+  ['blkid', 'util-linux'],
+];
 
 /** CEPH_INFO is the ceph driver's capability object: shared (every member sees the data), snapshots, quota, no CoW clones. */
-export const CEPH_INFO: Readonly<StorageDriverInfo> = { name: 'ceph', shared: true, snapshots: true, cowClone: false, quota: true, resize: true, minPoolBytes: 0 };
+export const CEPH_INFO: Readonly<StorageDriverInfo> = {
+  name: 'ceph',
+  shared: true,
+  snapshots: true,
+  cowClone: false,
+  quota: true,
+  resize: true,
+  minPoolBytes: 0,
+};
 
 /** CephDriver is the RBD storage driver; see the file comment. */
 export class CephDriver extends BaseStorageDriver {
@@ -91,7 +118,10 @@ export class CephDriver extends BaseStorageDriver {
     const cfg = this.cfg(pool);
     let df;
     try {
-      df = parseDf((await this.runner.run(cephArgv(cfg, ['df', '-f', 'json']), { timeoutMs: (cfg.timeoutSeconds + 10) * 1000 })).stdout, cfg.pool);
+      df = parseDf(
+        (await this.runner.run(cephArgv(cfg, ['df', '-f', 'json']), { timeoutMs: (cfg.timeoutSeconds + 10) * 1000 })).stdout,
+        cfg.pool,
+      );
     } catch (err) {
       return { ready: false, message: err instanceof HostCommandError ? unreachableReason(err.stderrTail, cfg) : errorMessage(err) };
     }
@@ -138,9 +168,11 @@ export class CephDriver extends BaseStorageDriver {
         revert.add(() => this.rbd(pool, ['rm', '--no-progress', tmp], [0, 2]));
         const src = vol.source;
         if (src?.kind === 'snapshot') {
-          if (!(await this.listSnapshots(pool, src.volume)).includes(src.snapshot)) throw new NotFoundError(`snapshot ${src.volume}@${src.snapshot} does not exist in pool ${pool.name}`);
+          if (!(await this.listSnapshots(pool, src.volume)).includes(src.snapshot))
+            throw new NotFoundError(`snapshot ${src.volume}@${src.snapshot} does not exist in pool ${pool.name}`);
           await this.rbd(pool, ['deep', 'cp', '--no-progress', `${src.volume}@${src.snapshot}`, tmp]);
-          if ((await this.imageSize(pool, tmp) ?? 0) < Number(mib) * MiB) await this.rbd(pool, ['resize', '--no-progress', '--size', `${mib}M`, tmp]);
+          if (((await this.imageSize(pool, tmp)) ?? 0) < Number(mib) * MiB)
+            await this.rbd(pool, ['resize', '--no-progress', '--size', `${mib}M`, tmp]);
         } else {
           await this.rbd(pool, ['create', '--size', `${mib}M`, '--image-feature', 'layering', tmp]);
           if (src?.kind === 'image') await this.fill(pool, tmp, src.imagePath);
@@ -171,7 +203,12 @@ export class CephDriver extends BaseStorageDriver {
     const size = await this.imageSize(pool, checkName('volume', name));
     if (size === undefined) return { exists: false, snapshots: [] };
     const du = await this.rbd(pool, ['du', '--format', 'json', name]);
-    const obs: VolumeObservation = { exists: true, sizeBytes: size, usedBytes: parseUsedBytes(du.stdout, name), snapshots: await this.listSnapshots(pool, name) };
+    const obs: VolumeObservation = {
+      exists: true,
+      sizeBytes: size,
+      usedBytes: parseUsedBytes(du.stdout, name),
+      snapshots: await this.listSnapshots(pool, name),
+    };
     const mp = this.mountPointOf(pool, name);
     if (await this.host(pool).isAttached(mp)) obs.path = mp;
     return obs;
@@ -181,7 +218,8 @@ export class CephDriver extends BaseStorageDriver {
   override async resizeVolume(pool: PoolSpec, name: string, sizeBytes: number): Promise<void> {
     const size = await this.imageSize(pool, checkName('volume', name));
     if (size === undefined) throw new NotFoundError(`volume ${name} does not exist in pool ${pool.name}`);
-    if (sizeBytes < size) throw new ValidationError(`volume ${name}: shrinking an RBD volume from ${size} to ${sizeBytes} bytes is not supported`);
+    if (sizeBytes < size)
+      throw new ValidationError(`volume ${name}: shrinking an RBD volume from ${size} to ${sizeBytes} bytes is not supported`);
     if (sizeBytes > size) await this.rbd(pool, ['resize', '--no-progress', '--size', `${Math.ceil(sizeBytes / MiB)}M`, name]);
   }
 
@@ -199,7 +237,8 @@ export class CephDriver extends BaseStorageDriver {
   /** createSnapshot flushes a local mount and makes `rbd snap create`; present is success. */
   override async createSnapshot(pool: PoolSpec, ref: SnapshotRef): Promise<void> {
     if ((await this.listSnapshots(pool, ref.volume)).includes(checkName('snapshot', ref.snapshot))) return;
-    if ((await this.imageSize(pool, ref.volume)) === undefined) throw new NotFoundError(`volume ${ref.volume} does not exist in pool ${pool.name}`);
+    if ((await this.imageSize(pool, ref.volume)) === undefined)
+      throw new NotFoundError(`volume ${ref.volume} does not exist in pool ${pool.name}`);
     const mp = this.mountPointOf(pool, ref.volume);
     if (await this.host(pool).isAttached(mp)) await this.runner.run(['sync', '-f', mp], { timeoutMs: 120_000 });
     await this.rbd(pool, ['snap', 'create', '--no-progress', `${ref.volume}@${ref.snapshot}`]);
@@ -219,11 +258,15 @@ export class CephDriver extends BaseStorageDriver {
 
   /** restoreSnapshot rolls the image back; a mount here is taken down and brought back, a mount elsewhere refuses. */
   override async restoreSnapshot(pool: PoolSpec, ref: SnapshotRef): Promise<void> {
-    if (!(await this.listSnapshots(pool, ref.volume)).includes(checkName('snapshot', ref.snapshot))) throw new NotFoundError(`snapshot ${ref.volume}@${ref.snapshot} does not exist in pool ${pool.name}`);
+    if (!(await this.listSnapshots(pool, ref.volume)).includes(checkName('snapshot', ref.snapshot)))
+      throw new NotFoundError(`snapshot ${ref.volume}@${ref.snapshot} does not exist in pool ${pool.name}`);
     const wasMounted = await this.host(pool).isAttached(this.mountPointOf(pool, ref.volume));
     await this.unmountVolume(pool, ref.volume);
     const other = (await this.locks(pool, ref.volume))[0];
-    if (other) throw new ConflictError(`volume ${ref.volume} is mounted on member ${lockMember(other) ?? other.locker}; it cannot be restored while in use`);
+    if (other)
+      throw new ConflictError(
+        `volume ${ref.volume} is mounted on member ${lockMember(other) ?? other.locker}; it cannot be restored while in use`,
+      );
     await this.rbd(pool, ['snap', 'rollback', '--no-progress', `${ref.volume}@${ref.snapshot}`]);
     if (wasMounted) await this.mountVolume(pool, ref.volume);
   }

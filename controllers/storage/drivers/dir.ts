@@ -18,7 +18,15 @@ import { SourceRecord } from './source-record.js';
 import type { PoolObservation, PoolSpec, StorageDriverInfo, VolumeObservation, VolumeRequest } from './types.js';
 
 /** DIR_INFO is the dir driver's capability object: local, no snapshots, clones or quota. */
-export const DIR_INFO: Readonly<StorageDriverInfo> = { name: 'dir', shared: false, snapshots: false, cowClone: false, quota: false, resize: false, minPoolBytes: 0 };
+export const DIR_INFO: Readonly<StorageDriverInfo> = {
+  name: 'dir',
+  shared: false,
+  snapshots: false,
+  cowClone: false,
+  quota: false,
+  resize: false,
+  minPoolBytes: 0,
+};
 
 /** DirDriver is the directory-backed local driver; see the file comment. */
 export class DirDriver extends BaseStorageDriver {
@@ -78,10 +86,14 @@ export class DirDriver extends BaseStorageDriver {
 
   /** listVolumes names the volume directories (not half-made ones); in spec.source only those Cloudlet made. */
   async listVolumes(pool: PoolSpec): Promise<string[]> {
-    if (pool.source !== undefined) return (await isDirectory(pool.source)) ? (await this.recordOf({ ...pool, source: pool.source }).read()).volumes : [];
+    if (pool.source !== undefined)
+      return (await isDirectory(pool.source)) ? (await this.recordOf({ ...pool, source: pool.source }).read()).volumes : [];
     const dir = join(this.rootOf(pool), 'volumes');
     if (!(await isDirectory(dir))) return [];
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
   }
 
   /** ensureVolume makes the directory (copying the image in first when asked); size is recorded, not enforced. */
@@ -140,4 +152,3 @@ export class DirDriver extends BaseStorageDriver {
     checkName('volume', name);
   }
 }
-

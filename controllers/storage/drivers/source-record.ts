@@ -62,7 +62,8 @@ export class SourceRecord {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    if (st && !st.isDirectory()) throw new ValidationError(`${path} in the pool source is not a directory (a symlink or a file is not followed)`);
+    if (st && !st.isDirectory())
+      throw new ValidationError(`${path} in the pool source is not a directory (a symlink or a file is not followed)`);
     if (st) return;
     await mkdir(path, { mode: 0o700 });
     await this.update((d) => (d.dirs.includes(rel) ? undefined : { ...d, dirs: [...d.dirs, rel] }));

@@ -48,9 +48,7 @@ export interface PoolObservation {
 }
 
 /** VolumeSource says what a new volume starts as; absent means empty. */
-export type VolumeSource =
-  | { kind: 'snapshot'; volume: string; snapshot: string }
-  | { kind: 'image'; imageName: string; imagePath: string };
+export type VolumeSource = { kind: 'snapshot'; volume: string; snapshot: string } | { kind: 'image'; imageName: string; imagePath: string };
 
 /** VolumeRequest is the plain volume description drivers take. */
 export interface VolumeRequest {
@@ -150,5 +148,7 @@ export interface RootfsCloner {
 /** isRootfsCloner tells whether a driver offers the RootfsCloner verbs (and says so with info.cowClone). */
 export function isRootfsCloner(driver: StorageDriver): driver is StorageDriver & RootfsCloner {
   const d = driver as Partial<RootfsCloner>;
-  return driver.info.cowClone && typeof d.cloneImage === 'function' && typeof d.deleteClone === 'function' && typeof d.listClones === 'function';
+  return (
+    driver.info.cowClone && typeof d.cloneImage === 'function' && typeof d.deleteClone === 'function' && typeof d.listClones === 'function'
+  );
 }

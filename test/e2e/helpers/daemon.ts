@@ -87,7 +87,11 @@ export async function startDaemon(opts: { extraArgs?: string[]; dataDir?: string
   };
 
   const run = (args: string[], o: { input?: string; timeoutMs?: number } = {}): CliResult => {
-    const r = spawnSync(process.execPath, [CLI(), '--kubeconfig', kubeconfig, ...args], { input: o.input, encoding: 'utf8', timeout: o.timeoutMs ?? 60_000 });
+    const r = spawnSync(process.execPath, [CLI(), '--kubeconfig', kubeconfig, ...args], {
+      input: o.input,
+      encoding: 'utf8',
+      timeout: o.timeoutMs ?? 60_000,
+    });
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
 
@@ -102,7 +106,11 @@ export async function startDaemon(opts: { extraArgs?: string[]; dataDir?: string
     log: () => output,
     cloudlet: run,
     kubectl: (args, o = {}) => {
-      const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], { input: o.input, encoding: 'utf8', timeout: o.timeoutMs ?? 60_000 });
+      const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {
+        input: o.input,
+        encoding: 'utf8',
+        timeout: o.timeoutMs ?? 60_000,
+      });
       if (r.error) throw new Error(`kubectl could not run (${r.error.message}); it is expected at /usr/bin/kubectl (v1.32)`);
       return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     },

@@ -25,7 +25,11 @@ export interface ApiHarness {
   server: ApiServer;
   port: number;
   base: string;
-  call(method: string, path: string, opts?: { body?: unknown; raw?: string; contentType?: string; accept?: string; token?: string | null }): Promise<Reply>;
+  call(
+    method: string,
+    path: string,
+    opts?: { body?: unknown; raw?: string; contentType?: string; accept?: string; token?: string | null },
+  ): Promise<Reply>;
   watch(path: string, opts?: { accept?: string }): Promise<WatchStream>;
   close(): Promise<void>;
 }

@@ -8,15 +8,24 @@ import type { Store } from '../../../lib/store/types.js';
 import { startApi, type ApiHarness } from './api-harness.js';
 
 const G = '/apis/cloudlet.dev/v1alpha1';
-const AGG = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+const AGG =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 function instance(name: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): Record<string, unknown> {
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default', ...meta }, spec: { image: 'busybox', ...spec } };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name, namespace: 'default', ...meta },
+    spec: { image: 'busybox', ...spec },
+  };
 }
 
 /** apiSuite registers the API contract tests over stores made by `makeStore`. */
-export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; compact?: (rev: string) => Promise<void>; stop: () => Promise<void> }>): void {
+export function apiSuite(
+  name: string,
+  makeStore: () => Promise<{ store: Store; compact?: (rev: string) => Promise<void>; stop: () => Promise<void> }>,
+): void {
   describe(`the HTTP API over ${name}`, function () {
     let api: ApiHarness;
     let stop: () => Promise<void>;
@@ -38,7 +47,8 @@ export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; 
       n++;
       ns = `t${n}`;
     });
-    const inst = (nm: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => instance(nm, spec, { namespace: ns, ...meta });
+    const inst = (nm: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) =>
+      instance(nm, spec, { namespace: ns, ...meta });
     const coll = () => `${G}/namespaces/${ns}/instances`;
 
     describe('discovery and meta endpoints', () => {
@@ -164,7 +174,10 @@ export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; 
 
       it('applies a merge patch where null deletes a field', async () => {
         await api.call('POST', coll(), { body: inst('web', { placement: { member: 'm1' } }, { labels: { app: 'web', tier: 'x' } }) });
-        const r = await api.call('PATCH', `${coll()}/web`, { body: { metadata: { labels: { tier: null } }, spec: { cpu: 2, placement: null } }, contentType: 'application/merge-patch+json' });
+        const r = await api.call('PATCH', `${coll()}/web`, {
+          body: { metadata: { labels: { tier: null } }, spec: { cpu: 2, placement: null } },
+          contentType: 'application/merge-patch+json',
+        });
         expect(r.status).to.equal(200);
         expect(r.body.metadata.labels).to.deep.equal({ app: 'web' });
         expect(r.body.spec.cpu).to.equal(2);
@@ -173,15 +186,24 @@ export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; 
 
       it('applies a JSON patch and rejects a failing one with 422', async () => {
         await api.call('POST', coll(), { body: inst('web') });
-        const ok = await api.call('PATCH', `${coll()}/web`, { body: [{ op: 'replace', path: '/spec/cpu', value: 4 }], contentType: 'application/json-patch+json' });
+        const ok = await api.call('PATCH', `${coll()}/web`, {
+          body: [{ op: 'replace', path: '/spec/cpu', value: 4 }],
+          contentType: 'application/json-patch+json',
+        });
         expect(ok.body.spec.cpu).to.equal(4);
-        const bad = await api.call('PATCH', `${coll()}/web`, { body: [{ op: 'test', path: '/spec/cpu', value: 1 }], contentType: 'application/json-patch+json' });
+        const bad = await api.call('PATCH', `${coll()}/web`, {
+          body: [{ op: 'test', path: '/spec/cpu', value: 1 }],
+          contentType: 'application/json-patch+json',
+        });
         expect(bad.status).to.equal(422);
       });
 
       it('refuses a strategic merge patch with 415 pointing to --type=merge', async () => {
         await api.call('POST', coll(), { body: inst('web') });
-        const r = await api.call('PATCH', `${coll()}/web`, { body: { spec: { cpu: 2 } }, contentType: 'application/strategic-merge-patch+json' });
+        const r = await api.call('PATCH', `${coll()}/web`, {
+          body: { spec: { cpu: 2 } },
+          contentType: 'application/strategic-merge-patch+json',
+        });
         expect(r.status).to.equal(415);
         expect(r.body.reason).to.equal('UnsupportedMediaType');
         expect(r.body.message).to.contain('--type=merge');
@@ -195,27 +217,48 @@ export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; 
         const again = await api.call('PATCH', url, { raw: body, contentType: 'application/apply-patch+yaml' });
         expect(again.status).to.equal(200);
         // kubectl's follow-up apply of only the annotation must not wipe spec
-        const la = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name: 'web', namespace: ns, annotations: { note: 'x' } } };
-        const follow = await api.call('PATCH', `${coll()}/web?fieldManager=kubectl-last-applied`, { raw: JSON.stringify(la), contentType: 'application/apply-patch+yaml' });
+        const la = {
+          apiVersion: 'cloudlet.dev/v1alpha1',
+          kind: 'Instance',
+          metadata: { name: 'web', namespace: ns, annotations: { note: 'x' } },
+        };
+        const follow = await api.call('PATCH', `${coll()}/web?fieldManager=kubectl-last-applied`, {
+          raw: JSON.stringify(la),
+          contentType: 'application/apply-patch+yaml',
+        });
         expect(follow.body.spec.cpu).to.equal(2);
-        await api.call('PATCH', `${coll()}/web?fieldManager=editor`, { body: { spec: { cpu: 3 } }, contentType: 'application/merge-patch+json' });
+        await api.call('PATCH', `${coll()}/web?fieldManager=editor`, {
+          body: { spec: { cpu: 3 } },
+          contentType: 'application/merge-patch+json',
+        });
         const conflict = await api.call('PATCH', url, { raw: body, contentType: 'application/apply-patch+yaml' });
         expect(conflict.status).to.equal(409);
         expect(conflict.body.details.causes[0]).to.include({ reason: 'FieldManagerConflict', field: '.spec.cpu' });
-        const forced = await api.call('PATCH', url.replace('force=false', 'force=true'), { raw: body, contentType: 'application/apply-patch+yaml' });
+        const forced = await api.call('PATCH', url.replace('force=false', 'force=true'), {
+          raw: body,
+          contentType: 'application/apply-patch+yaml',
+        });
         expect(forced.body.spec.cpu).to.equal(2);
       });
 
       it('writes status only through /status and spec only through the main resource', async () => {
         const created = (await api.call('POST', coll(), { body: inst('web') })).body;
-        const st = await api.call('PUT', `${coll()}/web/status`, { body: { ...created, spec: { image: 'debian/bookworm' }, status: { phase: 'Running' } } });
+        const st = await api.call('PUT', `${coll()}/web/status`, {
+          body: { ...created, spec: { image: 'debian/bookworm' }, status: { phase: 'Running' } },
+        });
         expect(st.status).to.equal(200);
         expect(st.body.status.phase).to.equal('Running');
         expect(st.body.spec.image).to.equal('busybox');
-        const main = await api.call('PATCH', `${coll()}/web`, { body: { status: { phase: 'Failed' }, spec: { cpu: 2 } }, contentType: 'application/merge-patch+json' });
+        const main = await api.call('PATCH', `${coll()}/web`, {
+          body: { status: { phase: 'Failed' }, spec: { cpu: 2 } },
+          contentType: 'application/merge-patch+json',
+        });
         expect(main.body.status.phase).to.equal('Running');
         expect(main.body.spec.cpu).to.equal(2);
-        const sp = await api.call('PATCH', `${coll()}/web/status`, { body: { status: { phase: 'Stopped' } }, contentType: 'application/merge-patch+json' });
+        const sp = await api.call('PATCH', `${coll()}/web/status`, {
+          body: { status: { phase: 'Stopped' } },
+          contentType: 'application/merge-patch+json',
+        });
         expect(sp.body.status.phase).to.equal('Stopped');
       });
 
@@ -260,10 +303,21 @@ export function apiSuite(name: string, makeStore: () => Promise<{ store: Store; 
       });
 
       it('selects events by their involved object', async () => {
-        const ev = (name: string, obj: string) => ({ apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: ns }, involvedObject: { kind: 'Instance', name: obj, uid: `uid-${obj}` }, reason: 'Started', message: 'started', type: 'Normal' });
+        const ev = (name: string, obj: string) => ({
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name, namespace: ns },
+          involvedObject: { kind: 'Instance', name: obj, uid: `uid-${obj}` },
+          reason: 'Started',
+          message: 'started',
+          type: 'Normal',
+        });
         expect((await api.call('POST', `/api/v1/namespaces/${ns}/events`, { body: ev('e1', 'web') })).status).to.equal(201);
         await api.call('POST', `/api/v1/namespaces/${ns}/events`, { body: ev('e2', 'db') });
-        const r = await api.call('GET', `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name%3Dweb%2CinvolvedObject.uid%3Duid-web&limit=500`);
+        const r = await api.call(
+          'GET',
+          `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name%3Dweb%2CinvolvedObject.uid%3Duid-web&limit=500`,
+        );
         expect(r.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).to.deep.equal(['e1']);
       });
     });

@@ -132,11 +132,29 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
     dir = mkdtempSync(join(tmpdir(), 'cloudlet-cli-memory-'));
     if (!fromSource && !existsSync(cliArgv[0] ?? '')) throw new Error(`${cliArgv[0]} is missing: build first with "npx tsc -p ."`);
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=cloudlet-cli-e2e', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=cloudlet-cli-e2e',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'pipe' },
+      );
     } catch (err) {
       throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);
     }
@@ -178,13 +196,18 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
   });
 
   it('applies a multi-document file: created, then unchanged, then configured with removed fields deleted', async () => {
-    const path = file('web.yaml', `${manifest('web', { labels: 'app: web, tier: front', spec: '  image: busybox\n  cpu: 2' })}---\n${manifest('api')}`);
+    const path = file(
+      'web.yaml',
+      `${manifest('web', { labels: 'app: web, tier: front', spec: '  image: busybox\n  cpu: 2' })}---\n${manifest('api')}`,
+    );
     const first = await cli(['apply', '-f', path]);
     expect(first.stderr).to.equal('');
     expect(first.stdout).to.equal('instance.cloudlet.dev/web created\ninstance.cloudlet.dev/api created\n');
     expect(first.code).to.equal(0);
 
-    expect((await cli(['apply', '-f', path])).stdout).to.equal('instance.cloudlet.dev/web unchanged\ninstance.cloudlet.dev/api unchanged\n');
+    expect((await cli(['apply', '-f', path])).stdout).to.equal(
+      'instance.cloudlet.dev/web unchanged\ninstance.cloudlet.dev/api unchanged\n',
+    );
 
     file('web.yaml', `${manifest('web', { labels: 'app: web', spec: '  image: busybox' })}---\n${manifest('api')}`);
     const third = await cli(['apply', '-f', path]);
@@ -195,7 +218,10 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
   });
 
   it('writes nothing when document 3 of 3 is invalid', async () => {
-    const path = file('bad.yaml', [manifest('ok-1'), manifest('ok-2'), manifest('bad-3', { spec: '  image: busybox\n  memory: lots' })].join('---\n'));
+    const path = file(
+      'bad.yaml',
+      [manifest('ok-1'), manifest('ok-2'), manifest('bad-3', { spec: '  image: busybox\n  memory: lots' })].join('---\n'),
+    );
     const r = await cli(['apply', '-f', path]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include(`Error from server (Invalid): error when applying ${path}: document 3 (instance.cloudlet.dev/bad-3)`);
@@ -207,7 +233,10 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
   });
 
   it('names the file, document, line and column of a YAML syntax error', async () => {
-    const path = file('syntax.yaml', `${manifest('s1')}---\napiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nspec:\n  image: busybox\n cpu: 1\n`);
+    const path = file(
+      'syntax.yaml',
+      `${manifest('s1')}---\napiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nspec:\n  image: busybox\n cpu: 1\n`,
+    );
     const r = await cli(['apply', '-f', path]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.equal(`error: ${path}: document 2, line 13, column 1: All mapping items must start at the same column\n`);
@@ -281,7 +310,9 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
     const r = await cli(['describe', 'inst', 'web']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.match(/^Name: +web\nNamespace: +default\n/);
-    expect(r.stdout).to.match(/Events:\n {2}Type +Reason +Age +From +Message\n.*\n {2}Normal +Scheduled +\S+ +scheduler +placed on member m1\n/);
+    expect(r.stdout).to.match(
+      /Events:\n {2}Type +Reason +Age +From +Message\n.*\n {2}Normal +Scheduled +\S+ +scheduler +placed on member m1\n/,
+    );
     expect((await cli(['describe', 'inst', 'api'])).stdout).to.match(/Events: {2}<none>\n$/);
   });
 
@@ -291,7 +322,17 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
     await until('the wait to watch', async () => (await openWatches()) > watching);
     const api = await store.get<KubeObject>(instances, 'api', 'default');
     const time = new Date().toISOString();
-    await store.update(instances, { ...api, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', reason: 'Started', message: 'running', lastTransitionTime: time }] } }, { subresource: 'status' });
+    await store.update(
+      instances,
+      {
+        ...api,
+        status: {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: 'True', reason: 'Started', message: 'running', lastTransitionTime: time }],
+        },
+      },
+      { subresource: 'status' },
+    );
     expect(await w.exited).to.equal(0);
     expect(w.out()).to.equal('instance.cloudlet.dev/api condition met\n');
 

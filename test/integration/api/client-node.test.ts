@@ -42,14 +42,24 @@ describe('@kubernetes/client-node against the API', () => {
     const list = (await client.listNamespacedCustomObject(base)) as { items: unknown[] };
     expect(list.items).to.have.length(1);
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    const patched = (await client.patchNamespacedCustomObject({ ...base, name: 'web', body: { spec: { cpu: 2 } } }, merge)) as { spec: { cpu: number } };
+    const patched = (await client.patchNamespacedCustomObject({ ...base, name: 'web', body: { spec: { cpu: 2 } } }, merge)) as {
+      spec: { cpu: number };
+    };
     expect(patched.spec.cpu).to.equal(2);
-    const json = (await client.patchNamespacedCustomObject({ ...base, name: 'web', body: [{ op: 'replace', path: '/spec/cpu', value: 3 }] })) as { spec: { cpu: number } };
+    const json = (await client.patchNamespacedCustomObject({
+      ...base,
+      name: 'web',
+      body: [{ op: 'replace', path: '/spec/cpu', value: 3 }],
+    })) as { spec: { cpu: number } };
     expect(json.spec.cpu).to.equal(3);
   });
 
   async function waitForWatch(): Promise<void> {
-    await eventually('the watch to open', async () => /cloudlet_api_watches\{resource="instances"\} [1-9]/.test(await (await api.call('GET', '/metrics')).text), { timeoutMs: 5_000, everyMs: 50 });
+    await eventually(
+      'the watch to open',
+      async () => /cloudlet_api_watches\{resource="instances"\} [1-9]/.test(await (await api.call('GET', '/metrics')).text),
+      { timeoutMs: 5_000, everyMs: 50 },
+    );
   }
 
   it('watches with the Watch helper', async () => {

@@ -62,7 +62,14 @@ describe('the real kubectl against the in-process API over a MemoryStore', funct
   before(async () => {
     env = makeKubectlEnv();
     store = new MemoryStore();
-    server = new ApiServer({ store, kinds, logger: silentLogger(), metrics, auth: { tokens: [TOKEN] }, tls: { key: env.key, cert: env.cert } });
+    server = new ApiServer({
+      store,
+      kinds,
+      logger: silentLogger(),
+      metrics,
+      auth: { tokens: [TOKEN] },
+      tls: { key: env.key, cert: env.cert },
+    });
     const { port } = await server.listen('127.0.0.1', 0);
     env.writeKubeconfig(port, TOKEN);
   });

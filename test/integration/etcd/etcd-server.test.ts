@@ -16,7 +16,8 @@ import { eventually } from '../../helpers/poll.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const waitUntil = (what: string, cond: () => boolean, timeoutMs = 20_000): Promise<true> => eventually(what, () => cond() || undefined, { timeoutMs, everyMs: 50 });
+const waitUntil = (what: string, cond: () => boolean, timeoutMs = 20_000): Promise<true> =>
+  eventually(what, () => cond() || undefined, { timeoutMs, everyMs: 50 });
 
 /** startParent runs the fixture daemon in a child node process and reads the etcd PID it prints. */
 async function startParent(dataDir: string, dieWithParent: boolean): Promise<{ parent: ChildProcess; etcdPid: number }> {

@@ -16,7 +16,10 @@ import { which } from '../../../lib/host/which.js';
 
 /** asNobody runs argv as uid/gid 65534 without supplementary groups; resolves with the exit code. */
 async function asNobody(argv: string[]): Promise<number> {
-  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 });
+  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv], {
+    okExitCodes: [0, 1, 2],
+    timeoutMs: 30_000,
+  });
   return r.exitCode;
 }
 

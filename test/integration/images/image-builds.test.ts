@@ -50,7 +50,8 @@ describe('image builds on the real host (tar, setpriv, unshare)', function () {
   const strays: number[] = [];
 
   before(async () => {
-    for (const tool of ['tar', 'gzip', 'setpriv', 'unshare', 'du', 'truncate']) await which(tool, { package: 'util-linux, tar, gzip and coreutils' });
+    for (const tool of ['tar', 'gzip', 'setpriv', 'unshare', 'du', 'truncate'])
+      await which(tool, { package: 'util-linux, tar, gzip and coreutils' });
     dir = await mkdtemp(join(tmpdir(), 'cl-image-builds-'));
     files = join(dir, 'image-files');
     await mkdir(join(dir, 'src'), { recursive: true });
@@ -114,7 +115,9 @@ describe('image builds on the real host (tar, setpriv, unshare)', function () {
     const s = new ImageStore({ imagesDir, mirror: process.env.CLOUDLET_DEBIAN_MIRROR, limits: { pollMs: 500 } });
     const ctl = new AbortController();
     let retrieved = 0;
-    const build = s.ensure('debian/bookworm', { signal: ctl.signal, onProgress: (p) => (retrieved = Math.max(retrieved, p.packages ?? 0)) }).catch((e: unknown) => e);
+    const build = s
+      .ensure('debian/bookworm', { signal: ctl.signal, onProgress: (p) => (retrieved = Math.max(retrieved, p.packages ?? 0)) })
+      .catch((e: unknown) => e);
     await until('debootstrap retrieves packages (is the Debian mirror reachable?)', async () => retrieved >= 3, 5 * 60_000);
     const buildDir = (await buildDirs(imagesDir))[0] ?? '';
     expect(await pidsWithArg(buildDir)).to.not.deep.equal([]);

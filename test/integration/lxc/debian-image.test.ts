@@ -26,7 +26,9 @@ describe('Debian image on real LXC', function () {
     try {
       image = await new ImageStore({ imagesDir: CACHE }).ensure('debian/bookworm', { onProgress: (p) => progress.push(p) });
     } catch (err) {
-      throw new Error(`building debian/bookworm from ${DEFAULT_DEBIAN_MIRROR} failed (is the mirror reachable from this host?): ${errorMessage(err)}`);
+      throw new Error(
+        `building debian/bookworm from ${DEFAULT_DEBIAN_MIRROR} failed (is the mirror reachable from this host?): ${errorMessage(err)}`,
+      );
     }
   });
   after(async () => {
@@ -54,14 +56,21 @@ describe('Debian image on real LXC', function () {
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
       const out = capture();
-      await lab.runtime.exec(spec.containerName, ['timeout', '180', 'systemctl', 'is-system-running', '--wait'], { stdin: 'ignore', stdout: out.stream, stderr: out.stream });
+      await lab.runtime.exec(spec.containerName, ['timeout', '180', 'systemctl', 'is-system-running', '--wait'], {
+        stdin: 'ignore',
+        stdout: out.stream,
+        stderr: out.stream,
+      });
       state = out.text().trim().split('\n').at(-1);
       if (!/Failed to connect to bus/.test(out.text())) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     if (state === 'degraded') {
       const failed = capture();
-      await lab.runtime.exec(spec.containerName, ['systemctl', '--failed', '--no-legend', '--plain'], { stdin: 'ignore', stdout: failed.stream });
+      await lab.runtime.exec(spec.containerName, ['systemctl', '--failed', '--no-legend', '--plain'], {
+        stdin: 'ignore',
+        stdout: failed.stream,
+      });
       console.log(`      systemd is degraded; failed units: ${failed.text().trim() || '(none listed)'}`);
     }
     expect(state).to.be.oneOf(['running', 'degraded']);

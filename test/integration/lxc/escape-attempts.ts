@@ -51,13 +51,17 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
     script: (f) => `mknod /tmp/disk b ${f.blockDevice.replace(':', ' ')} && dd if=/tmp/disk of=/dev/null bs=512 count=1`,
   },
   // No module file is needed: the capability and seccomp checks come before the image is read.
-  { name: 'load a kernel module', script: () => 'echo junk > /tmp/x.ko; insmod /tmp/x.ko 2>&1; insmod /tmp/x.ko 2>&1 | grep -qv "Operation not permitted"' },
+  {
+    name: 'load a kernel module',
+    script: () => 'echo junk > /tmp/x.ko; insmod /tmp/x.ko 2>&1; insmod /tmp/x.ko 2>&1 | grep -qv "Operation not permitted"',
+  },
   { name: 'see a host process', script: (f) => `test -d /proc/${f.hostPid} && grep -q cl-escape-marker /proc/${f.hostPid}/cmdline` },
   { name: 'signal a host process', script: (f) => `kill -0 ${f.hostPid}` },
   {
     name: 'move itself into a cgroup outside its own',
     // Inside its cgroup namespace the root of any hierarchy it mounts is its own cgroup: the host decides.
-    script: () => 'mkdir -p /tmp/cg && (mount -t cgroup -o pids cg /tmp/cg || mount -t cgroup2 cg /tmp/cg) && echo 1 > /tmp/cg/cgroup.procs',
+    script: () =>
+      'mkdir -p /tmp/cg && (mount -t cgroup -o pids cg /tmp/cg || mount -t cgroup2 cg /tmp/cg) && echo 1 > /tmp/cg/cgroup.procs',
     hostDecides: true,
     hostCheck: async (v) => {
       const text = await readFile(`/proc/${v.initPid}/cgroup`, 'utf8');
@@ -67,7 +71,10 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
   },
   { name: "reach the member's data dir (admin token)", script: (f) => `cat ${f.secretPath} || cat /proc/1/root${f.secretPath}` },
   // busybox date reports a refused clock_settime on stderr and still exits 0.
-  { name: "set the host's clock (to now)", script: () => 'out=$(date -s "@$(date +%s)" 2>&1); echo "$out"; case "$out" in *"can\'t set"*) exit 1;; esac' },
+  {
+    name: "set the host's clock (to now)",
+    script: () => 'out=$(date -s "@$(date +%s)" 2>&1); echo "$out"; case "$out" in *"can\'t set"*) exit 1;; esac',
+  },
   {
     // Its own UTS namespace may change its own name: only the host's name counts.
     name: "change the host's hostname",
@@ -84,7 +91,10 @@ export const ESCAPE_ATTEMPTS: EscapeAttempt[] = [
       return now !== v.memoryBytes ? `memory limit is ${String(now)}` : undefined;
     },
   },
-  { name: 'remount /proc/sys read-write and write a sysctl', script: (f) => `mount -o remount,rw /proc/sys && echo ${f.swappiness} > /proc/sys/vm/swappiness` },
+  {
+    name: 'remount /proc/sys read-write and write a sysctl',
+    script: (f) => `mount -o remount,rw /proc/sys && echo ${f.swappiness} > /proc/sys/vm/swappiness`,
+  },
   { name: 'remount /sys read-write', script: () => 'mount -o remount,rw /sys' },
   { name: "read the host's kernel log", script: () => 'dmesg | head -n 3 | grep -q .' },
 ];

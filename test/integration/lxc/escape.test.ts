@@ -26,7 +26,8 @@ const MAP = sharedIdmap();
 async function preflightIdmap(): Promise<void> {
   for (const file of ['/etc/subuid', '/etc/subgid']) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (!covers(parseSubids(text), MAP)) throw new Error(`${file} reserves no ids ${MAP.hostId}-${MAP.hostId + MAP.size - 1} for root: run deploy/subids.sh as root`);
+    if (!covers(parseSubids(text), MAP))
+      throw new Error(`${file} reserves no ids ${MAP.hostId}-${MAP.hostId + MAP.size - 1} for root: run deploy/subids.sh as root`);
   }
 }
 
@@ -55,15 +56,28 @@ describe('escape attempts on real LXC', function () {
     const secret = `secret-${process.pid}`;
     await writeFile(secretPath, secret, { mode: 0o600 });
     marker = spawn('sleep', ['600'], { argv0: 'cl-escape-marker', stdio: 'ignore' });
-    const disk = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === '/')?.split(' ')[2] ?? '8:0';
-    facts = { blockDevice: disk, hostPid: marker.pid ?? 1, secretPath, secret, swappiness: (await readFile('/proc/sys/vm/swappiness', 'utf8')).trim(), hostname: hostname() };
+    const disk =
+      (await readFile('/proc/self/mountinfo', 'utf8'))
+        .split('\n')
+        .find((l) => l.split(' ')[4] === '/')
+        ?.split(' ')[2] ?? '8:0';
+    facts = {
+      blockDevice: disk,
+      hostPid: marker.pid ?? 1,
+      secretPath,
+      secret,
+      swappiness: (await readFile('/proc/sys/vm/swappiness', 'utf8')).trim(),
+      hostname: hostname(),
+    };
   });
   after(async () => {
     if (marker?.pid !== undefined && marker.exitCode === null) process.kill(marker.pid, 'SIGKILL');
     await lab?.cleanup();
     for (const mode of ['unprivileged', 'privileged'] as const) {
       if (results[mode].length === 0) continue;
-      console.log(`\n${mode}:\n${results[mode].map((r) => `| ${r.attempt} | ${r.escaped ? 'SUCCEEDS' : 'fails'} | ${r.detail} |`).join('\n')}`);
+      console.log(
+        `\n${mode}:\n${results[mode].map((r) => `| ${r.attempt} | ${r.escaped ? 'SUCCEEDS' : 'fails'} | ${r.detail} |`).join('\n')}`,
+      );
     }
   });
 
@@ -76,10 +90,19 @@ describe('escape attempts on real LXC', function () {
     return { spec, pid: obs.pid ?? 0 };
   }
 
-  async function attempt(mode: 'unprivileged' | 'privileged', c: { spec: ContainerSpec; pid: number }, a: (typeof ESCAPE_ATTEMPTS)[number]): Promise<Outcome> {
+  async function attempt(
+    mode: 'unprivileged' | 'privileged',
+    c: { spec: ContainerSpec; pid: number },
+    a: (typeof ESCAPE_ATTEMPTS)[number],
+  ): Promise<Outcome> {
     const out = capture();
     const memoryBytes = (await readCgroupLimits(c.pid)).memoryBytes;
-    const code = await lab.runtime.exec(c.spec.containerName, ['sh', '-c', a.script(facts)], { stdin: 'ignore', stdout: out.stream, stderr: out.stream, timeoutMs: 30_000 });
+    const code = await lab.runtime.exec(c.spec.containerName, ['sh', '-c', a.script(facts)], {
+      stdin: 'ignore',
+      stdout: out.stream,
+      stderr: out.stream,
+      timeoutMs: 30_000,
+    });
     const seen = a.hostCheck ? await a.hostCheck({ facts, initPid: c.pid, containerName: c.spec.containerName, memoryBytes }) : undefined;
     const byExit = !a.hostDecides && code === 0;
     const text = out.text().trim().split('\n').slice(-1)[0] ?? '';
@@ -103,7 +126,11 @@ describe('escape attempts on real LXC', function () {
     });
 
     it('keeps on-disk owners through its idmapped rootfs: a file root writes inside is owned by 0 on disk and by root inside', async () => {
-      expect(await lab.runtime.exec(c.spec.containerName, ['sh', '-c', 'echo x > /root/made-inside && ls -ln /root/made-inside'], { stdin: 'ignore' })).to.equal(0);
+      expect(
+        await lab.runtime.exec(c.spec.containerName, ['sh', '-c', 'echo x > /root/made-inside && ls -ln /root/made-inside'], {
+          stdin: 'ignore',
+        }),
+      ).to.equal(0);
       expect((await stat(join(c.spec.rootfsPath, 'root', 'made-inside'))).uid).to.equal(0);
     });
 
@@ -122,7 +149,12 @@ describe('escape attempts on real LXC', function () {
       await writeFile(join(vol, 'from-host'), 'h');
       const other = { hostId: MAP.hostId + MAP.size, size: MAP.size };
       const v = await startContainer('vol', { idmap: other, mounts: [{ source: vol, path: '/data' }] });
-      expect(await lab.runtime.exec(v.spec.containerName, ['sh', '-c', 'cat /data/from-host && echo y > /data/from-inside'], { stdin: 'ignore', stdout: capture().stream })).to.equal(0);
+      expect(
+        await lab.runtime.exec(v.spec.containerName, ['sh', '-c', 'cat /data/from-host && echo y > /data/from-inside'], {
+          stdin: 'ignore',
+          stdout: capture().stream,
+        }),
+      ).to.equal(0);
       expect((await stat(join(vol, 'from-inside'))).uid).to.equal(0);
     });
   });

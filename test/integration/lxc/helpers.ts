@@ -48,12 +48,23 @@ export async function makeLab(prefix = 'cl-lxc-it-'): Promise<LxcLab> {
       const containerName = containerNameFor({ dataDir, namespace: 'default', name });
       made.add(containerName);
       const rootfsPath = await rootfs.ensureRootfs({ containerName, image });
-      return { containerName, hostname: hostnameFor(name), rootfsPath, nics: [], mounts: [], distro: image.distro, haltSignal: image.haltSignal, ...extra };
+      return {
+        containerName,
+        hostname: hostnameFor(name),
+        rootfsPath,
+        nics: [],
+        mounts: [],
+        distro: image.distro,
+        haltSignal: image.haltSignal,
+        ...extra,
+      };
     },
     async cleanup() {
       // Kill by name under our own lxcpath first, whatever state the test left behind.
       for (const name of new Set([...made, ...(await runtime.list())])) {
-        await run(['lxc-stop', '-P', runtime.lxcPath, '-n', name, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 }).catch(() => undefined);
+        await run(['lxc-stop', '-P', runtime.lxcPath, '-n', name, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 }).catch(
+          () => undefined,
+        );
         await runtime.delete(name);
         await rootfs.deleteRootfs(name);
       }
@@ -71,8 +82,15 @@ export function capture(): { stream: Writable; text: () => string } {
 }
 
 /** waitForState polls the container until it is in `state` or `timeoutMs` passes; resolves with the last observation (the caller asserts on it). */
-export async function waitForState(runtime: LxcRuntime, name: string, state: Observation['state'], timeoutMs = 30_000): Promise<Observation> {
+export async function waitForState(
+  runtime: LxcRuntime,
+  name: string,
+  state: Observation['state'],
+  timeoutMs = 30_000,
+): Promise<Observation> {
   let obs = await runtime.observe(name);
-  await eventually(`${name} ${state}`, async () => (obs = await runtime.observe(name)).state === state, { timeoutMs, everyMs: 200 }).catch(() => undefined);
+  await eventually(`${name} ${state}`, async () => (obs = await runtime.observe(name)).state === state, { timeoutMs, everyMs: 200 }).catch(
+    () => undefined,
+  );
   return obs;
 }

@@ -75,7 +75,13 @@ describe('volume mount targets on real LXC (busybox)', function () {
     expect(config).to.not.contain('create=dir');
     await lab.runtime.start(spec.containerName);
     const out = capture();
-    expect(await lab.runtime.exec(spec.containerName, ['sh', '-c', 'echo written-inside > /data/f && cat /srv/f'], { stdout: out.stream, stderr: out.stream, stdin: 'ignore' })).to.equal(0);
+    expect(
+      await lab.runtime.exec(spec.containerName, ['sh', '-c', 'echo written-inside > /data/f && cat /srv/f'], {
+        stdout: out.stream,
+        stderr: out.stream,
+        stdin: 'ignore',
+      }),
+    ).to.equal(0);
     expect(out.text()).to.equal('written-inside\n');
     expect(await readFile(join(volume, 'f'), 'utf8')).to.equal('written-inside\n');
     await lab.runtime.stop(spec.containerName, { force: true });

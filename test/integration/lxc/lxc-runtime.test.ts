@@ -41,7 +41,13 @@ describe('LxcRuntime on real LXC (busybox)', function () {
   it('execs commands, passing stdin and stdout through and returning exit codes', async () => {
     const name = (await lab.spec('limits', image)).containerName;
     const out = capture();
-    expect(await lab.runtime.exec(name, ['sh', '-c', 'hostname; cat; exit 3'], { stdin: Readable.from(['piped-in']), stdout: out.stream, stderr: out.stream })).to.equal(3);
+    expect(
+      await lab.runtime.exec(name, ['sh', '-c', 'hostname; cat; exit 3'], {
+        stdin: Readable.from(['piped-in']),
+        stdout: out.stream,
+        stderr: out.stream,
+      }),
+    ).to.equal(3);
     expect(out.text()).to.equal('limits\npiped-in');
     expect(await lab.runtime.exec(name, ['true'], { stdin: 'ignore' })).to.equal(0);
   });
@@ -82,7 +88,8 @@ describe('LxcRuntime on real LXC (busybox)', function () {
     // rcS runs asynchronously after init starts: give it a moment to write.
     const log = lab.runtime.consoleLogPath(spec.containerName);
     let text = '';
-    const upTwice = async (): Promise<boolean> => ((text = (await readFile(log, 'utf8').catch(() => '')) ?? '').match(/cycler is up/g) ?? []).length >= 2;
+    const upTwice = async (): Promise<boolean> =>
+      ((text = (await readFile(log, 'utf8').catch(() => '')) ?? '').match(/cycler is up/g) ?? []).length >= 2;
     await eventually('the console log to say "cycler is up" twice', upTwice, { timeoutMs: 10_000, everyMs: 200 }).catch(() => undefined);
     expect((text.match(/cycler is up/g) ?? []).length).to.equal(2);
   });
@@ -111,13 +118,18 @@ describe('LxcRuntime on real LXC (busybox)', function () {
       const a = await lab.spec('twin', image);
       const b = await other.spec('twin', otherImage);
       expect(a.containerName).to.not.equal(b.containerName);
-      for (const [l, s] of [[lab, a], [other, b]] as const) {
+      for (const [l, s] of [
+        [lab, a],
+        [other, b],
+      ] as const) {
         await l.runtime.ensureCreated(s);
         await l.runtime.start(s.containerName);
       }
       expect((await lab.runtime.observe(a.containerName)).state).to.equal('RUNNING');
       expect((await other.runtime.observe(b.containerName)).state).to.equal('RUNNING');
-      expect(await lab.runtime.list()).to.include(a.containerName).and.not.include(b.containerName);
+      expect(await lab.runtime.list())
+        .to.include(a.containerName)
+        .and.not.include(b.containerName);
       expect(await other.runtime.list()).to.deep.equal([b.containerName]);
     } finally {
       await other.cleanup();

@@ -58,7 +58,14 @@ describe('bridge and vxlan drivers in network namespaces', function () {
     await driver.ensure(plan);
     expect(await driver.observe(plan)).to.deep.equal({ exists: true, ready: true, problems: [] });
 
-    const web = await lab.endpoint({ member: m1, bridge: plan.names.bridge, suffix: 'w', cidr: '10.42.0.2/24', gateway: '10.42.0.1', mtu: plan.mtu });
+    const web = await lab.endpoint({
+      member: m1,
+      bridge: plan.names.bridge,
+      suffix: 'w',
+      cidr: '10.42.0.2/24',
+      gateway: '10.42.0.1',
+      mtu: plan.mtu,
+    });
     await lab.endpoint({ member: m1, bridge: plan.names.bridge, suffix: 'd', cidr: '10.42.0.3/24', gateway: '10.42.0.1', mtu: plan.mtu });
     expect(await lab.ping(web, '10.42.0.3')).to.equal(true);
     expect(await lab.resolve(web, 'db', '10.42.0.1')).to.equal('10.42.0.3');
@@ -81,12 +88,33 @@ describe('bridge and vxlan drivers in network namespaces', function () {
   it('isolates two networks on one member', async () => {
     const m1 = await lab.ns('m1');
     const driver = new BridgeDriver({ host: nsRunner(m1) });
-    const a = planNetwork({ network: network('a', { driver: 'bridge', subnet: '10.61.0.0/24', nat: true }), driver: driver.info, scope: 'm1', stateRoot, peers: [], hosts: [] });
-    const b = planNetwork({ network: network('b', { driver: 'bridge', subnet: '10.62.0.0/24', nat: true }), driver: driver.info, scope: 'm1', stateRoot, peers: [], hosts: [] });
+    const a = planNetwork({
+      network: network('a', { driver: 'bridge', subnet: '10.61.0.0/24', nat: true }),
+      driver: driver.info,
+      scope: 'm1',
+      stateRoot,
+      peers: [],
+      hosts: [],
+    });
+    const b = planNetwork({
+      network: network('b', { driver: 'bridge', subnet: '10.62.0.0/24', nat: true }),
+      driver: driver.info,
+      scope: 'm1',
+      stateRoot,
+      peers: [],
+      hosts: [],
+    });
     built.push({ driver, plan: a }, { driver, plan: b });
     await driver.ensure(a);
     await driver.ensure(b);
-    const ea = await lab.endpoint({ member: m1, bridge: a.names.bridge, suffix: 'a', cidr: '10.61.0.2/24', gateway: '10.61.0.1', mtu: 1500 });
+    const ea = await lab.endpoint({
+      member: m1,
+      bridge: a.names.bridge,
+      suffix: 'a',
+      cidr: '10.61.0.2/24',
+      gateway: '10.61.0.1',
+      mtu: 1500,
+    });
     await lab.endpoint({ member: m1, bridge: b.names.bridge, suffix: 'b', cidr: '10.62.0.2/24', gateway: '10.62.0.1', mtu: 1500 });
     expect(await lab.ping(ea, '10.61.0.1')).to.equal(true);
     expect(await lab.ping(ea, '10.62.0.2', 1)).to.equal(false);
@@ -103,12 +131,35 @@ describe('bridge and vxlan drivers in network namespaces', function () {
       { address: '10.43.0.2', names: ['left'] },
       { address: '10.43.0.3', names: ['right'] },
     ];
-    const p1 = planNetwork({ network: net, driver: d1.info, scope: 'm1', stateRoot: join(stateRoot, 'm1'), localAddress: '10.97.0.1', peers: [], hosts });
-    const p2 = planNetwork({ network: net, driver: d2.info, scope: 'm2', stateRoot: join(stateRoot, 'm2'), localAddress: '10.97.0.2', peers: ['10.97.0.1'], hosts });
+    const p1 = planNetwork({
+      network: net,
+      driver: d1.info,
+      scope: 'm1',
+      stateRoot: join(stateRoot, 'm1'),
+      localAddress: '10.97.0.1',
+      peers: [],
+      hosts,
+    });
+    const p2 = planNetwork({
+      network: net,
+      driver: d2.info,
+      scope: 'm2',
+      stateRoot: join(stateRoot, 'm2'),
+      localAddress: '10.97.0.2',
+      peers: ['10.97.0.1'],
+      hosts,
+    });
     built.push({ driver: d1, plan: p1 }, { driver: d2, plan: p2 });
     await d1.ensure(p1);
     await d2.ensure(p2);
-    const left = await lab.endpoint({ member: m1, bridge: p1.names.bridge, suffix: 'l', cidr: '10.43.0.2/24', gateway: '10.43.0.1', mtu: p1.mtu });
+    const left = await lab.endpoint({
+      member: m1,
+      bridge: p1.names.bridge,
+      suffix: 'l',
+      cidr: '10.43.0.2/24',
+      gateway: '10.43.0.1',
+      mtu: p1.mtu,
+    });
     await lab.endpoint({ member: m2, bridge: p2.names.bridge, suffix: 'r', cidr: '10.43.0.3/24', gateway: '10.43.0.1', mtu: p2.mtu });
     // m1 does not know m2 yet: its observation says so and traffic cannot cross.
     expect((await d1.observe({ ...p1, underlay: { local: '10.97.0.1', peers: ['10.97.0.2'] } })).problems).to.deep.equal([

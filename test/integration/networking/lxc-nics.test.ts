@@ -39,7 +39,9 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
   });
   after(async () => {
     for (const c of containers) {
-      await nsRunner(`cn${lab.tag}m1`).run(['lxc-stop', '-P', runtime?.lxcPath ?? '', '-n', c, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 }).catch(() => undefined);
+      await nsRunner(`cn${lab.tag}m1`)
+        .run(['lxc-stop', '-P', runtime?.lxcPath ?? '', '-n', c, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 })
+        .catch(() => undefined);
       await runtime?.delete(c);
       await rootfs?.deleteRootfs(c);
     }
@@ -56,15 +58,25 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
     const driver = new BridgeDriver({ host });
     const store = new MemoryStore();
     const ipam = new Ipam({ raw: store.raw });
-    const created = await store.create<Network>(networkKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'lan' }, spec: { driver: 'bridge', subnet: '10.44.0.0/24', nat: true, dns: true } });
-    const net = await store.update<Network>(networkKind, { ...created, status: { members: [{ name: 'm1', ready: true }] } }, { subresource: 'status' });
+    const created = await store.create<Network>(networkKind, {
+      apiVersion: 'cloudlet.dev/v1alpha1',
+      kind: 'Network',
+      metadata: { name: 'lan' },
+      spec: { driver: 'bridge', subnet: '10.44.0.0/24', nat: true, dns: true },
+    });
+    const net = await store.update<Network>(
+      networkKind,
+      { ...created, status: { members: [{ name: 'm1', ready: true }] } },
+      { subresource: 'status' },
+    );
     const stateRoot = join(dataDir, 'networks');
     const ensure = async (): Promise<void> => {
       const hosts = hostEntries(await ipam.list('lan'));
       await driver.ensure(planNetwork({ network: net, driver: driver.info, scope: 'm1', stateRoot, peers: [], hosts }));
     };
     await ensure();
-    removePlumbing = () => driver.remove(planNetwork({ network: net, driver: driver.info, scope: 'm1', stateRoot, peers: [], hosts: [] }).names);
+    removePlumbing = () =>
+      driver.remove(planNetwork({ network: net, driver: driver.info, scope: 'm1', stateRoot, peers: [], hosts: [] }).names);
     const plumber = new NicPlumber({ store, networkKind, ipam, drivers: new NetworkDriverRegistry([driver]), memberName: 'm1', stateRoot });
 
     runtime = new LxcRuntime({ dataDir, runner: host, defaultStopTimeoutSeconds: 5 });
@@ -72,22 +84,38 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
     const image: ImageInfo = await new ImageStore({ imagesDir: join(dataDir, 'images') }).ensure('busybox');
     const names = ['alpha', 'beta'];
     for (const name of names) {
-      const instance: Instance = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', nics: [{ network: 'lan' }] } };
+      const instance: Instance = {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Instance',
+        metadata: { name, namespace: 'default' },
+        spec: { image: 'busybox', nics: [{ network: 'lan' }] },
+      };
       const containerName = containerNameFor({ dataDir, namespace: 'default', name });
       containers.push(containerName);
       const rootfsPath = await rootfs.ensureRootfs({ containerName, image });
       const nics = await plumber.nicsFor(instance, rootfsPath);
-      await runtime.ensureCreated({ containerName, hostname: hostnameFor(name), rootfsPath, nics, mounts: [], distro: image.distro, haltSignal: image.haltSignal });
+      await runtime.ensureCreated({
+        containerName,
+        hostname: hostnameFor(name),
+        rootfsPath,
+        nics,
+        mounts: [],
+        distro: image.distro,
+        haltSignal: image.haltSignal,
+      });
     }
     // The network agent would do this on the allocation watch: DNS learns the new names.
     await ensure();
     for (const c of containers) await runtime.start(c);
     const [alpha, beta] = containers as [string, string];
-    const inAlpha = async (argv: string[]): Promise<number> => (runtime as LxcRuntime).exec(alpha, argv, { stdin: 'ignore', stdout: new PassThrough().resume(), timeoutMs: 20_000 });
+    const inAlpha = async (argv: string[]): Promise<number> =>
+      (runtime as LxcRuntime).exec(alpha, argv, { stdin: 'ignore', stdout: new PassThrough().resume(), timeoutMs: 20_000 });
     let obs = await runtime.observe(beta);
-    await eventually('beta to report 10.44.0.3', async () => ((obs = await (runtime as LxcRuntime).observe(beta)).addresses ?? []).includes('10.44.0.3'), { timeoutMs: 5_000, everyMs: 100 }).catch(
-      () => undefined,
-    );
+    await eventually(
+      'beta to report 10.44.0.3',
+      async () => ((obs = await (runtime as LxcRuntime).observe(beta)).addresses ?? []).includes('10.44.0.3'),
+      { timeoutMs: 5_000, everyMs: 100 },
+    ).catch(() => undefined);
     expect(obs.addresses).to.include('10.44.0.3');
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', '10.44.0.3'])).to.equal(0);
     expect(await inAlpha(['ping', '-c', '1', '-W', '2', 'beta'])).to.equal(0);
@@ -96,7 +124,9 @@ describe('instance NICs in real LXC containers on a bridge network', function ()
     const addr = new PassThrough();
     const chunks: Buffer[] = [];
     addr.on('data', (c: Buffer) => chunks.push(c));
-    expect(await (runtime as LxcRuntime).exec(alpha, ['ip', '-4', 'addr', 'show', 'eth0'], { stdin: 'ignore', stdout: addr, timeoutMs: 20_000 })).to.equal(0);
+    expect(
+      await (runtime as LxcRuntime).exec(alpha, ['ip', '-4', 'addr', 'show', 'eth0'], { stdin: 'ignore', stdout: addr, timeoutMs: 20_000 }),
+    ).to.equal(0);
     expect(Buffer.concat(chunks).toString('utf8')).to.match(/inet 10\.44\.0\.2\/24 brd 10\.44\.0\.255 /);
     await plumber.release({ metadata: { name: 'alpha', namespace: 'default' } });
     await plumber.release({ metadata: { name: 'beta', namespace: 'default' } });

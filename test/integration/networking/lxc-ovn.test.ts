@@ -68,26 +68,79 @@ describe('instance NICs in real LXC containers on an ovn network across two memb
     const m1ns = await lab.ns('m1');
     const m2ns = await lab.ns('m2');
     await lab.link({ ns: m1ns, dev: 'under', cidr: '10.97.0.1/24' }, { ns: m2ns, dev: 'under', cidr: '10.97.0.2/24' });
-    for (const [name, ns, address] of [['m1', m1ns, '10.97.0.1'], ['m2', m2ns, '10.97.0.2']] as const) {
+    for (const [name, ns, address] of [
+      ['m1', m1ns, '10.97.0.1'],
+      ['m2', m2ns, '10.97.0.2'],
+    ] as const) {
       const dataDir = join(root, name);
       const host = nsRunner(ns);
       const driver = new OvnDriver({ memberName: name, dataDir, host });
-      const plumber = new NicPlumber({ store, networkKind, ipam, drivers: new NetworkDriverRegistry([driver]), memberName: name, stateRoot: join(dataDir, 'networks') });
-      members.push({ name, ns, address, driver, plumber, dataDir, runtime: new LxcRuntime({ dataDir, runner: host, defaultStopTimeoutSeconds: 5 }), rootfs: new CopyRootfsProvider({ dataDir }) });
+      const plumber = new NicPlumber({
+        store,
+        networkKind,
+        ipam,
+        drivers: new NetworkDriverRegistry([driver]),
+        memberName: name,
+        stateRoot: join(dataDir, 'networks'),
+      });
+      members.push({
+        name,
+        ns,
+        address,
+        driver,
+        plumber,
+        dataDir,
+        runtime: new LxcRuntime({ dataDir, runner: host, defaultStopTimeoutSeconds: 5 }),
+        rootfs: new CopyRootfsProvider({ dataDir }),
+      });
     }
     const [m1, m2] = members as [Member, Member];
     const networks: Network[] = [];
-    for (const [name, subnet] of [['lan', '10.45.0.0/24'], ['other', '10.46.0.0/24']] as const) {
-      const n = await store.create<Network>(networkKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name }, spec: { driver: 'ovn', subnet } });
-      networks.push(await store.update<Network>(networkKind, { ...n, status: { members: [{ name: 'm1', ready: true }, { name: 'm2', ready: true }] } }, { subresource: 'status' }));
+    for (const [name, subnet] of [
+      ['lan', '10.45.0.0/24'],
+      ['other', '10.46.0.0/24'],
+    ] as const) {
+      const n = await store.create<Network>(networkKind, {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Network',
+        metadata: { name },
+        spec: { driver: 'ovn', subnet },
+      });
+      networks.push(
+        await store.update<Network>(
+          networkKind,
+          {
+            ...n,
+            status: {
+              members: [
+                { name: 'm1', ready: true },
+                { name: 'm2', ready: true },
+              ],
+            },
+          },
+          { subresource: 'status' },
+        ),
+      );
     }
     // What the network agents do: plan every network with the central member m1 and the logical ports from IPAM.
     const ensureAll = async (): Promise<void> => {
       for (const net of networks) {
         for (const m of [m1, m2]) {
           const peer = m === m1 ? m2 : m1;
-          const plan = planNetwork({ network: net, driver: m.driver.info, scope: m.name, stateRoot: join(m.dataDir, 'networks'), localAddress: m.address, peers: [peer.address], hosts: [] });
-          await m.driver.ensure({ ...plan, central: { member: 'm1', address: m1.address, local: m === m1 }, ports: logicalPorts(net.metadata.name, await ipam.list(net.metadata.name)) });
+          const plan = planNetwork({
+            network: net,
+            driver: m.driver.info,
+            scope: m.name,
+            stateRoot: join(m.dataDir, 'networks'),
+            localAddress: m.address,
+            peers: [peer.address],
+            hosts: [],
+          });
+          await m.driver.ensure({
+            ...plan,
+            central: { member: 'm1', address: m1.address, local: m === m1 },
+            ports: logicalPorts(net.metadata.name, await ipam.list(net.metadata.name)),
+          });
         }
       }
     };
@@ -95,12 +148,25 @@ describe('instance NICs in real LXC containers on an ovn network across two memb
 
     const image: ImageInfo = await new ImageStore({ imagesDir: join(root, 'images') }).ensure('busybox');
     const define = async (m: Member, name: string, network: string): Promise<string> => {
-      const instance: Instance = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', nics: [{ network }] } };
+      const instance: Instance = {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Instance',
+        metadata: { name, namespace: 'default' },
+        spec: { image: 'busybox', nics: [{ network }] },
+      };
       const containerName = containerNameFor({ dataDir: m.dataDir, namespace: 'default', name });
       containers.push({ m, name: containerName });
       const rootfsPath = await m.rootfs.ensureRootfs({ containerName, image });
       const nics = await m.plumber.nicsFor(instance, rootfsPath);
-      await m.runtime.ensureCreated({ containerName, hostname: hostnameFor(name), rootfsPath, nics, mounts: [], distro: image.distro, haltSignal: image.haltSignal });
+      await m.runtime.ensureCreated({
+        containerName,
+        hostname: hostnameFor(name),
+        rootfsPath,
+        nics,
+        mounts: [],
+        distro: image.distro,
+        haltSignal: image.haltSignal,
+      });
       return containerName;
     };
     const alpha = await define(m1, 'alpha', 'lan');
@@ -109,13 +175,15 @@ describe('instance NICs in real LXC containers on an ovn network across two memb
     await ensureAll();
     for (const { m, name } of containers) await m.runtime.start(name);
 
-    const exec = (m: Member, c: string, argv: string[]): Promise<number> => m.runtime.exec(c, argv, { stdin: 'ignore', stdout: new PassThrough().resume(), timeoutMs: 20_000 });
+    const exec = (m: Member, c: string, argv: string[]): Promise<number> =>
+      m.runtime.exec(c, argv, { stdin: 'ignore', stdout: new PassThrough().resume(), timeoutMs: 20_000 });
     const pingEventually = async (m: Member, c: string, target: string): Promise<boolean> => {
       // Flows arrive asynchronously after ovn-controller binds a port: allow a few rounds.
       for (let i = 0; i < 20; i++) if ((await exec(m, c, ['ping', '-c', '1', '-W', '1', target])) === 0) return true;
       return false;
     };
-    const addressOf = async (network: string, instance: string): Promise<string> => (await ipam.list(network)).find((x) => x.owner.instance === instance)?.address ?? '';
+    const addressOf = async (network: string, instance: string): Promise<string> =>
+      (await ipam.list(network)).find((x) => x.owner.instance === instance)?.address ?? '';
     const [alphaIp, betaIp, gammaIp] = [await addressOf('lan', 'alpha'), await addressOf('lan', 'beta'), await addressOf('other', 'gamma')];
     expect([alphaIp, betaIp, gammaIp]).to.deep.equal(['10.45.0.2', '10.45.0.3', '10.46.0.2']);
     expect((await m2.runtime.observe(beta)).addresses).to.include(betaIp);
@@ -133,7 +201,22 @@ describe('instance NICs in real LXC containers on an ovn network across two memb
     expect(await exec(m2, gamma, ['ping', '-c', '2', '-W', '1', alphaIp])).to.not.equal(0);
 
     // The up hook bound each veth to its logical port in the member's own database; the down hook removes it on stop.
-    const ports = async (m: Member): Promise<string> => (await run(['ip', 'netns', 'exec', m.ns, 'ovs-vsctl', `--db=${m.driver.layout.ovsDb}`, '--bare', '--columns=name,external_ids', 'find', 'interface', 'external_ids:cloudlet-network=lan'])).stdout;
+    const ports = async (m: Member): Promise<string> =>
+      (
+        await run([
+          'ip',
+          'netns',
+          'exec',
+          m.ns,
+          'ovs-vsctl',
+          `--db=${m.driver.layout.ovsDb}`,
+          '--bare',
+          '--columns=name,external_ids',
+          'find',
+          'interface',
+          'external_ids:cloudlet-network=lan',
+        ])
+      ).stdout;
     expect(await ports(m1)).to.match(/iface-id="?cl-lan-default-alpha-0/);
     for (const { m, name } of containers) await m.runtime.stop(name, { force: true });
     expect((await ports(m1)).trim()).to.equal('');

@@ -21,7 +21,20 @@ export const SCRATCH = '/var/tmp/cloudlet-netns-scratch';
 
 /** nsRunner runs every command inside the named network namespace as a member daemon would see it. */
 export function nsRunner(ns: string, scratch = SCRATCH): HostRunner {
-  const enter = ['nsenter', `--net=/run/netns/${ns}`, '--', 'unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', MEMBER_SHELL, scratch];
+  const enter = [
+    'nsenter',
+    `--net=/run/netns/${ns}`,
+    '--',
+    'unshare',
+    '-m',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    '-c',
+    MEMBER_SHELL,
+    scratch,
+  ];
   return {
     run: (argv, opts) => run([...enter, ...argv], opts),
     spawnAttached: (argv, opts) => spawnAttached([...enter, ...argv], opts),

@@ -23,7 +23,12 @@ import { NetnsLab, nsRunner } from './netns.js';
 const kinds = KindRegistry.load();
 const networkKind = kinds.resolve('networks');
 const memberKind = kinds.resolve('members');
-const ctx = { log: silentLogger(), signal: new AbortController().signal, reconcileId: 't', controller: 'network-agent' } as ReconcileContext;
+const ctx = {
+  log: silentLogger(),
+  signal: new AbortController().signal,
+  reconcileId: 't',
+  controller: 'network-agent',
+} as ReconcileContext;
 
 describe('network agents of two members over vxlan with real plumbing', function () {
   this.timeout(180_000);
@@ -58,8 +63,16 @@ describe('network agents of two members over vxlan with real plumbing', function
     await lab.link({ ns: m1, dev: 'under', cidr: '10.96.0.1/24' }, { ns: m2, dev: 'under', cidr: '10.96.0.2/24' });
     store = new MemoryStore();
     factory = new SharedInformerFactory({ store, logger: silentLogger(), resyncPeriodMs: 0 });
-    for (const [name, address] of [['m1', '10.96.0.1'], ['m2', '10.96.0.2']] as const) {
-      await store.create<Member>(memberKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name }, spec: { address } });
+    for (const [name, address] of [
+      ['m1', '10.96.0.1'],
+      ['m2', '10.96.0.2'],
+    ] as const) {
+      await store.create<Member>(memberKind, {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Member',
+        metadata: { name },
+        spec: { address },
+      });
       await setPhase(name, 'Ready');
     }
     const ipam = new Ipam({ raw: store.raw });
@@ -75,7 +88,14 @@ describe('network agents of two members over vxlan with real plumbing', function
           memberName: member,
           stateRoot: join(stateRoot, member),
           clock: new FakeClock(),
-          events: new EventRecorder({ store, logger: silentLogger(), metrics: createMetrics(), component: 'network-agent', host: member, clock: new FakeClock() }),
+          events: new EventRecorder({
+            store,
+            logger: silentLogger(),
+            metrics: createMetrics(),
+            component: 'network-agent',
+            host: member,
+            clock: new FakeClock(),
+          }),
         }),
     );
     factory.start();
@@ -86,7 +106,12 @@ describe('network agents of two members over vxlan with real plumbing', function
         await settle();
       }
     };
-    await store.create<Network>(networkKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'lan' }, spec: { driver: 'vxlan', subnet: '10.45.0.0/24' } });
+    await store.create<Network>(networkKind, {
+      apiVersion: 'cloudlet.dev/v1alpha1',
+      kind: 'Network',
+      metadata: { name: 'lan' },
+      spec: { driver: 'vxlan', subnet: '10.45.0.0/24' },
+    });
     await settle();
     const plan = addressPlan({ subnet: '10.45.0.0/24' });
     const left = await ipam.allocate({ network: 'lan', plan, owner: { namespace: 'default', instance: 'left', nic: 0 } });
@@ -94,7 +119,10 @@ describe('network agents of two members over vxlan with real plumbing', function
     await pass();
     let net = await store.get<Network>(networkKind, 'lan');
     expect(net.status?.phase).to.equal('Ready');
-    expect(net.status?.members).to.deep.equal([{ name: 'm1', ready: true }, { name: 'm2', ready: true }]);
+    expect(net.status?.members).to.deep.equal([
+      { name: 'm1', ready: true },
+      { name: 'm2', ready: true },
+    ]);
 
     const n1 = plumbingNames({ network: 'lan', scope: 'm1', stateRoot: join(stateRoot, 'm1') });
     const n2 = plumbingNames({ network: 'lan', scope: 'm2', stateRoot: join(stateRoot, 'm2') });
@@ -119,14 +147,19 @@ describe('network agents of two members over vxlan with real plumbing', function
     await pass();
     net = await store.get<Network>(networkKind, 'lan');
     expect(net.status?.phase).to.equal('Deleting');
-    expect(net.status?.message).to.equal('network "lan" is still in use by default/left nic 0, default/right nic 0; deletion waits until they are gone');
+    expect(net.status?.message).to.equal(
+      'network "lan" is still in use by default/left nic 0, default/right nic 0; deletion waits until they are gone',
+    );
     await ipam.releaseInstance({ namespace: 'default', instance: 'left' });
     await ipam.releaseInstance({ namespace: 'default', instance: 'right' });
     await pass();
     let gone = false;
     await store.get(networkKind, 'lan').catch(() => (gone = true));
     expect(gone).to.equal(true);
-    for (const [ns, names] of [[m1, n1], [m2, n2]] as const) {
+    for (const [ns, names] of [
+      [m1, n1],
+      [m2, n2],
+    ] as const) {
       const links = (await nsRunner(ns).run(['ip', '-o', 'link', 'show'])).stdout;
       const tables = (await nsRunner(ns).run(['nft', 'list', 'tables'])).stdout;
       expect(links).to.not.include(names.bridge);

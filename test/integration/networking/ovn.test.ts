@@ -14,11 +14,20 @@ import type { Network } from '../../../lib/kinds/types.js';
 import { NetnsLab, nsRunner } from './netns.js';
 
 function network(name: string, subnet: string): Network {
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name, creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { driver: 'ovn', subnet } };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Network',
+    metadata: { name, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { driver: 'ovn', subnet },
+  };
 }
 
 function port(net: string, instance: string, address: string): LogicalPortPlan {
-  return { name: logicalPortName({ network: net, namespace: 'default', instance, nic: 0 }), mac: nicMac({ namespace: 'default', instance, nic: 0 }), address };
+  return {
+    name: logicalPortName({ network: net, namespace: 'default', instance, nic: 0 }),
+    mac: nicMac({ namespace: 'default', instance, nic: 0 }),
+    address,
+  };
 }
 
 describe('ovn driver on two member namespaces', function () {
@@ -40,7 +49,15 @@ describe('ovn driver on two member namespaces', function () {
   });
 
   /** endpoint makes an "instance" namespace whose eth0 (the port's MAC and address) is plugged into br-int on `member`. */
-  async function endpoint(o: { driver: OvnDriver; member: string; suffix: string; port: LogicalPortPlan; prefix: number; net: string; mtu: number }): Promise<string> {
+  async function endpoint(o: {
+    driver: OvnDriver;
+    member: string;
+    suffix: string;
+    port: LogicalPortPlan;
+    prefix: number;
+    net: string;
+    mtu: number;
+  }): Promise<string> {
     const ep = await lab.ns(o.suffix);
     const hostDev = `ve${lab.tag}${o.suffix}`;
     await lab.link({ ns: o.member, dev: hostDev }, { ns: ep, dev: 'eth0' });
@@ -67,12 +84,42 @@ describe('ovn driver on two member namespaces', function () {
     const lanPorts = [port('lan', 'left', '10.45.0.2'), port('lan', 'right', '10.45.0.3')];
     const otherPorts = [port('other', 'o1', '10.46.0.2'), port('other', 'o2', '10.46.0.3')];
     const plans = (net: Network, ports: LogicalPortPlan[]): [NetworkPlan, NetworkPlan] => [
-      { ...planNetwork({ network: net, driver: d1.info, scope: 'm1', stateRoot: join(root, 'm1', 'networks'), localAddress: '10.97.0.1', peers: ['10.97.0.2'], hosts: [] }), central: { ...central, local: true }, ports },
-      { ...planNetwork({ network: net, driver: d2.info, scope: 'm2', stateRoot: join(root, 'm2', 'networks'), localAddress: '10.97.0.2', peers: ['10.97.0.1'], hosts: [] }), central: { ...central, local: false }, ports },
+      {
+        ...planNetwork({
+          network: net,
+          driver: d1.info,
+          scope: 'm1',
+          stateRoot: join(root, 'm1', 'networks'),
+          localAddress: '10.97.0.1',
+          peers: ['10.97.0.2'],
+          hosts: [],
+        }),
+        central: { ...central, local: true },
+        ports,
+      },
+      {
+        ...planNetwork({
+          network: net,
+          driver: d2.info,
+          scope: 'm2',
+          stateRoot: join(root, 'm2', 'networks'),
+          localAddress: '10.97.0.2',
+          peers: ['10.97.0.1'],
+          hosts: [],
+        }),
+        central: { ...central, local: false },
+        ports,
+      },
     ];
     const [lan1, lan2] = plans(network('lan', '10.45.0.0/24'), lanPorts);
     const [oth1, oth2] = plans(network('other', '10.46.0.0/24'), otherPorts);
-    for (const [d, p] of [[d1, lan1], [d2, lan2], [d1, oth1], [d2, oth2]] as const) await d.ensure(p);
+    for (const [d, p] of [
+      [d1, lan1],
+      [d2, lan2],
+      [d1, oth1],
+      [d2, oth2],
+    ] as const)
+      await d.ensure(p);
     await d1.ensure(lan1);
     expect(await d1.observe(lan1)).to.deep.equal({ exists: true, ready: true, problems: [] });
     expect(await d2.observe(lan2)).to.deep.equal({ exists: true, ready: true, problems: [] });
@@ -88,7 +135,15 @@ describe('ovn driver on two member namespaces', function () {
     expect(await pingEventually(left, pr.address)).to.equal(true);
     expect(await pingEventually(o1, po2.address)).to.equal(true);
     // The tunnel really carries it: m1's datapath pushes VXLAN headers toward m2.
-    const flows = await run(['ip', 'netns', 'exec', m1, 'ovs-appctl', `--target=${join(root, 'm1', 'ovs', 'ovs-vswitchd.ctl')}`, 'dpctl/dump-flows']);
+    const flows = await run([
+      'ip',
+      'netns',
+      'exec',
+      m1,
+      'ovs-appctl',
+      `--target=${join(root, 'm1', 'ovs', 'ovs-vswitchd.ctl')}`,
+      'dpctl/dump-flows',
+    ]);
     expect(flows.stdout).to.match(/tnl_push\(tnl_port\(\d+\),header\(.*vxlan/);
 
     // Isolation: o2 treats lan's subnet as on-link, so only a shared L2 segment could answer.
@@ -106,7 +161,10 @@ describe('ovn driver on two member namespaces', function () {
     await d1.remove(lan1.names);
     const nb = `--db=unix:${join(root, 'm1', 'ovn', 'ovnnb_db.sock')}`;
     expect((await run(['ovn-nbctl', nb, '--bare', '--columns=name', 'list', 'logical_switch'])).stdout.trim()).to.equal('cl-other');
-    for (const [ns, d] of [[m1, d1], [m2, d2]] as const) {
+    for (const [ns, d] of [
+      [m1, d1],
+      [m2, d2],
+    ] as const) {
       const ports = (await run(['ip', 'netns', 'exec', ns, 'ovs-vsctl', `--db=${d.layout.ovsDb}`, 'list-ports', 'br-int'])).stdout;
       expect(ports).to.not.match(/ve\w+[lr]\n/);
     }
@@ -114,7 +172,10 @@ describe('ovn driver on two member namespaces', function () {
 
     await d2.remove(oth2.names);
     await d1.remove(oth1.names);
-    for (const [ns, d, addr] of [[m1, d1, '10.97.0.1'], [m2, d2, '10.97.0.2']] as const) {
+    for (const [ns, d, addr] of [
+      [m1, d1, '10.97.0.1'],
+      [m2, d2, '10.97.0.2'],
+    ] as const) {
       expect((await d.supervisor.states()).filter((s) => s.pid !== undefined)).to.deep.equal([]);
       expect(await pathExists(d.layout.ovsDir)).to.equal(false);
       expect(await pathExists(d.layout.ovnDir)).to.equal(false);
@@ -122,7 +183,10 @@ describe('ovn driver on two member namespaces', function () {
       expect(links, links).to.not.match(/br-int|br-phy|ovs-netdev/);
       expect((await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'under'])).stdout).to.include(`${addr}/24`);
     }
-    expect(await pingEventually(m1, '10.97.0.2'), (await run(['ip', '-n', m1, 'addr'])).stdout + (await run(['ip', '-n', m1, 'route'])).stdout).to.equal(true);
+    expect(
+      await pingEventually(m1, '10.97.0.2'),
+      (await run(['ip', '-n', m1, 'addr'])).stdout + (await run(['ip', '-n', m1, 'route'])).stdout,
+    ).to.equal(true);
     expect(await d1.observe(lan1)).to.include({ exists: false });
   });
 });

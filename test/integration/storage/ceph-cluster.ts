@@ -37,12 +37,22 @@ export async function requireCeph(): Promise<void> {
 export async function cephUp(): Promise<CephCluster> {
   await requireCeph();
   const dir = process.env.CLOUDLET_TEST_CEPH_DIR ?? (await mkdtemp(join(tmpdir(), 'cloudlet-ceph-')));
-  const res = await run([SCRIPT, 'up', dir], { timeoutMs: 10 * 60_000, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CEPH_OSD_SIZE: '2G' } }).catch(async (err: unknown) => {
+  const res = await run([SCRIPT, 'up', dir], {
+    timeoutMs: 10 * 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CEPH_OSD_SIZE: '2G' },
+  }).catch(async (err: unknown) => {
     await cephDown(dir);
     throw err;
   });
   const kv = new Map(res.stdout.split('\n').map((l) => l.split('=', 2) as [string, string]));
-  return { dir, conf: kv.get('conf') ?? '', keyring: kv.get('keyring') ?? '', adminKeyring: kv.get('admin_keyring') ?? '', user: kv.get('user') ?? '', pool: kv.get('pool') ?? '' };
+  return {
+    dir,
+    conf: kv.get('conf') ?? '',
+    keyring: kv.get('keyring') ?? '',
+    adminKeyring: kv.get('admin_keyring') ?? '',
+    user: kv.get('user') ?? '',
+    pool: kv.get('pool') ?? '',
+  };
 }
 
 /** cephDown stops the cluster's daemons by PID and removes its dir. */

@@ -40,7 +40,8 @@ import { capture, preflight } from '../lxc/helpers.js';
 import { type CephCluster, poolConfig } from './ceph-cluster.js';
 import { forceCleanup, loopsUnder, mountsUnder, rbdFusePidsUnder } from './helpers.js';
 import { eventually as poll } from '../../helpers/poll.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 250 }) as Promise<T>;
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> =>
+  poll(what, fn, { timeoutMs: ms, everyMs: 250 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
 const POOL = 'ceph-move';
@@ -48,7 +49,6 @@ const IMAGE = 'default_moved';
 /** STALE_MARKER is what cut-off member B writes into the last 4 KiB of the 64 MiB image (outside what ext4 uses there). */
 const STALE_MARKER = 'STALE-WRITE-FROM-CUT-OFF-MEMBER-B';
 const MARKER_OFFSET = 64 * 2 ** 20 - 4096;
-
 
 /** MemberHost is one member's agents over the shared store. */
 interface MemberHost {
@@ -63,7 +63,12 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
   describe('an instance and its ceph volume moving between two members (real etcd, real LXC)', function () {
     this.timeout(5 * 60_000);
     const kinds = KindRegistry.load();
-    const k = { pool: kinds.resolve('storagepools'), vol: kinds.resolve('volumes'), inst: kinds.resolve('instances'), member: kinds.resolve('members') };
+    const k = {
+      pool: kinds.resolve('storagepools'),
+      vol: kinds.resolve('volumes'),
+      inst: kinds.resolve('instances'),
+      member: kinds.resolve('members'),
+    };
     const logger = silentLogger();
     const metrics = createMetrics();
     let etcd: TestEtcd | undefined;
@@ -78,8 +83,10 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
     let fuseOfB: string[] = [];
 
     const admin = (): string[] => ['--conf', cluster().conf, '--id', 'admin', '--keyring', cluster().adminKeyring];
-    const rbdAdmin = async (args: string[], okExitCodes?: number[]) => run(['rbd', ...admin(), '--pool', cluster().pool, ...args], { timeoutMs: 60_000, okExitCodes });
-    const locksOf = async (): Promise<string[]> => (JSON.parse((await rbdAdmin(['lock', 'ls', '--format', 'json', IMAGE])).stdout || '[]') as Array<{ id: string }>).map((l) => l.id);
+    const rbdAdmin = async (args: string[], okExitCodes?: number[]) =>
+      run(['rbd', ...admin(), '--pool', cluster().pool, ...args], { timeoutMs: 60_000, okExitCodes });
+    const locksOf = async (): Promise<string[]> =>
+      (JSON.parse((await rbdAdmin(['lock', 'ls', '--format', 'json', IMAGE])).stdout || '[]') as Array<{ id: string }>).map((l) => l.id);
     const volumesDir = (who: 'a' | 'b'): string => join(dirs[who], 'storage', POOL, 'volumes');
     const getInst = (name: string) => store.get<Instance>(k.inst, name, 'default');
 
@@ -88,7 +95,13 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       const dataDir = dirs[who];
       const informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
       const storage = new StorageAgent({
-        store, kinds, informers, logger, metrics, clock: realClock, memberName: name,
+        store,
+        kinds,
+        informers,
+        logger,
+        metrics,
+        clock: realClock,
+        memberName: name,
         drivers: new StorageDriverRegistry({ dataDir, memberName: name }),
         events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: name }),
         slowRetryMs: 500,
@@ -97,18 +110,28 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       const runtime = new LxcRuntime({ dataDir, defaultStopTimeoutSeconds: 5 });
       runtimes.push(runtime);
       const agent = new InstanceAgent({
-        store, instanceKind: k.inst, instances: informers.forKind<Instance>(k.inst), memberName: name, dataDir, runtime,
+        store,
+        instanceKind: k.inst,
+        instances: informers.forKind<Instance>(k.inst),
+        memberName: name,
+        dataDir,
+        runtime,
         images: new ImageStore({ imagesDir: join(dataDir, 'images') }),
         rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
         volumes: storage.volumeMounter(),
         events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: name }),
-        logger, metrics, clock: realClock, stopTimeoutSeconds: 5,
+        logger,
+        metrics,
+        clock: realClock,
+        stopTimeoutSeconds: 5,
       });
       const started = Promise.all([storage.start(), agent.start()]);
       informers.start();
       await started;
       return {
-        name, dataDir, runtime,
+        name,
+        dataDir,
+        runtime,
         async stop() {
           await agent.stop();
           await storage.stop();
@@ -124,7 +147,11 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
 
     async function place(name: string, member: string, epoch: number): Promise<void> {
       const cur = await getInst(name);
-      await store.update<Instance>(k.inst, { ...cur, status: { ...cur.status, member, placementEpoch: epoch, phase: 'Scheduled' } }, { subresource: 'status' });
+      await store.update<Instance>(
+        k.inst,
+        { ...cur, status: { ...cur.status, member, placementEpoch: epoch, phase: 'Scheduled' } },
+        { subresource: 'status' },
+      );
     }
 
     async function runningOn(name: string, member: string): Promise<Instance> {
@@ -136,7 +163,12 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
 
     async function sh(host: MemberHost, container: string, script: string): Promise<{ code: number; out: string }> {
       const out = capture();
-      const code = await host.runtime.exec(container, ['/bin/sh', '-c', script], { stdin: 'ignore', stdout: out.stream, stderr: out.stream, timeoutMs: 60_000 });
+      const code = await host.runtime.exec(container, ['/bin/sh', '-c', script], {
+        stdin: 'ignore',
+        stdout: out.stream,
+        stderr: out.stream,
+        timeoutMs: 60_000,
+      });
       return { code, out: out.text() };
     }
 
@@ -175,7 +207,7 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       }
       // Whatever a failed test left in the cluster: locks first (no blocklisting: nothing runs), then the image.
       const locks = await rbdAdmin(['lock', 'ls', '--format', 'json', IMAGE], [0, 2]).catch(() => undefined);
-      for (const l of (JSON.parse(locks?.exitCode === 0 ? locks.stdout || '[]' : '[]') as Array<{ id: string; locker: string }>)) {
+      for (const l of JSON.parse(locks?.exitCode === 0 ? locks.stdout || '[]' : '[]') as Array<{ id: string; locker: string }>) {
         await rbdAdmin(['--rbd_blocklist_on_break_lock=false', 'lock', 'rm', IMAGE, l.id, l.locker], [0, 2]).catch(() => undefined);
       }
       await rbdAdmin(['snap', 'purge', '--no-progress', IMAGE], [0, 2]).catch(() => undefined);
@@ -185,15 +217,33 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
     });
 
     it('runs an instance on member A that writes into its ceph volume', async () => {
-      await store.create<StoragePool>(k.pool, { apiVersion: api, kind: 'StoragePool', metadata: { name: POOL }, spec: { driver: 'ceph', config: pool.config } });
-      await eventually('pool Ready on both members', async () => ((await store.get<StoragePool>(k.pool, POOL)).status?.phase === 'Ready' ? true : undefined));
-      await store.create<Volume>(k.vol, { apiVersion: api, kind: 'Volume', metadata: { name: 'moved', namespace: 'default' }, spec: { pool: POOL, size: '64Mi' } });
-      await eventually('volume Ready', async () => ((await store.get<Volume>(k.vol, 'moved', 'default')).status?.phase === 'Ready' ? true : undefined));
+      await store.create<StoragePool>(k.pool, {
+        apiVersion: api,
+        kind: 'StoragePool',
+        metadata: { name: POOL },
+        spec: { driver: 'ceph', config: pool.config },
+      });
+      await eventually('pool Ready on both members', async () =>
+        (await store.get<StoragePool>(k.pool, POOL)).status?.phase === 'Ready' ? true : undefined,
+      );
+      await store.create<Volume>(k.vol, {
+        apiVersion: api,
+        kind: 'Volume',
+        metadata: { name: 'moved', namespace: 'default' },
+        spec: { pool: POOL, size: '64Mi' },
+      });
+      await eventually('volume Ready', async () =>
+        (await store.get<Volume>(k.vol, 'moved', 'default')).status?.phase === 'Ready' ? true : undefined,
+      );
       const spec: InstanceSpec = { image: 'busybox', state: 'Running', recovery: 'failover', volumes: [{ name: 'moved', path: '/data' }] };
       await store.create<Instance>(k.inst, { apiVersion: api, kind: 'Instance', metadata: { name: 'mover', namespace: 'default' }, spec });
       await place('mover', 'm-a', 1);
       const onA = await runningOn('mover', 'm-a');
-      const wrote = await sh(hosts.a as MemberHost, onA.status?.containerName ?? '', 'head -c 3145728 /dev/urandom > /data/blob && cd /data && md5sum blob > blob.md5 && echo written-on-a > note && sync && cat blob.md5');
+      const wrote = await sh(
+        hosts.a as MemberHost,
+        onA.status?.containerName ?? '',
+        'head -c 3145728 /dev/urandom > /data/blob && cd /data && md5sum blob > blob.md5 && echo written-on-a > note && sync && cat blob.md5',
+      );
       expect(wrote.code, wrote.out).to.equal(0);
       digest = wrote.out.trim();
       expect(digest).to.match(/^[0-9a-f]{32}\s+blob$/);
@@ -202,18 +252,30 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
     });
 
     it('refuses a second read-write mount on member B while A holds the volume, with a clear Conflict', async () => {
-      await store.create<Instance>(k.inst, { apiVersion: api, kind: 'Instance', metadata: { name: 'peek', namespace: 'default' }, spec: { image: 'busybox', volumes: [{ name: 'moved', path: '/data' }] } });
+      await store.create<Instance>(k.inst, {
+        apiVersion: api,
+        kind: 'Instance',
+        metadata: { name: 'peek', namespace: 'default' },
+        spec: { image: 'busybox', volumes: [{ name: 'moved', path: '/data' }] },
+      });
       await place('peek', 'm-b', 1);
       const blocked = await eventually('peek blocked', async () => {
         const i = await getInst('peek');
         return /already mounted read-write on member m-a/.test(i.status?.message ?? '') ? i : undefined;
       });
       expect(blocked.status?.phase).to.equal('Creating');
-      expect(blocked.status?.message).to.match(/volume default_moved is already mounted read-write on member m-a \(RBD lock cloudlet:m-a\); a second read-write mount is refused/);
+      expect(blocked.status?.message).to.match(
+        /volume default_moved is already mounted read-write on member m-a \(RBD lock cloudlet:m-a\); a second read-write mount is refused/,
+      );
       expect(await mountsUnder(volumesDir('b'))).to.deep.equal([]);
       expect(await locksOf()).to.deep.equal(['cloudlet:m-a']);
       await store.delete(k.inst, 'peek', 'default');
-      await eventually('peek gone', async () => getInst('peek').then(() => undefined, () => true));
+      await eventually('peek gone', async () =>
+        getInst('peek').then(
+          () => undefined,
+          () => true,
+        ),
+      );
       expect((await getInst('mover')).status?.phase).to.equal('Running');
       expect(await locksOf()).to.deep.equal(['cloudlet:m-a']);
     });
@@ -238,12 +300,18 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
         await store.update<Instance>(k.inst, { ...cur, spec: { ...cur.spec, state } as InstanceSpec });
       };
       await setState('Stopped');
-      await eventually('Stopped with the volume released', async () => ((await getInst('mover')).status?.phase === 'Stopped' && (await locksOf()).length === 0 ? true : undefined));
+      await eventually('Stopped with the volume released', async () =>
+        (await getInst('mover')).status?.phase === 'Stopped' && (await locksOf()).length === 0 ? true : undefined,
+      );
       expect(await mountsUnder(volumesDir('b'))).to.deep.equal([]);
       expect(await rbdFusePidsUnder(dirs.b)).to.deep.equal([]);
       await setState('Running');
       const onB = await runningOn('mover', 'm-b');
-      const read = await sh(hosts.b as MemberHost, onB.status?.containerName ?? '', 'cd /data && md5sum -c blob.md5 && echo written-on-b > note-b && sync');
+      const read = await sh(
+        hosts.b as MemberHost,
+        onB.status?.containerName ?? '',
+        'cd /data && md5sum -c blob.md5 && echo written-on-b > note-b && sync',
+      );
       expect(read.code, read.out).to.equal(0);
       expect(await locksOf()).to.deep.equal(['cloudlet:m-b']);
     });
@@ -251,7 +319,9 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
     it('takes the volume over from member B only once B is lost, cutting off B so its stale mount cannot write', async () => {
       const b = hosts.b as MemberHost;
       const container = (await getInst('mover')).status?.containerName ?? '';
-      fuseOfB = (JSON.parse((await rbdAdmin(['status', '--format', 'json', IMAGE])).stdout) as { watchers: Array<{ address: string }> }).watchers.map((w) => w.address);
+      fuseOfB = (
+        JSON.parse((await rbdAdmin(['status', '--format', 'json', IMAGE])).stdout) as { watchers: Array<{ address: string }> }
+      ).watchers.map((w) => w.address);
       expect(fuseOfB).to.not.be.empty;
       // B's daemon dies; like its Fencer it has force-stopped the failover instance first. Its mount stays.
       await b.stop();
@@ -275,8 +345,12 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       // `ceph osd blocklist ls -f json` prints the address list, then (pacific) the range list: look for the addresses in it.
       const blocklist = (await run(['ceph', ...admin(), 'osd', 'blocklist', 'ls', '-f', 'json'], { timeoutMs: 60_000 })).stdout;
       for (const addr of fuseOfB) expect(blocklist).to.contain(`"${addr}"`);
-      const events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter((e) => e.reason === 'VolumeLockBroken' && e.involvedObject.name === 'moved');
-      expect(events.map((e) => e.message).join('\n')).to.match(/member m-a broke the lock cloudlet:m-b of member m-b on volume default_moved to mount it \(member m-b is NotReady\); its clients \S+ are blocklisted/);
+      const events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter(
+        (e) => e.reason === 'VolumeLockBroken' && e.involvedObject.name === 'moved',
+      );
+      expect(events.map((e) => e.message).join('\n')).to.match(
+        /member m-a broke the lock cloudlet:m-b of member m-b on volume default_moved to mount it \(member m-b is NotReady\); its clients \S+ are blocklisted/,
+      );
       const read = await sh(hosts.a as MemberHost, onA.status?.containerName ?? '', 'cd /data && md5sum -c blob.md5 && cat note note-b');
       expect(read.code, read.out).to.equal(0);
       expect(read.out).to.contain('written-on-a').and.to.contain('written-on-b');
@@ -286,7 +360,19 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       // waits until B's cleanup aborts the mount and then fails. Not awaited here for that reason.
       const imageFile = join(dirs.b, 'storage', POOL, 'rbd', IMAGE, IMAGE);
       await writeFile(join(dirs.check, 'marker'), STALE_MARKER.padEnd(4096, '#'));
-      const flushed = run(['dd', `if=${join(dirs.check, 'marker')}`, `of=${imageFile}`, 'bs=4096', 'count=1', `seek=${MARKER_OFFSET / 4096}`, 'conv=notrunc,fsync', 'status=none'], { timeoutMs: 180_000, okExitCodes: [0, 1] }).then(
+      const flushed = run(
+        [
+          'dd',
+          `if=${join(dirs.check, 'marker')}`,
+          `of=${imageFile}`,
+          'bs=4096',
+          'count=1',
+          `seek=${MARKER_OFFSET / 4096}`,
+          'conv=notrunc,fsync',
+          'status=none',
+        ],
+        { timeoutMs: 180_000, okExitCodes: [0, 1] },
+      ).then(
         (r) => r.exitCode,
         (err: unknown) => String(err),
       );
@@ -294,7 +380,9 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       // B comes back: its agent removes the stale copy and aborts the cut-off mount instead of hanging on it.
       await setMemberPhase('m-b', 'Ready');
       hosts.b = await startMember('b');
-      await eventually('B clean', async () => ((await mountsUnder(dirs.b)).length === 0 && (await rbdFusePidsUnder(dirs.b)).length === 0 ? true : undefined));
+      await eventually('B clean', async () =>
+        (await mountsUnder(dirs.b)).length === 0 && (await rbdFusePidsUnder(dirs.b)).length === 0 ? true : undefined,
+      );
       expect(await loopsUnder(dirs.b)).to.deep.equal([]);
       expect((await b.runtime.observe(container)).exists).to.equal(false);
       expect(await locksOf()).to.deep.equal(['cloudlet:m-a']);
@@ -303,7 +391,12 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
 
     it('deletes the instance (releasing the volume) and finds in the image what was written with the lock held, and nothing B wrote after', async () => {
       await store.delete(k.inst, 'mover', 'default');
-      await eventually('mover gone', async () => getInst('mover').then(() => undefined, () => true));
+      await eventually('mover gone', async () =>
+        getInst('mover').then(
+          () => undefined,
+          () => true,
+        ),
+      );
       expect(await locksOf()).to.deep.equal([]);
       expect(await mountsUnder(dirs.a)).to.deep.equal([]);
       const checker = new CephDriver({ dataDir: dirs.check, memberName: 'checker' });
@@ -330,9 +423,19 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
 
     it('deletes the volume and the pool, leaving no mount, loop device, rbd-fuse or lock on either member', async () => {
       await store.delete(k.vol, 'moved', 'default');
-      await eventually('volume gone', async () => store.get(k.vol, 'moved', 'default').then(() => undefined, () => true));
+      await eventually('volume gone', async () =>
+        store.get(k.vol, 'moved', 'default').then(
+          () => undefined,
+          () => true,
+        ),
+      );
       await store.delete(k.pool, POOL, undefined);
-      await eventually('pool gone', async () => store.get(k.pool, POOL).then(() => undefined, () => true));
+      await eventually('pool gone', async () =>
+        store.get(k.pool, POOL).then(
+          () => undefined,
+          () => true,
+        ),
+      );
       expect((await rbdAdmin(['info', IMAGE], [0, 2])).exitCode).to.equal(2);
       for (const dir of Object.values(dirs)) {
         expect(await mountsUnder(dir)).to.deep.equal([]);

@@ -23,7 +23,6 @@ import { rejects } from '../../helpers/rejects.js';
 
 const MiB = 2 ** 20;
 
-
 describe('the ceph driver on a real throwaway Ceph', function () {
   this.timeout(10 * 60_000);
   let cluster: CephCluster | undefined;
@@ -44,7 +43,10 @@ describe('the ceph driver on a real throwaway Ceph', function () {
   });
   after(async function () {
     this.timeout(10 * 60_000);
-    for (const [d, dir] of [[a, dirA], [b, dirB]] as const) {
+    for (const [d, dir] of [
+      [a, dirA],
+      [b, dirB],
+    ] as const) {
       if (d) await d.deletePool(pool).catch(() => undefined);
       if (dir) {
         await forceCleanup(dir);
@@ -102,7 +104,11 @@ describe('the ceph driver on a real throwaway Ceph', function () {
       const image = join(dirA, 'image');
       await mkdir(join(image, 'etc'), { recursive: true });
       await writeFile(join(image, 'etc', 'hostname'), 'img\n');
-      await a.ensureVolume(pool, { name: 'default_img', sizeBytes: 32 * MiB, source: { kind: 'image', imageName: 'test-image', imagePath: image } });
+      await a.ensureVolume(pool, {
+        name: 'default_img',
+        sizeBytes: 32 * MiB,
+        source: { kind: 'image', imageName: 'test-image', imagePath: image },
+      });
       const path = await a.mountVolume(pool, 'default_img');
       expect(await readFile(join(path, 'etc', 'hostname'), 'utf8')).to.equal('img\n');
       await a.deleteVolume(pool, 'default_img');
@@ -182,7 +188,11 @@ describe('the ceph driver on a real throwaway Ceph', function () {
       await a.restoreSnapshot(pool, { volume: 'default_s', snapshot: 'before' });
       expect(await readFile(join(path, 'data'), 'utf8')).to.equal('version 1');
       expect((await readdir(path)).filter((n) => n !== 'lost+found')).to.deep.equal(['data']);
-      await a.ensureVolume(pool, { name: 'default_c', sizeBytes: 32 * MiB, source: { kind: 'snapshot', volume: 'default_s', snapshot: 'before' } });
+      await a.ensureVolume(pool, {
+        name: 'default_c',
+        sizeBytes: 32 * MiB,
+        source: { kind: 'snapshot', volume: 'default_s', snapshot: 'before' },
+      });
       expect(await readFile(join(await b.mountVolume(pool, 'default_c'), 'data'), 'utf8')).to.equal('version 1');
       await b.unmountVolume(pool, 'default_c');
       await a.deleteSnapshot(pool, { volume: 'default_s', snapshot: 'before' });
@@ -224,7 +234,10 @@ describe('the ceph driver on a real throwaway Ceph', function () {
     it('deletes volumes, then removes the pool on each member leaving no mount, loop device or process', async () => {
       for (const v of await a.listVolumes(pool)) await a.deleteVolume(pool, v);
       expect(await a.listVolumes(pool)).to.deep.equal([]);
-      for (const [d, dir] of [[a, dirA], [b, dirB]] as const) {
+      for (const [d, dir] of [
+        [a, dirA],
+        [b, dirB],
+      ] as const) {
         await d.deletePool(pool);
         await d.deletePool(pool);
         expect(await mountsUnder(dir)).to.deep.equal([]);

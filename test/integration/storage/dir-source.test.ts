@@ -60,7 +60,7 @@ describe('the dir driver on a spec.source directory', () => {
     expect(await readdir(join(source, 'volumes'))).to.deep.equal(['added-later']);
   });
 
-  it('never deletes a directory with a volume\'s name that it did not make', async () => {
+  it("never deletes a directory with a volume's name that it did not make", async () => {
     await mkdir(join(source, 'volumes', 'default_b'), { recursive: true });
     await writeFile(join(source, 'volumes', 'default_b', 'f'), 'theirs');
     await driver.ensurePool(pool);

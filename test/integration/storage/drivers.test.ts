@@ -35,7 +35,6 @@ async function harness(name: string, make: (dataDir: string) => StorageDriver): 
   };
 }
 
-
 describeStorageDriverContract('dir', () => harness('dir', (dataDir) => new DirDriver({ dataDir })));
 describeStorageDriverContract('btrfs', () => harness('btrfs', (dataDir) => new BtrfsDriver({ dataDir })));
 
@@ -97,7 +96,11 @@ describe('the btrfs driver on a real loop file', () => {
     await writeFile(join(path, 'blob'), Buffer.alloc(8 * MiB, 7));
     await driver.createSnapshot(pool, { volume: 'default_s', snapshot: 'base' });
     const before = await driver.observePool(pool);
-    await driver.ensureVolume(pool, { name: 'default_clone', sizeBytes: 32 * MiB, source: { kind: 'snapshot', volume: 'default_s', snapshot: 'base' } });
+    await driver.ensureVolume(pool, {
+      name: 'default_clone',
+      sizeBytes: 32 * MiB,
+      source: { kind: 'snapshot', volume: 'default_s', snapshot: 'base' },
+    });
     const after = await driver.observePool(pool);
     const clone = await driver.mountVolume(pool, 'default_clone');
     expect((await readFile(join(clone, 'blob'))).equals(Buffer.alloc(8 * MiB, 7))).to.equal(true);
@@ -109,7 +112,14 @@ describe('the btrfs driver on a real loop file', () => {
     await mkdir(join(image, 'bin'), { recursive: true });
     await writeFile(join(image, 'bin', 'init'), '#!/bin/sh\n');
     const provider = new PoolRootfsProvider({ driver, pool });
-    const info = { ref: 'busybox', name: 'busybox', rootfsPath: image, distro: 'busybox' as const, haltSignal: 'SIGUSR1', builtAt: '2026-01-01T00:00:00Z' };
+    const info = {
+      ref: 'busybox',
+      name: 'busybox',
+      rootfsPath: image,
+      distro: 'busybox' as const,
+      haltSignal: 'SIGUSR1',
+      builtAt: '2026-01-01T00:00:00Z',
+    };
     const a = await provider.ensureRootfs({ containerName: 'c-a', image: info });
     const b = await provider.ensureRootfs({ containerName: 'c-b', image: info });
     expect(await provider.ensureRootfs({ containerName: 'c-a', image: info })).to.equal(a);

@@ -13,13 +13,17 @@ export async function requireBtrfs(): Promise<void> {
 
 /** mountsUnder lists mount points inside `dir`. */
 export async function mountsUnder(dir: string): Promise<string[]> {
-  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint).filter((p) => p === dir || p.startsWith(`${dir}/`));
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
 /** loopsUnder lists loop devices whose backing file is inside `dir`. */
 export async function loopsUnder(dir: string): Promise<string[]> {
   const res = await run(['losetup', '--list', '--noheadings', '--output', 'NAME,BACK-FILE']);
-  return parseLoopList(res.stdout).filter((l) => l.backingFile.startsWith(`${dir}/`)).map((l) => l.device);
+  return parseLoopList(res.stdout)
+    .filter((l) => l.backingFile.startsWith(`${dir}/`))
+    .map((l) => l.device);
 }
 
 /** rbdFusePidsUnder lists rbd-fuse processes whose mount point is inside `dir` (exact argv from /proc/<pid>/cmdline). */
@@ -41,7 +45,8 @@ export async function rbdFusePidsUnder(dir: string): Promise<number[]> {
  */
 export async function forceCleanup(dir: string): Promise<void> {
   const mounts = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).filter((m) => m.mountPoint.startsWith(`${dir}/`));
-  for (const m of mounts.filter((x) => x.fsType.startsWith('fuse'))) await run(['umount', '-f', m.mountPoint], { okExitCodes: [0, 32] }).catch(() => undefined);
+  for (const m of mounts.filter((x) => x.fsType.startsWith('fuse')))
+    await run(['umount', '-f', m.mountPoint], { okExitCodes: [0, 32] }).catch(() => undefined);
   for (const m of (await mountsUnder(dir)).sort((a, b) => b.length - a.length)) await run(['umount', '-l', m]).catch(() => undefined);
   for (const d of await loopsUnder(dir)) await run(['losetup', '--detach', d]).catch(() => undefined);
   for (const pid of await rbdFusePidsUnder(dir)) {
@@ -52,4 +57,3 @@ export async function forceCleanup(dir: string): Promise<void> {
     }
   }
 }
-

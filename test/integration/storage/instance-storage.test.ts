@@ -30,15 +30,20 @@ import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { preflight } from '../lxc/helpers.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
 import { eventually as poll } from '../../helpers/poll.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 200 }) as Promise<T>;
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> =>
+  poll(what, fn, { timeoutMs: ms, everyMs: 200 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
-
 
 describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)', function () {
   this.timeout(300_000);
   const kinds = KindRegistry.load();
-  const k = { pool: kinds.resolve('storagepools'), vol: kinds.resolve('volumes'), inst: kinds.resolve('instances'), member: kinds.resolve('members') };
+  const k = {
+    pool: kinds.resolve('storagepools'),
+    vol: kinds.resolve('volumes'),
+    inst: kinds.resolve('instances'),
+    member: kinds.resolve('members'),
+  };
   const store = new MemoryStore();
   const logger = silentLogger();
   const metrics = createMetrics();
@@ -57,7 +62,13 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     await store.create(k.member, { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
     storage = new StorageAgent({
-      store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1',
+      store,
+      kinds,
+      informers,
+      logger,
+      metrics,
+      clock: realClock,
+      memberName: 'm1',
       drivers: new StorageDriverRegistry({ dataDir }),
       events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: 'm1' }),
       slowRetryMs: 500,
@@ -65,12 +76,20 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     });
     runtime = new LxcRuntime({ dataDir, defaultStopTimeoutSeconds: 5 });
     agent = new InstanceAgent({
-      store, instanceKind: k.inst, instances: informers.forKind<Instance>(k.inst), memberName: 'm1', dataDir, runtime,
+      store,
+      instanceKind: k.inst,
+      instances: informers.forKind<Instance>(k.inst),
+      memberName: 'm1',
+      dataDir,
+      runtime,
       images: new ImageStore({ imagesDir: join(dataDir, 'images') }),
       rootfs: storage.rootfsProvider(new CopyRootfsProvider({ dataDir })),
       volumes: storage.volumeMounter(),
       events: new EventRecorder({ store, logger, metrics, component: 'instance-agent', host: 'm1' }),
-      logger, metrics, clock: realClock, stopTimeoutSeconds: 5,
+      logger,
+      metrics,
+      clock: realClock,
+      stopTimeoutSeconds: 5,
     });
     const started = Promise.all([storage.start(), agent.start()]);
     informers.start();
@@ -83,7 +102,9 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     await informers?.stop();
     if (dataDir) {
       for (const name of await runtime.list()) {
-        await run(['lxc-stop', '-P', runtime.lxcPath, '-n', name, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 }).catch(() => undefined);
+        await run(['lxc-stop', '-P', runtime.lxcPath, '-n', name, '-k'], { okExitCodes: [0, 1, 2], timeoutMs: 30_000 }).catch(
+          () => undefined,
+        );
         await runtime.delete(name).catch(() => undefined);
       }
       await forceCleanup(dataDir);
@@ -92,14 +113,32 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
   });
 
   it('runs an instance on a pool rootfs with its volume mounted and the size enforced inside', async () => {
-    await store.create<StoragePool>(k.pool, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'local' }, spec: { driver: 'btrfs', size: '512Mi' } });
-    await store.create<Volume>(k.vol, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'local', size: '16Mi' } });
-    await eventually('volume Ready', async () => ((await store.get<Volume>(k.vol, 'data', 'default')).status?.phase === 'Ready' ? true : undefined));
+    await store.create<StoragePool>(k.pool, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'local' },
+      spec: { driver: 'btrfs', size: '512Mi' },
+    });
+    await store.create<Volume>(k.vol, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'data', namespace: 'default' },
+      spec: { pool: 'local', size: '16Mi' },
+    });
+    await eventually('volume Ready', async () =>
+      (await store.get<Volume>(k.vol, 'data', 'default')).status?.phase === 'Ready' ? true : undefined,
+    );
     const created = await store.create<Instance>(k.inst, {
-      apiVersion: api, kind: 'Instance', metadata: { name: 'web', namespace: 'default' },
+      apiVersion: api,
+      kind: 'Instance',
+      metadata: { name: 'web', namespace: 'default' },
       spec: { image: 'busybox', state: 'Running', rootfs: { pool: 'local' }, volumes: [{ name: 'data', path: '/data' }] },
     });
-    await store.update<Instance>(k.inst, { ...created, status: { phase: 'Scheduled', member: 'm1', placementEpoch: 1, observedGeneration: 1 } }, { subresource: 'status' });
+    await store.update<Instance>(
+      k.inst,
+      { ...created, status: { phase: 'Scheduled', member: 'm1', placementEpoch: 1, observedGeneration: 1 } },
+      { subresource: 'status' },
+    );
     const web = await eventually('instance Running', async () => {
       const i = await store.get<Instance>(k.inst, 'web', 'default');
       return i.status?.phase === 'Running' ? i : undefined;
@@ -116,19 +155,44 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     const code = await runtime.exec(container, ['/bin/sh', '-c', 'dd if=/dev/zero of=/data/big bs=1M count=32 && sync'], quiet);
     expect(code).to.not.equal(0);
     expect(Buffer.concat(chunks).toString()).to.match(/quota exceeded/i);
-    const attached = await eventually('attachedTo', async () => ((await store.get<Volume>(k.vol, 'data', 'default')).status?.attachedTo === 'web' ? true : undefined));
+    const attached = await eventually('attachedTo', async () =>
+      (await store.get<Volume>(k.vol, 'data', 'default')).status?.attachedTo === 'web' ? true : undefined,
+    );
     expect(attached).to.equal(true);
   });
 
   it('keeps the volume while the instance uses it and frees everything after', async () => {
     await store.delete(k.vol, 'data', 'default');
-    const inUse = await eventually('InUse', async () => (await store.get<Volume>(k.vol, 'data', 'default')).status?.conditions?.find((c) => c.type === 'InUse'));
+    const inUse = await eventually('InUse', async () =>
+      (await store.get<Volume>(k.vol, 'data', 'default')).status?.conditions?.find((c) => c.type === 'InUse'),
+    );
     expect(inUse.message).to.contain('default/web');
     await store.delete(k.inst, 'web', 'default');
-    await eventually('instance gone', async () => (await store.get(k.inst, 'web', 'default').then(() => undefined, () => true)));
-    await eventually('volume gone', async () => (await store.get(k.vol, 'data', 'default').then(() => undefined, () => true)));
+    await eventually(
+      'instance gone',
+      async () =>
+        await store.get(k.inst, 'web', 'default').then(
+          () => undefined,
+          () => true,
+        ),
+    );
+    await eventually(
+      'volume gone',
+      async () =>
+        await store.get(k.vol, 'data', 'default').then(
+          () => undefined,
+          () => true,
+        ),
+    );
     await store.delete(k.pool, 'local', undefined);
-    await eventually('pool gone', async () => (await store.get(k.pool, 'local').then(() => undefined, () => true)));
+    await eventually(
+      'pool gone',
+      async () =>
+        await store.get(k.pool, 'local').then(
+          () => undefined,
+          () => true,
+        ),
+    );
     expect(await mountsUnder(dataDir)).to.deep.equal([]);
     expect(await loopsUnder(dataDir)).to.deep.equal([]);
   });

@@ -23,11 +23,11 @@ import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
 import { eventually as poll } from '../../helpers/poll.js';
-const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => poll(what, fn, { timeoutMs: ms, everyMs: 100 }) as Promise<T>;
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> =>
+  poll(what, fn, { timeoutMs: ms, everyMs: 100 }) as Promise<T>;
 
 const api = 'cloudlet.dev/v1alpha1';
 const MiB = 2 ** 20;
-
 
 describe('storage agent over real etcd and real btrfs', function () {
   this.timeout(120_000);
@@ -53,7 +53,13 @@ describe('storage agent over real etcd and real btrfs', function () {
     await store.create(kinds.resolve('members'), { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
     agent = new StorageAgent({
-      store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1',
+      store,
+      kinds,
+      informers,
+      logger,
+      metrics,
+      clock: realClock,
+      memberName: 'm1',
       drivers: new StorageDriverRegistry({ dataDir }),
       events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: 'm1' }),
       slowRetryMs: 500,
@@ -76,31 +82,62 @@ describe('storage agent over real etcd and real btrfs', function () {
   });
 
   it('brings a btrfs pool Ready on the member with capacity and usage', async () => {
-    await store.create<StoragePool>(poolKind, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'local' }, spec: { driver: 'btrfs', size: '256Mi' } });
-    const pool = await eventually('pool Ready', async () => ((await getPool('local')).status?.phase === 'Ready' ? getPool('local') : undefined));
+    await store.create<StoragePool>(poolKind, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'local' },
+      spec: { driver: 'btrfs', size: '256Mi' },
+    });
+    const pool = await eventually('pool Ready', async () =>
+      (await getPool('local')).status?.phase === 'Ready' ? getPool('local') : undefined,
+    );
     expect(pool.status?.members?.[0]).to.include({ name: 'm1', ready: true });
     expect(pool.status?.members?.[0]?.capacity).to.equal('256Mi');
     expect(pool.status?.shared).to.equal(false);
   });
 
   it('reports a pool too small to format as NotReady with the reason', async () => {
-    await store.create<StoragePool>(poolKind, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'tiny' }, spec: { driver: 'btrfs', size: '64Mi' } });
-    const pool = await eventually('tiny NotReady', async () => ((await getPool('tiny')).status?.phase === 'NotReady' ? getPool('tiny') : undefined));
+    await store.create<StoragePool>(poolKind, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'tiny' },
+      spec: { driver: 'btrfs', size: '64Mi' },
+    });
+    const pool = await eventually('tiny NotReady', async () =>
+      (await getPool('tiny')).status?.phase === 'NotReady' ? getPool('tiny') : undefined,
+    );
     expect(pool.status?.message).to.match(/below the btrfs minimum/);
   });
 
   it('reports a missing source path as NotReady with the reason', async () => {
-    await store.create<StoragePool>(poolKind, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'nosrc' }, spec: { driver: 'btrfs', source: '/nonexistent/cloudlet-pool' } });
-    const pool = await eventually('nosrc NotReady', async () => ((await getPool('nosrc')).status?.phase === 'NotReady' ? getPool('nosrc') : undefined));
+    await store.create<StoragePool>(poolKind, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'nosrc' },
+      spec: { driver: 'btrfs', source: '/nonexistent/cloudlet-pool' },
+    });
+    const pool = await eventually('nosrc NotReady', async () =>
+      (await getPool('nosrc')).status?.phase === 'NotReady' ? getPool('nosrc') : undefined,
+    );
     expect(pool.status?.message).to.contain('source path /nonexistent/cloudlet-pool does not exist');
   });
 
   it('makes a Ready volume whose size is enforced on the host', async () => {
-    await store.create<Volume>(volKind, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'local', size: '16Mi' } });
-    const vol = await eventually('volume Ready', async () => ((await getVol('data')).status?.phase === 'Ready' ? getVol('data') : undefined));
+    await store.create<Volume>(volKind, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'data', namespace: 'default' },
+      spec: { pool: 'local', size: '16Mi' },
+    });
+    const vol = await eventually('volume Ready', async () =>
+      (await getVol('data')).status?.phase === 'Ready' ? getVol('data') : undefined,
+    );
     expect(vol.status?.member).to.equal('m1');
     await writeFile(join(volPath('data'), 'small'), Buffer.alloc(2 * MiB, 1));
-    const err = await writeFile(join(volPath('data'), 'big'), Buffer.alloc(32 * MiB, 1)).then(() => undefined, (e: unknown) => e);
+    const err = await writeFile(join(volPath('data'), 'big'), Buffer.alloc(32 * MiB, 1)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as NodeJS.ErrnoException | undefined)?.errno).to.equal(-122);
     await rm(join(volPath('data'), 'big'), { force: true });
   });
@@ -118,19 +155,33 @@ describe('storage agent over real etcd and real btrfs', function () {
   });
 
   it('clones a volume from a snapshot', async () => {
-    await store.create<Volume>(volKind, { apiVersion: api, kind: 'Volume', metadata: { name: 'copy', namespace: 'default' }, spec: { pool: 'local', size: '16Mi', source: { snapshot: 'data@s1' } } });
+    await store.create<Volume>(volKind, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'copy', namespace: 'default' },
+      spec: { pool: 'local', size: '16Mi', source: { snapshot: 'data@s1' } },
+    });
     await eventually('clone Ready', async () => ((await getVol('copy')).status?.phase === 'Ready' ? true : undefined));
     expect(await readFile(join(volPath('copy'), 'note'), 'utf8')).to.equal('before');
   });
 
   it('refuses to delete the pool while volumes exist, then tears it down completely', async () => {
     await store.delete(poolKind, 'local', undefined);
-    const blocked = await eventually('DeletionBlocked', async () => (await getPool('local')).status?.conditions?.find((c) => c.type === 'DeletionBlocked' && c.status === 'True'));
+    const blocked = await eventually('DeletionBlocked', async () =>
+      (await getPool('local')).status?.conditions?.find((c) => c.type === 'DeletionBlocked' && c.status === 'True'),
+    );
     expect(blocked.message).to.contain('default/copy').and.contain('default/data');
     expect(await mountsUnder(dataDir)).to.have.length(1);
     await store.delete(volKind, 'data', 'default');
     await store.delete(volKind, 'copy', 'default');
-    await eventually('pool gone', async () => (await getPool('local').then(() => undefined, (e: { code?: string }) => (e.code === 'NotFound' ? true : undefined))));
+    await eventually(
+      'pool gone',
+      async () =>
+        await getPool('local').then(
+          () => undefined,
+          (e: { code?: string }) => (e.code === 'NotFound' ? true : undefined),
+        ),
+    );
     for (const name of ['tiny', 'nosrc']) await store.delete(poolKind, name, undefined);
     await eventually('all pools gone', async () => ((await store.list(poolKind)).items.length === 0 ? true : undefined));
     expect(await mountsUnder(dataDir)).to.deep.equal([]);

@@ -31,7 +31,8 @@ describe('EtcdStore against a real etcd', function () {
       expireLease: async (lease) => {
         // a lease that is not renewed lapses after its TTL (etcd rounds small TTLs up);
         // ask etcd TimeToLive (which does not renew it) until it answers -1: revoked, keys gone
-        const expired = async (): Promise<boolean> => Number((await store.etcd.client.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL) === -1;
+        const expired = async (): Promise<boolean> =>
+          Number((await store.etcd.client.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL) === -1;
         await eventually(`lease ${lease.id} to expire`, expired, { timeoutMs: 30_000, everyMs: 250 });
       },
       close: async () => {

@@ -9,7 +9,7 @@ function io(): CliIO & { out: string[]; err: string[] } {
 }
 
 describe('runCli', () => {
-  it('exits 2 with commander\'s message and a hint on bad arguments', async () => {
+  it("exits 2 with commander's message and a hint on bad arguments", async () => {
     const b = io();
     expect(await runCli(['get'], b)).to.equal(2);
     expect(b.err.join('')).to.include("error: missing required argument 'kind'").and.include('--help');

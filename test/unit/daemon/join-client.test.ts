@@ -21,6 +21,8 @@ describe('classifyJoinReply', () => {
     it(`treats ${what} as ${outcome}`, () => expect(classifyJoinReply(reply).outcome).to.equal(outcome));
   }
   it("keeps the server's own sentence", () => {
-    expect(classifyJoinReply(status(401, 'the join token expired at 2026-01-01T00:00:00.000Z')).message).to.equal('the join token expired at 2026-01-01T00:00:00.000Z');
+    expect(classifyJoinReply(status(401, 'the join token expired at 2026-01-01T00:00:00.000Z')).message).to.equal(
+      'the join token expired at 2026-01-01T00:00:00.000Z',
+    );
   });
 });

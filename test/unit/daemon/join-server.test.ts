@@ -69,7 +69,13 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
   let etcd: FakeEtcd;
   let joins: JoinService;
 
-  const request = (i: number, secret: string, attempt = `${'a'.repeat(31)}${i}`) => ({ secret, member: `m${i}`, address: `10.0.0.${i}`, etcdPeerUrl: peer(i), attempt });
+  const request = (i: number, secret: string, attempt = `${'a'.repeat(31)}${i}`) => ({
+    secret,
+    member: `m${i}`,
+    address: `10.0.0.${i}`,
+    etcdPeerUrl: peer(i),
+    attempt,
+  });
   const newSecret = async (): Promise<string> => decodeJoinToken(await joins.createToken(600)).secret;
   const tokensLeft = async (): Promise<number> => (await store.raw.list(JOIN_TOKEN_KEY_PREFIX)).entries.length;
 
@@ -83,7 +89,16 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
     store = new MemoryStore();
     etcd = new FakeEtcd();
     etcd.voter(1);
-    joins = new JoinService({ store, memberKind: MEMBER, pkiDir: pki, adminToken: 'admin', clusterName: 'c', apiServer: () => 'https://10.0.0.1:6443', etcd: () => etcd, logger: silentLogger() });
+    joins = new JoinService({
+      store,
+      memberKind: MEMBER,
+      pkiDir: pki,
+      adminToken: 'admin',
+      clusterName: 'c',
+      apiServer: () => 'https://10.0.0.1:6443',
+      etcd: () => etcd,
+      logger: silentLogger(),
+    });
   });
 
   it('admits a joiner as an etcd learner and consumes the token', async () => {
@@ -132,13 +147,23 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
     etcd.voter(2);
     etcd.voter(3);
     const answer = await joins.join(request(4, await newSecret()));
-    expect(answer.etcd).to.deep.equal({ mode: 'client', endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'] });
+    expect(answer.etcd).to.deep.equal({
+      mode: 'client',
+      endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'],
+    });
     expect(etcd.calls).to.deep.equal([]);
   });
 
   it('serialises concurrent joins: etcd never sees two of them at once, and each ends admitted or told to retry', async () => {
     const secrets = await Promise.all([2, 3, 4].map(() => newSecret()));
-    const results = await Promise.all([2, 3, 4].map((i, k) => joins.join(request(i, secrets[k]!)).then(() => 'admitted', (e: unknown) => (isCode(e, 'Unavailable') ? 'retry' : String(e)))));
+    const results = await Promise.all(
+      [2, 3, 4].map((i, k) =>
+        joins.join(request(i, secrets[k]!)).then(
+          () => 'admitted',
+          (e: unknown) => (isCode(e, 'Unavailable') ? 'retry' : String(e)),
+        ),
+      ),
+    );
     expect(etcd.maxInFlight).to.equal(1);
     expect(results.filter((r) => r === 'admitted')).to.have.length(1);
     expect(results.filter((r) => r === 'retry')).to.have.length(2);
@@ -151,4 +176,3 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
     expect(etcd.calls).to.deep.equal([]);
   });
 });
-

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { ConflictError, ERROR_CODES, GoneError, HTTP_STATUS, NotFoundError, UnavailableError, ValidationError, errorOfCode } from '../../../../lib/errors.js';
+import {
+  ConflictError,
+  ERROR_CODES,
+  GoneError,
+  HTTP_STATUS,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  errorOfCode,
+} from '../../../../lib/errors.js';
 import { statusOf } from '../../../../lib/api/status.js';
 import { formatCliError, statusError } from '../../../../cli/client/status.js';
 
@@ -23,7 +32,10 @@ describe('statusError', () => {
   it('decodes every Status the server writes back to an error of the same class, causes and retry hint', () => {
     const mismatches: string[] = [];
     for (const code of ERROR_CODES) {
-      const sent = errorOfCode(code, `failed with ${code}`, { causes: [{ field: 'spec.cpu', message: 'bad', type: 'FieldValueInvalid' }], retryAfterSeconds: 3 });
+      const sent = errorOfCode(code, `failed with ${code}`, {
+        causes: [{ field: 'spec.cpu', message: 'bad', type: 'FieldValueInvalid' }],
+        retryAfterSeconds: 3,
+      });
       const status = statusOf(sent);
       const got = statusError(status.code, JSON.parse(JSON.stringify(status)));
       const same =
@@ -46,10 +58,12 @@ describe('statusError', () => {
 
 describe('formatCliError', () => {
   it('prints server errors like kubectl and others as error:', () => {
-    expect(formatCliError(statusError(404, { kind: 'Status', reason: 'NotFound', message: 'instances.cloudlet.dev "x" not found' }))).to.equal(
-      'Error from server (NotFound): instances.cloudlet.dev "x" not found',
+    expect(
+      formatCliError(statusError(404, { kind: 'Status', reason: 'NotFound', message: 'instances.cloudlet.dev "x" not found' })),
+    ).to.equal('Error from server (NotFound): instances.cloudlet.dev "x" not found');
+    expect(formatCliError(new NotFoundError('the server doesn\'t have a resource type "foo"'))).to.equal(
+      'error: the server doesn\'t have a resource type "foo"',
     );
-    expect(formatCliError(new NotFoundError('the server doesn\'t have a resource type "foo"'))).to.equal('error: the server doesn\'t have a resource type "foo"');
     expect(formatCliError(new UnavailableError('down'), 'web.yaml: document 1')).to.equal('error: web.yaml: document 1: down');
   });
 });

@@ -11,13 +11,21 @@ import { placementOf } from '../../../../cli/commands/instance-shell.js';
 import type { ManifestDoc } from '../../../../cli/manifests/load.js';
 
 const doc = (index: number, object: Record<string, unknown>): ManifestDoc => ({ source: 'web.yaml', index, object });
-const inst = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, ...extra }, spec: { image: 'busybox' } });
+const inst = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'cloudlet.dev/v1alpha1',
+  kind: 'Instance',
+  metadata: { name, ...extra },
+  spec: { image: 'busybox' },
+});
 
 describe('resolveDocs', () => {
   it('fills in the namespace of namespaced kinds and drops it from cluster-scoped ones', async () => {
     const catalog = await ResourceCatalog.local();
     const out = resolveDocs(
-      [doc(1, inst('a')), doc(2, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'lan', namespace: 'x' }, spec: {} })],
+      [
+        doc(1, inst('a')),
+        doc(2, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Network', metadata: { name: 'lan', namespace: 'x' }, spec: {} }),
+      ],
       { catalog, defaultNamespace: 'default' },
     );
     expect(out.map((d) => d.namespace)).to.deep.equal(['default', undefined]);
@@ -26,7 +34,12 @@ describe('resolveDocs', () => {
 
   it('lists every problem with its document before anything is sent', async () => {
     const catalog = await ResourceCatalog.local();
-    const docs = [doc(1, inst('a')), doc(2, { kind: 'Instance' }), doc(3, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Foo', metadata: { name: 'f' } }), doc(4, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: {} })];
+    const docs = [
+      doc(1, inst('a')),
+      doc(2, { kind: 'Instance' }),
+      doc(3, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Foo', metadata: { name: 'f' } }),
+      doc(4, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: {} }),
+    ];
     expect(() => resolveDocs(docs, { catalog, defaultNamespace: 'default' }))
       .to.throw(ValidationError)
       .with.property(
@@ -37,7 +50,9 @@ describe('resolveDocs', () => {
 
   it('rejects a manifest namespace that contradicts -n', async () => {
     const catalog = await ResourceCatalog.local();
-    expect(() => resolveDocs([doc(1, inst('a', { namespace: 'prod' }))], { catalog, flagNamespace: 'dev', defaultNamespace: 'dev' })).to.throw('does not match the namespace "dev"');
+    expect(() =>
+      resolveDocs([doc(1, inst('a', { namespace: 'prod' }))], { catalog, flagNamespace: 'dev', defaultNamespace: 'dev' }),
+    ).to.throw('does not match the namespace "dev"');
   });
 });
 
@@ -63,7 +78,13 @@ describe('parseKindArgs and parseOutput', () => {
   });
 
   it('knows the output formats', () => {
-    expect(['wide', 'yaml', 'json', 'name', undefined].map((o) => parseOutput(o).format)).to.deep.equal(['wide', 'yaml', 'json', 'name', 'table']);
+    expect(['wide', 'yaml', 'json', 'name', undefined].map((o) => parseOutput(o).format)).to.deep.equal([
+      'wide',
+      'yaml',
+      'json',
+      'name',
+      'table',
+    ]);
     expect(parseOutput('jsonpath={.status.phase}')).to.deep.equal({ format: 'jsonpath', template: '{.status.phase}' });
     expect(() => parseOutput('xml')).to.throw(ValidationError, 'allowed formats');
   });
@@ -76,7 +97,11 @@ describe('parseWaitFor and conditionMet', () => {
     expect(parseWaitFor('condition=Ready')).to.deep.equal({ type: 'condition', condition: 'Ready', status: 'True' });
     expect(parseWaitFor('condition=Ready=False')).to.deep.equal({ type: 'condition', condition: 'Ready', status: 'False' });
     expect(parseWaitFor('delete')).to.deep.equal({ type: 'delete' });
-    expect(parseWaitFor("jsonpath='{.status.phase}'=Running")).to.deep.equal({ type: 'jsonpath', path: '{.status.phase}', value: 'Running' });
+    expect(parseWaitFor("jsonpath='{.status.phase}'=Running")).to.deep.equal({
+      type: 'jsonpath',
+      path: '{.status.phase}',
+      value: 'Running',
+    });
     expect(parseWaitFor('jsonpath={.status.member}')).to.deep.equal({ type: 'jsonpath', path: '{.status.member}', value: undefined });
     expect(() => parseWaitFor('ready')).to.throw(ValidationError, 'unrecognized condition');
   });
@@ -95,14 +120,19 @@ describe('parseWaitFor and conditionMet', () => {
 
 describe('parseDuration', () => {
   it('reads seconds, units and combinations', () => {
-    expect(['60s', '2m', '1h', '500ms', '1m30s', '5', '0.5'].map((d) => parseDuration(d))).to.deep.equal([60000, 120000, 3600000, 500, 90000, 5000, 500]);
+    expect(['60s', '2m', '1h', '500ms', '1m30s', '5', '0.5'].map((d) => parseDuration(d))).to.deep.equal([
+      60000, 120000, 3600000, 500, 90000, 5000, 500,
+    ]);
     expect(() => parseDuration('soon', '--timeout')).to.throw(ValidationError, 'invalid --timeout "soon"');
   });
 });
 
 describe('placementOf', () => {
   it('reads the member and container, and explains an instance that has neither yet', () => {
-    expect(placementOf('web', { status: { member: 'm1', containerName: 'default-web' } })).to.deep.equal({ member: 'm1', container: 'default-web' });
+    expect(placementOf('web', { status: { member: 'm1', containerName: 'default-web' } })).to.deep.equal({
+      member: 'm1',
+      container: 'default-web',
+    });
     expect(() => placementOf('web', { status: { phase: 'Pending' } })).to.throw('not placed on a member yet (phase Pending)');
     expect(() => placementOf('web', { status: { member: 'm1' } })).to.throw('has no container yet on member "m1"');
   });
@@ -113,10 +143,14 @@ describe('apply validation pass', () => {
 
   it('counts every refused document and checks them all', async () => {
     const reported: number[] = [];
-    const pass = await validateAll([1, 2, 3], async (d) => {
-      if (d !== 2) return plan;
-      throw new ValidationError('spec.cpu: must be a number');
-    }, (d) => reported.push(d));
+    const pass = await validateAll(
+      [1, 2, 3],
+      async (d) => {
+        if (d !== 2) return plan;
+        throw new ValidationError('spec.cpu: must be a number');
+      },
+      (d) => reported.push(d),
+    );
     expect(pass).to.deep.equal({ plans: [plan, plan], failures: 1 });
     expect(reported).to.deep.equal([2]);
   });
@@ -124,11 +158,15 @@ describe('apply validation pass', () => {
   it('stops at a transport failure and reports it as such, not as failed validation', async () => {
     const checked: number[] = [];
     const refused = markTransportFailure(new UnavailableError('the connection to the server https://127.0.0.1:6443 was refused'));
-    const pass = await validateAll([1, 2, 3, 4], async (d) => {
-      checked.push(d);
-      if (d >= 3) throw refused;
-      return plan;
-    }, () => expect.fail('a transport failure is not a refused document'));
+    const pass = await validateAll(
+      [1, 2, 3, 4],
+      async (d) => {
+        checked.push(d);
+        if (d >= 3) throw refused;
+        return plan;
+      },
+      () => expect.fail('a transport failure is not a refused document'),
+    );
     expect(pass.failures).to.equal(0);
     expect(pass.unreachable).to.deep.equal({ error: refused, checked: 2 });
     expect(checked).to.deep.equal([1, 2, 3]);

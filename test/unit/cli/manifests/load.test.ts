@@ -39,11 +39,14 @@ describe('parseManifests', () => {
   });
 
   it('rejects a document that is not an object', () => {
-    expect(() => parseManifests({ name: 'l.yaml', text: `${inst('a')}---\n- 1\n- 2\n` })).to.throw('l.yaml: document 2: expected an object');
+    expect(() => parseManifests({ name: 'l.yaml', text: `${inst('a')}---\n- 1\n- 2\n` })).to.throw(
+      'l.yaml: document 2: expected an object',
+    );
   });
 
   it('expands a kind: List into its items', () => {
-    const text = 'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: x}}\n- {apiVersion: v1, kind: A, metadata: {name: y}}\n';
+    const text =
+      'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: x}}\n- {apiVersion: v1, kind: A, metadata: {name: y}}\n';
     expect(parseManifests({ name: 'l.yaml', text }).map((d) => d.index)).to.deep.equal([1, 1]);
   });
 
@@ -66,7 +69,11 @@ describe('readManifestSources', () => {
     writeFileSync(join(dir, 'c.json'), '{"apiVersion":"v1","kind":"A","metadata":{"name":"c"}}');
     writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
     mkdirSync(join(dir, 'sub.yaml'));
-    expect(readManifestSources([dir], () => '').map((s) => s.name)).to.deep.equal([join(dir, 'a.yaml'), join(dir, 'b.yml'), join(dir, 'c.json')]);
+    expect(readManifestSources([dir], () => '').map((s) => s.name)).to.deep.equal([
+      join(dir, 'a.yaml'),
+      join(dir, 'b.yml'),
+      join(dir, 'c.json'),
+    ]);
   });
 
   it('reads - from stdin', () => {

@@ -19,7 +19,9 @@ const instance = {
   status: {
     phase: 'Running',
     member: 'm1',
-    conditions: [{ type: 'Ready', status: 'True', reason: 'Started', message: 'container running', lastTransitionTime: '2025-01-01T00:10:00Z' }],
+    conditions: [
+      { type: 'Ready', status: 'True', reason: 'Started', message: 'container running', lastTransitionTime: '2025-01-01T00:10:00Z' },
+    ],
   },
 };
 
@@ -56,8 +58,22 @@ describe('eventsLines', () => {
   it('lists events oldest first with age, repeat count and source', () => {
     const lines = eventsLines(
       [
-        { type: 'Warning', reason: 'Failed', message: 'start\nfailed', count: 3, firstTimestamp: '2025-01-01T00:50:00Z', lastTimestamp: '2025-01-01T00:59:00Z', source: { component: 'agent' } },
-        { type: 'Normal', reason: 'Scheduled', message: 'placed on m1', lastTimestamp: '2025-01-01T00:30:00Z', reportingComponent: 'scheduler' },
+        {
+          type: 'Warning',
+          reason: 'Failed',
+          message: 'start\nfailed',
+          count: 3,
+          firstTimestamp: '2025-01-01T00:50:00Z',
+          lastTimestamp: '2025-01-01T00:59:00Z',
+          source: { component: 'agent' },
+        },
+        {
+          type: 'Normal',
+          reason: 'Scheduled',
+          message: 'placed on m1',
+          lastTimestamp: '2025-01-01T00:30:00Z',
+          reportingComponent: 'scheduler',
+        },
       ],
       now,
     );

@@ -37,20 +37,34 @@ describe('tableView and formatTable', () => {
     ]);
   });
 
-  it('pads short columns to kubectl\'s minimum width', () => {
-    expect(new AlignedWriter().lines([['A', 'B'], ['x', 'y']])).to.deep.equal(['A     B', 'x     y']);
+  it("pads short columns to kubectl's minimum width", () => {
+    expect(
+      new AlignedWriter().lines([
+        ['A', 'B'],
+        ['x', 'y'],
+      ]),
+    ).to.deep.equal(['A     B', 'x     y']);
   });
 
   it('keeps column widths for rows printed later, as a watch needs', () => {
     const writer = new AlignedWriter();
-    writer.lines([['NAME', 'AGE'], ['averylongname', '1s']]);
+    writer.lines([
+      ['NAME', 'AGE'],
+      ['averylongname', '1s'],
+    ]);
     expect(writer.lines([['a', '2s']])).to.deep.equal(['a               2s']);
   });
 });
 
 describe('cellText', () => {
   it('renders missing values as <none> and numbers and booleans as text', () => {
-    expect([cellText(undefined), cellText(null), cellText(2.5), cellText(false), cellText({ a: 1 })]).to.deep.equal(['<none>', '<none>', '2.5', 'false', '{"a":1}']);
+    expect([cellText(undefined), cellText(null), cellText(2.5), cellText(false), cellText({ a: 1 })]).to.deep.equal([
+      '<none>',
+      '<none>',
+      '2.5',
+      'false',
+      '{"a":1}',
+    ]);
   });
 });
 

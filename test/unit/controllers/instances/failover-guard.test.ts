@@ -15,11 +15,31 @@ describe('instance lock decision', () => {
   const want = { member: 'm1', epoch: 2 };
   const rows = [
     { title: 'claims an absent key', entry: undefined, kind: 'claim' },
-    { title: 'holds a key on its own lease with the same value', entry: { key: 'k', value: encodeLock(want), revision: '5', lease: 'L1' }, kind: 'held' },
-    { title: 'rebinds a key on its own lease at an older epoch', entry: { key: 'k', value: encodeLock({ member: 'm1', epoch: 1 }), revision: '5', lease: 'L1' }, kind: 'rebind' },
-    { title: 'waits for a key on another member\'s lease', entry: { key: 'k', value: encodeLock({ member: 'm2', epoch: 1 }), revision: '5', lease: 'L2' }, kind: 'wait' },
-    { title: 'waits for its own member\'s key on an older lease of its own (it expires with that lease)', entry: { key: 'k', value: encodeLock(want), revision: '5', lease: 'L0' }, kind: 'wait' },
-    { title: 'waits for an unreadable key it does not own', entry: { key: 'k', value: 'garbage', revision: '5', lease: 'L9' }, kind: 'wait' },
+    {
+      title: 'holds a key on its own lease with the same value',
+      entry: { key: 'k', value: encodeLock(want), revision: '5', lease: 'L1' },
+      kind: 'held',
+    },
+    {
+      title: 'rebinds a key on its own lease at an older epoch',
+      entry: { key: 'k', value: encodeLock({ member: 'm1', epoch: 1 }), revision: '5', lease: 'L1' },
+      kind: 'rebind',
+    },
+    {
+      title: "waits for a key on another member's lease",
+      entry: { key: 'k', value: encodeLock({ member: 'm2', epoch: 1 }), revision: '5', lease: 'L2' },
+      kind: 'wait',
+    },
+    {
+      title: "waits for its own member's key on an older lease of its own (it expires with that lease)",
+      entry: { key: 'k', value: encodeLock(want), revision: '5', lease: 'L0' },
+      kind: 'wait',
+    },
+    {
+      title: 'waits for an unreadable key it does not own',
+      entry: { key: 'k', value: 'garbage', revision: '5', lease: 'L9' },
+      kind: 'wait',
+    },
   ] as const;
   for (const row of rows) {
     it(row.title, () => {
@@ -27,7 +47,11 @@ describe('instance lock decision', () => {
     });
   }
   it('names the holder and its epoch when it waits', () => {
-    const d = decideLock({ entry: { key: 'k', value: encodeLock({ member: 'm2', epoch: 4 }), revision: '1', lease: 'L2' }, want, leaseId: 'L1' });
+    const d = decideLock({
+      entry: { key: 'k', value: encodeLock({ member: 'm2', epoch: 4 }), revision: '1', lease: 'L2' },
+      want,
+      leaseId: 'L1',
+    });
     expect(d.kind === 'wait' && d.message).to.match(/held by member m2 at placement epoch 4/);
   });
 });
@@ -47,7 +71,14 @@ describe('failover discipline in the instance agent (hollow runtime)', () => {
       dataDir: DATA_DIR,
       runtime,
       locks: new InstanceLocks({ store: h.store, memberName: 'm1', lease: () => lease }),
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'instance-agent', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'instance-agent',
+        host: 'm1',
+        clock: h.clock,
+      }),
       logger: h.logger,
       metrics: h.metrics,
       clock: h.clock,
@@ -59,12 +90,20 @@ describe('failover discipline in the instance agent (hollow runtime)', () => {
 
   async function assign(name: string, spec: Partial<InstanceSpec>, member = 'm1', epoch = 1): Promise<void> {
     const created = await h.store.create<Instance>(INSTANCE, instanceObj(name, spec));
-    await h.store.update<Instance>(INSTANCE, { ...created, status: { phase: 'Scheduled', member, placementEpoch: epoch, observedGeneration: 1 } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...created, status: { phase: 'Scheduled', member, placementEpoch: epoch, observedGeneration: 1 } },
+      { subresource: 'status' },
+    );
   }
 
   async function place(name: string, member: string, epoch: number): Promise<void> {
     const cur = await h.instance(name);
-    await h.store.update<Instance>(INSTANCE, { ...cur, status: { ...cur.status, phase: 'Scheduled', member, placementEpoch: epoch } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...cur, status: { ...cur.status, phase: 'Scheduled', member, placementEpoch: epoch } },
+      { subresource: 'status' },
+    );
   }
 
   const running = async (name: string): Promise<boolean> => (await runtime.observe(nameOf(name))).state === 'RUNNING';
@@ -96,7 +135,7 @@ describe('failover discipline in the instance agent (hollow runtime)', () => {
     expect(await h.store.raw.get(lockKey('default', 'web'))).to.equal(undefined);
   });
 
-  it('waits, and says so, while another member\'s live lease holds the lock; starts once that lease ends', async () => {
+  it("waits, and says so, while another member's live lease holds the lock; starts once that lease ends", async () => {
     const other = await h.store.grantLease(5);
     await h.store.raw.claim(lockKey('default', 'web'), encodeLock({ member: 'm2', epoch: 1 }), { lease: other });
     await startAgent();

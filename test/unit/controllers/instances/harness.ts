@@ -76,5 +76,10 @@ export async function createMember(store: MemoryStore, m: Member): Promise<void>
 
 /** instanceObj makes an Instance manifest in namespace default. */
 export function instanceObj(name: string, spec: Partial<InstanceSpec> = {}): Instance {
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', cpu: 1, memory: '256Mi', ...spec } };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name, namespace: 'default' },
+    spec: { image: 'busybox', cpu: 1, memory: '256Mi', ...spec },
+  };
 }

@@ -6,7 +6,14 @@ import { FakeClock, flushPromises } from '../../../../lib/controller/clock.js';
 import { NotFoundError, TimeoutError, UnavailableError, ValidationError } from '../../../../lib/errors.js';
 import { silentLogger } from '../../../../lib/log/logger.js';
 
-const INFO: ImageInfo = { ref: 'debian/bookworm', name: 'debian-bookworm', rootfsPath: '/img/rootfs', distro: 'debian', haltSignal: 'SIGRTMIN+3', builtAt: '2025-01-01T00:00:00Z' };
+const INFO: ImageInfo = {
+  ref: 'debian/bookworm',
+  name: 'debian-bookworm',
+  rootfsPath: '/img/rootfs',
+  distro: 'debian',
+  haltSignal: 'SIGRTMIN+3',
+  builtAt: '2025-01-01T00:00:00Z',
+};
 
 /** FakeImages is an ImageStore stand-in whose builds the test finishes by hand. */
 class FakeImages {
@@ -39,7 +46,12 @@ function setup() {
   const images = new FakeImages();
   const clock = new FakeClock();
   const woken: string[] = [];
-  const builds = new ImageBuilds({ images: images as unknown as ImageStore, clock, logger: silentLogger(), onSettled: (i) => woken.push(i) });
+  const builds = new ImageBuilds({
+    images: images as unknown as ImageStore,
+    clock,
+    logger: silentLogger(),
+    onSettled: (i) => woken.push(i),
+  });
   return { images, clock, woken, builds };
 }
 
@@ -67,15 +79,24 @@ describe('ImageBuilds', () => {
   });
 
   it('classifies a build over its time limit as retryable and one over its size limit as a bad image', () => {
-    expect(classifyImageError('x', new TimeoutError('took longer than 1800 s'))).to.include({ reason: 'ImageBuildFailed', retryable: true });
-    expect(classifyImageError('x', new ValidationError('wrote more than 8589934592 bytes'))).to.include({ reason: 'InvalidImage', retryable: false });
+    expect(classifyImageError('x', new TimeoutError('took longer than 1800 s'))).to.include({
+      reason: 'ImageBuildFailed',
+      retryable: true,
+    });
+    expect(classifyImageError('x', new ValidationError('wrote more than 8589934592 bytes'))).to.include({
+      reason: 'InvalidImage',
+      retryable: false,
+    });
   });
 
   it('starts one background build, reports its progress, and wakes the waiters when it is ready', async () => {
     const t = setup();
     expect((await t.builds.resolve('debian/bookworm')).kind).to.equal('building');
     t.images.progress?.({ image: 'debian/bookworm', phase: 'downloading', message: 'Retrieving libc6', packages: 12 });
-    expect(await t.builds.resolve('debian/bookworm')).to.deep.equal({ kind: 'building', progress: 'downloading: Retrieving libc6 (12 packages retrieved)' });
+    expect(await t.builds.resolve('debian/bookworm')).to.deep.equal({
+      kind: 'building',
+      progress: 'downloading: Retrieving libc6 (12 packages retrieved)',
+    });
     expect(t.images.builds).to.equal(1);
     t.images.finish?.(undefined);
     await flushPromises();

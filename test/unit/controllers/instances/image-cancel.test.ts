@@ -52,7 +52,14 @@ describe('InstanceAgent and image builds', () => {
       runtime,
       images: images as unknown as ImageStore,
       rootfs: NO_ROOTFS,
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'instance-agent', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'instance-agent',
+        host: 'm1',
+        clock: h.clock,
+      }),
       logger: h.logger,
       metrics: h.metrics,
       clock: h.clock,
@@ -67,7 +74,11 @@ describe('InstanceAgent and image builds', () => {
 
   async function assign(name: string, image: string): Promise<void> {
     const created = await h.store.create<Instance>(INSTANCE, instanceObj(name, { image }));
-    await h.store.update<Instance>(INSTANCE, { ...created, status: { phase: 'Scheduled', member: 'm1', placementEpoch: 1, observedGeneration: 1 } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...created, status: { phase: 'Scheduled', member: 'm1', placementEpoch: 1, observedGeneration: 1 } },
+      { subresource: 'status' },
+    );
   }
 
   it('cancels the image build of an instance deleted while it waited for it', async () => {

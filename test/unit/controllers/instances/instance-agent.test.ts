@@ -23,7 +23,14 @@ describe('InstanceAgent with the hollow runtime', () => {
       memberName: 'm1',
       dataDir: DATA_DIR,
       runtime,
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'instance-agent', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'instance-agent',
+        host: 'm1',
+        clock: h.clock,
+      }),
       logger: h.logger,
       metrics: h.metrics,
       clock: h.clock,
@@ -42,7 +49,11 @@ describe('InstanceAgent with the hollow runtime', () => {
   /** assign creates an instance already placed on `member` (as the scheduler would). */
   async function assign(name: string, spec: Partial<InstanceSpec> = {}, memberName = 'm1'): Promise<void> {
     const created = await h.store.create<Instance>(INSTANCE, instanceObj(name, spec));
-    await h.store.update<Instance>(INSTANCE, { ...created, status: { phase: 'Scheduled', member: memberName, placementEpoch: 1, observedGeneration: 1 } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...created, status: { phase: 'Scheduled', member: memberName, placementEpoch: 1, observedGeneration: 1 } },
+      { subresource: 'status' },
+    );
   }
 
   async function phaseIs(name: string, phase: string): Promise<boolean> {
@@ -73,7 +84,11 @@ describe('InstanceAgent with the hollow runtime', () => {
     expect(web.status).to.include({ member: 'm1', containerName: nameOf('web') });
     expect(web.status?.recoverable, 'the failover controller owns status.recoverable').to.equal(undefined);
     expect(web.status?.startedAt).to.be.a('string');
-    expect(web.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'Running', observedGeneration: 1 });
+    expect(web.status?.conditions?.find((c) => c.type === 'Ready')).to.include({
+      status: 'True',
+      reason: 'Running',
+      observedGeneration: 1,
+    });
     expect(runtime.specOf(nameOf('web'))).to.include({ hostname: 'web', cpu: 0.5, memoryBytes: 128 * 2 ** 20 });
     expect((await h.events()).map((e) => e.reason)).to.include('Started');
   });
@@ -93,13 +108,21 @@ describe('InstanceAgent with the hollow runtime', () => {
     await h.until('web runs', () => phaseIs('web', 'Running'));
     const firstPid = (await runtime.observe(nameOf('web'))).pid;
     runtime.simulateCrash(nameOf('web'));
-    await h.until('the restart is counted and it runs again', async () => (await h.instance('web')).status?.restartCount === 1 && (await phaseIs('web', 'Running')), { stepMs: 100 });
+    await h.until(
+      'the restart is counted and it runs again',
+      async () => (await h.instance('web')).status?.restartCount === 1 && (await phaseIs('web', 'Running')),
+      { stepMs: 100 },
+    );
     expect((await runtime.observe(nameOf('web'))).pid).to.not.equal(firstPid);
     const reasons = (await h.events()).map((e) => e.reason);
     expect(reasons).to.include.members(['ContainerExited', 'Restarted']);
     // A second crash waits twice as long, and is counted too.
     runtime.simulateCrash(nameOf('web'));
-    await h.until('the second restart is counted', async () => (await h.instance('web')).status?.restartCount === 2 && (await phaseIs('web', 'Running')), { stepMs: 100 });
+    await h.until(
+      'the second restart is counted',
+      async () => (await h.instance('web')).status?.restartCount === 2 && (await phaseIs('web', 'Running')),
+      { stepMs: 100 },
+    );
   });
 
   it('leaves a crashed instance with recovery none Stopped and says why', async () => {
@@ -161,6 +184,9 @@ describe('InstanceAgent with the hollow runtime', () => {
     await runtime.ensureCreated({ containerName: nameOf('ghost'), hostname: 'ghost', rootfsPath: '/x', nics: [], mounts: [] });
     await runtime.start(nameOf('ghost'));
     await startAgent();
-    await h.until('the orphan is gone and kept runs', async () => !(await runtime.list()).includes(nameOf('ghost')) && (await phaseIs('kept', 'Running')));
+    await h.until(
+      'the orphan is gone and kept runs',
+      async () => !(await runtime.list()).includes(nameOf('ghost')) && (await phaseIs('kept', 'Running')),
+    );
   });
 });

@@ -12,12 +12,34 @@ async function startScheduler(h: Harness, concurrency = 1): Promise<Controller[]
   const members = h.informers.forKind<Member>(MEMBER);
   const instances = h.informers.forKind<Instance>(INSTANCE);
   const events = new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'scheduler', clock: h.clock });
-  const scheduler = new Controller({ name: 'scheduler', reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }), logger: h.logger, metrics: h.metrics, clock: h.clock, concurrency })
-    .watches(instances, enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])))
-    .watches(members, enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)));
-  const allocation = new Controller({ name: 'allocation', reconciler: new AllocationReconciler({ store: h.store, memberKind: MEMBER, members, instances }), logger: h.logger, metrics: h.metrics, clock: h.clock })
+  const scheduler = new Controller({
+    name: 'scheduler',
+    reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }),
+    logger: h.logger,
+    metrics: h.metrics,
+    clock: h.clock,
+    concurrency,
+  })
+    .watches(
+      instances,
+      enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])),
+    )
+    .watches(
+      members,
+      enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)),
+    );
+  const allocation = new Controller({
+    name: 'allocation',
+    reconciler: new AllocationReconciler({ store: h.store, memberKind: MEMBER, members, instances }),
+    logger: h.logger,
+    metrics: h.metrics,
+    clock: h.clock,
+  })
     .watches(members, enqueueObject<Member>())
-    .watches(instances, enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])));
+    .watches(
+      instances,
+      enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])),
+    );
   h.informers.start();
   await Promise.all([scheduler.start(), allocation.start()]);
   return [scheduler, allocation];
@@ -80,7 +102,10 @@ describe('SchedulerReconciler', () => {
     await h.store.create(INSTANCE, instanceObj('a', { memory: '768Mi' }));
     await h.store.create(INSTANCE, instanceObj('b', { memory: '768Mi' }));
     controllers = await startScheduler(h);
-    await h.until('both are scheduled', async () => (await h.instance('a')).status?.member !== undefined && (await h.instance('b')).status?.member !== undefined);
+    await h.until(
+      'both are scheduled',
+      async () => (await h.instance('a')).status?.member !== undefined && (await h.instance('b')).status?.member !== undefined,
+    );
     expect(new Set([(await h.instance('a')).status?.member, (await h.instance('b')).status?.member])).to.have.length(2);
   });
 
@@ -90,8 +115,14 @@ describe('SchedulerReconciler', () => {
     for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) await h.store.create(INSTANCE, instanceObj(n, { memory: '512Mi' }));
     controllers = await startScheduler(h, 4);
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
-    await h.until('every instance is decided', async () => (await Promise.all(names.map((n) => h.instance(n)))).every((i) => i.status?.member !== undefined || i.status?.conditions?.some((c) => c.type === 'Scheduled' && c.status === 'False')));
-    const placed = (await Promise.all(names.map((n) => h.instance(n)))).map((i) => i.status?.member).filter((m): m is string => m !== undefined);
+    await h.until('every instance is decided', async () =>
+      (await Promise.all(names.map((n) => h.instance(n)))).every(
+        (i) => i.status?.member !== undefined || i.status?.conditions?.some((c) => c.type === 'Scheduled' && c.status === 'False'),
+      ),
+    );
+    const placed = (await Promise.all(names.map((n) => h.instance(n))))
+      .map((i) => i.status?.member)
+      .filter((m): m is string => m !== undefined);
     expect(placed).to.have.length(4);
     expect(placed.filter((m) => m === 'm1')).to.have.length(2);
     expect(placed.filter((m) => m === 'm2')).to.have.length(2);
@@ -102,16 +133,28 @@ describe('SchedulerReconciler', () => {
     controllers = await startScheduler(h);
     await h.store.create(INSTANCE, instanceObj('a', { cpu: 0.5, memory: '256Mi' }));
     await h.store.create(INSTANCE, instanceObj('b', { cpu: 1, memory: '1Gi' }));
-    await h.until('m1 shows both allocated', async () => JSON.stringify((await h.store.get<Member>(MEMBER, 'm1')).status?.allocated) === JSON.stringify({ cpu: 1.5, memory: '1280Mi' }));
+    await h.until(
+      'm1 shows both allocated',
+      async () =>
+        JSON.stringify((await h.store.get<Member>(MEMBER, 'm1')).status?.allocated) === JSON.stringify({ cpu: 1.5, memory: '1280Mi' }),
+    );
     await h.store.delete(INSTANCE, 'b', 'default');
-    await h.until('m1 shows one allocated', async () => JSON.stringify((await h.store.get<Member>(MEMBER, 'm1')).status?.allocated) === JSON.stringify({ cpu: 0.5, memory: '256Mi' }));
+    await h.until(
+      'm1 shows one allocated',
+      async () =>
+        JSON.stringify((await h.store.get<Member>(MEMBER, 'm1')).status?.allocated) === JSON.stringify({ cpu: 0.5, memory: '256Mi' }),
+    );
   });
 });
 
 describe('allocatedTo', () => {
   it('sums only the instances on the member, with CRD defaults filled in', () => {
     const on = (name: string, m: string, spec = {}): Instance => ({ ...instanceObj(name, spec), status: { member: m } });
-    const list = [on('a', 'm1', { cpu: 2, memory: '1Gi' }), on('b', 'm2'), { ...instanceObj('c'), spec: { image: 'busybox' }, status: { member: 'm1' } }];
+    const list = [
+      on('a', 'm1', { cpu: 2, memory: '1Gi' }),
+      on('b', 'm2'),
+      { ...instanceObj('c'), spec: { image: 'busybox' }, status: { member: 'm1' } },
+    ];
     expect(allocatedTo('m1', list)).to.deep.equal({ cpu: 3, memory: '1280Mi' });
     expect(allocatedTo('m3', list)).to.deep.equal({ cpu: 0, memory: '0' });
   });

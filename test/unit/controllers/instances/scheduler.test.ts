@@ -2,7 +2,17 @@ import { expect } from 'chai';
 import { schedule, loadOf, requestsOf, formatCpu, type ScheduleInput } from '../../../../controllers/instances/scheduler.js';
 import type { Instance, Member, MemberPhase, InstanceSpec } from '../../../../lib/kinds/types.js';
 
-function member(name: string, opts: { phase?: MemberPhase; cpu?: number; memory?: string; labels?: Record<string, string>; unschedulable?: boolean; deleting?: boolean } = {}): Member {
+function member(
+  name: string,
+  opts: {
+    phase?: MemberPhase;
+    cpu?: number;
+    memory?: string;
+    labels?: Record<string, string>;
+    unschedulable?: boolean;
+    deleting?: boolean;
+  } = {},
+): Member {
   return {
     apiVersion: 'cloudlet.dev/v1alpha1',
     kind: 'Member',
@@ -40,13 +50,21 @@ const rows: Row[] = [
   },
   {
     title: 'picks the member with the lowest allocated memory fraction',
-    input: { instance: inst('a', { memory: '1Gi' }), members: [member('m1'), member('m2')], instances: [inst('x', { memory: '4Gi' }, 'm1')] },
+    input: {
+      instance: inst('a', { memory: '1Gi' }),
+      members: [member('m1'), member('m2')],
+      instances: [inst('x', { memory: '4Gi' }, 'm1')],
+    },
     member: 'm2',
     code: 'Scheduled',
   },
   {
     title: 'breaks a memory tie by cpu fraction',
-    input: { instance: inst('a'), members: [member('m1'), member('m2')], instances: [inst('x', { cpu: 3, memory: '1Gi' }, 'm1'), inst('y', { cpu: 1, memory: '1Gi' }, 'm2')] },
+    input: {
+      instance: inst('a'),
+      members: [member('m1'), member('m2')],
+      instances: [inst('x', { cpu: 3, memory: '1Gi' }, 'm1'), inst('y', { cpu: 1, memory: '1Gi' }, 'm2')],
+    },
     member: 'm2',
     code: 'Scheduled',
   },
@@ -71,7 +89,11 @@ const rows: Row[] = [
   },
   {
     title: 'stays Pending when placement.member is NotReady',
-    input: { instance: inst('a', { placement: { member: 'm2' } }), members: [member('m1'), member('m2', { phase: 'NotReady' })], instances: [] },
+    input: {
+      instance: inst('a', { placement: { member: 'm2' } }),
+      members: [member('m1'), member('m2', { phase: 'NotReady' })],
+      instances: [],
+    },
     member: undefined,
     code: 'MemberUnavailable',
     reason: /^member "m2" is NotReady$/,
@@ -80,7 +102,12 @@ const rows: Row[] = [
     title: 'skips NotReady, unschedulable and deleting members',
     input: {
       instance: inst('a'),
-      members: [member('m1', { phase: 'NotReady' }), member('m2', { unschedulable: true }), member('m3', { deleting: true }), member('m4', { memory: '1Gi' })],
+      members: [
+        member('m1', { phase: 'NotReady' }),
+        member('m2', { unschedulable: true }),
+        member('m3', { deleting: true }),
+        member('m4', { memory: '1Gi' }),
+      ],
       instances: [],
     },
     member: 'm4',
@@ -102,15 +129,32 @@ const rows: Row[] = [
   },
   {
     title: 'keeps members whose labels match matchLabels',
-    input: { instance: inst('a', { placement: { memberSelector: { matchLabels: { zone: 'b' } } } }), members: [member('m1', { labels: { zone: 'a' } }), member('m2', { labels: { zone: 'b' } })], instances: [] },
+    input: {
+      instance: inst('a', { placement: { memberSelector: { matchLabels: { zone: 'b' } } } }),
+      members: [member('m1', { labels: { zone: 'a' } }), member('m2', { labels: { zone: 'b' } })],
+      instances: [],
+    },
     member: 'm2',
     code: 'Scheduled',
   },
   {
     title: 'applies matchExpressions (NotIn and Exists)',
     input: {
-      instance: inst('a', { placement: { memberSelector: { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }, { key: 'ssd', operator: 'Exists' }] } } }),
-      members: [member('m1', { labels: { zone: 'a', ssd: 'y' } }), member('m2', { labels: { zone: 'b' } }), member('m3', { labels: { zone: 'c', ssd: 'y' } })],
+      instance: inst('a', {
+        placement: {
+          memberSelector: {
+            matchExpressions: [
+              { key: 'zone', operator: 'NotIn', values: ['a'] },
+              { key: 'ssd', operator: 'Exists' },
+            ],
+          },
+        },
+      }),
+      members: [
+        member('m1', { labels: { zone: 'a', ssd: 'y' } }),
+        member('m2', { labels: { zone: 'b' } }),
+        member('m3', { labels: { zone: 'c', ssd: 'y' } }),
+      ],
       instances: [],
     },
     member: 'm3',
@@ -118,28 +162,44 @@ const rows: Row[] = [
   },
   {
     title: 'stays Pending when no member matches the memberSelector',
-    input: { instance: inst('a', { placement: { memberSelector: { matchLabels: { gpu: 'yes' } } } }), members: [member('m1')], instances: [] },
+    input: {
+      instance: inst('a', { placement: { memberSelector: { matchLabels: { gpu: 'yes' } } } }),
+      members: [member('m1')],
+      instances: [],
+    },
     member: undefined,
     code: 'NoMatchingMember',
     reason: /^no member matches the memberSelector$/,
   },
   {
     title: 'says how much memory the roomiest member has when none has enough',
-    input: { instance: inst('a', { memory: '8Gi' }), members: [member('m1', { memory: '4Gi' }), member('m2', { memory: '2Gi' })], instances: [inst('x', { memory: '832Mi' }, 'm1')] },
+    input: {
+      instance: inst('a', { memory: '8Gi' }),
+      members: [member('m1', { memory: '4Gi' }), member('m2', { memory: '2Gi' })],
+      instances: [inst('x', { memory: '832Mi' }, 'm1')],
+    },
     member: undefined,
     code: 'InsufficientResources',
     reason: /^no member has 8Gi of memory free \(largest free: m1 with 3\.2Gi\)$/,
   },
   {
     title: 'says which cpu is missing when memory would fit',
-    input: { instance: inst('a', { cpu: 16, memory: '1Gi' }), members: [member('m1', { cpu: 2 })], instances: [inst('x', { cpu: 0.5 }, 'm1')] },
+    input: {
+      instance: inst('a', { cpu: 16, memory: '1Gi' }),
+      members: [member('m1', { cpu: 2 })],
+      instances: [inst('x', { cpu: 0.5 }, 'm1')],
+    },
     member: undefined,
     code: 'InsufficientResources',
     reason: /^no member has 16 CPUs free \(largest free: m1 with 15\.5\)$/,
   },
   {
     title: 'overcommits cpu limits up to 8 times the cores, but not memory',
-    input: { instance: inst('a', { cpu: 4, memory: '1Gi' }), members: [member('m1', { cpu: 2 })], instances: [inst('x', { cpu: 8 }, 'm1'), inst('y', { cpu: 3.5 }, 'm1')] },
+    input: {
+      instance: inst('a', { cpu: 4, memory: '1Gi' }),
+      members: [member('m1', { cpu: 2 })],
+      instances: [inst('x', { cpu: 8 }, 'm1'), inst('y', { cpu: 3.5 }, 'm1')],
+    },
     member: 'm1',
     code: 'Scheduled',
     reason: /placed on member "m1"/,
@@ -166,7 +226,11 @@ const rows: Row[] = [
     input: {
       instance: inst('w3', { placement: { spreadGroup: 'web' } }),
       members: [member('m1'), member('m2')],
-      instances: [inst('w1', { placement: { spreadGroup: 'web' } }, 'm1'), inst('w2', { placement: { spreadGroup: 'web' } }, 'm2'), inst('w4', { placement: { spreadGroup: 'web' } }, 'm2')],
+      instances: [
+        inst('w1', { placement: { spreadGroup: 'web' } }, 'm1'),
+        inst('w2', { placement: { spreadGroup: 'web' } }, 'm2'),
+        inst('w4', { placement: { spreadGroup: 'web' } }, 'm2'),
+      ],
     },
     member: 'm1',
     code: 'Scheduled',
@@ -183,14 +247,22 @@ const rows: Row[] = [
   },
   {
     title: 'says the pinned member lacks memory',
-    input: { instance: inst('a', { memory: '2Gi', placement: { member: 'm1' } }), members: [member('m1', { memory: '1Gi' }), member('m2')], instances: [] },
+    input: {
+      instance: inst('a', { memory: '2Gi', placement: { member: 'm1' } }),
+      members: [member('m1', { memory: '1Gi' }), member('m2')],
+      instances: [],
+    },
     member: undefined,
     code: 'InsufficientResources',
     reason: /^member "m1" does not have 2Gi of memory free \(1Gi free\)$/,
   },
   {
     title: 'treats an unreported capacity as unlimited',
-    input: { instance: inst('a', { memory: '64Gi', cpu: 32 }), members: [{ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: 'm1' }, spec: {}, status: { phase: 'Ready' } }], instances: [] },
+    input: {
+      instance: inst('a', { memory: '64Gi', cpu: 32 }),
+      members: [{ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: 'm1' }, spec: {}, status: { phase: 'Ready' } }],
+      instances: [],
+    },
     member: 'm1',
     code: 'Scheduled',
   },

@@ -32,7 +32,11 @@ class FakeVolumes implements InstanceVolumes {
 describe('planInstance gives shared volumes back while an instance is Stopped', () => {
   const stopped = { exists: true, state: 'STOPPED' as const };
   const base = (spec: Partial<InstanceSpec>): PlanInput => ({
-    instance: { ...instanceObj('web', { state: 'Stopped', ...spec }), metadata: { name: 'web', namespace: 'default', generation: 1 }, status: { phase: 'Stopped', member: 'm1', observedGeneration: 1 } },
+    instance: {
+      ...instanceObj('web', { state: 'Stopped', ...spec }),
+      metadata: { name: 'web', namespace: 'default', generation: 1 },
+      status: { phase: 'Stopped', member: 'm1', observedGeneration: 1 },
+    },
     memberName: 'm1',
     containerName: 'c-web',
     observation: stopped,
@@ -43,9 +47,17 @@ describe('planInstance gives shared volumes back while an instance is Stopped', 
     now: Date.parse('2025-06-01T00:00:00Z'),
   });
   const rows: Array<{ title: string; input: PlanInput; actions: string[] }> = [
-    { title: 'releases the volumes of a stopped container that should stay stopped', input: base({ volumes: [{ name: 'data', path: '/data' }] }), actions: ['releaseVolumes'] },
+    {
+      title: 'releases the volumes of a stopped container that should stay stopped',
+      input: base({ volumes: [{ name: 'data', path: '/data' }] }),
+      actions: ['releaseVolumes'],
+    },
     { title: 'has nothing to release for an instance without volumes', input: base({}), actions: [] },
-    { title: 'does not release the volumes of a stopped container that should run (it starts, mounting them)', input: base({ state: 'Running', volumes: [{ name: 'data', path: '/data' }] }), actions: ['start'] },
+    {
+      title: 'does not release the volumes of a stopped container that should run (it starts, mounting them)',
+      input: base({ state: 'Running', volumes: [{ name: 'data', path: '/data' }] }),
+      actions: ['start'],
+    },
   ];
   for (const row of rows) {
     it(row.title, () => {
@@ -62,7 +74,11 @@ describe('the instance agent releases volumes of the containers it deletes (holl
 
   async function assign(name: string, spec: Partial<InstanceSpec>, member = 'm1', epoch = 1): Promise<void> {
     const created = await h.store.create<Instance>(INSTANCE, instanceObj(name, spec));
-    await h.store.update<Instance>(INSTANCE, { ...created, status: { phase: 'Scheduled', member, placementEpoch: epoch, observedGeneration: 1 } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...created, status: { phase: 'Scheduled', member, placementEpoch: epoch, observedGeneration: 1 } },
+      { subresource: 'status' },
+    );
   }
   async function patch(name: string, fn: (i: Instance) => Instance, status = false): Promise<void> {
     await h.store.update<Instance>(INSTANCE, fn(await h.instance(name)), status ? { subresource: 'status' } : {});
@@ -81,7 +97,14 @@ describe('the instance agent releases volumes of the containers it deletes (holl
       dataDir: DATA_DIR,
       runtime,
       volumes,
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'instance-agent', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'instance-agent',
+        host: 'm1',
+        clock: h.clock,
+      }),
       logger: h.logger,
       metrics: h.metrics,
       clock: h.clock,
@@ -106,7 +129,10 @@ describe('the instance agent releases volumes of the containers it deletes (holl
     await assign('web', { volumes: [{ name: 'data', path: '/data' }] });
     await h.until('Running', () => phaseIs('web', 'Running'));
     await patch('web', (i) => ({ ...i, status: { ...i.status, member: 'm2', placementEpoch: 2, phase: 'Scheduled' } }), true);
-    await h.until('copy removed and volumes released', async () => !(await runtime.observe(nameOf('web'))).exists && volumes.released.includes(nameOf('web')));
+    await h.until(
+      'copy removed and volumes released',
+      async () => !(await runtime.observe(nameOf('web'))).exists && volumes.released.includes(nameOf('web')),
+    );
   });
 
   it('releases them while the instance is Stopped, and not while it runs', async () => {

@@ -52,7 +52,15 @@ describe('etcd learner hand-over', () => {
 
   const resumeRows: Array<[string, EtcdLearnerAssignment | undefined, Array<{ id: string; name: string; isLearner: boolean }>, string]> = [
     ['resumes nothing without a marker', undefined, [{ id: '5', name: 'm4', isLearner: false }], 'none'],
-    ['runs etcd as a voter when the marked learner was promoted', a('5'), [{ id: '1', name: 'm1', isLearner: false }, { id: '5', name: 'm4', isLearner: false }], 'voter'],
+    [
+      'runs etcd as a voter when the marked learner was promoted',
+      a('5'),
+      [
+        { id: '1', name: 'm1', isLearner: false },
+        { id: '5', name: 'm4', isLearner: false },
+      ],
+      'voter',
+    ],
     ['waits for the assignment while the marked learner is still a learner', a('5'), [{ id: '5', name: 'm4', isLearner: true }], 'wait'],
     ['resumes nothing when the marked learner was removed', a('5'), [{ id: '1', name: 'm1', isLearner: false }], 'none'],
   ];
@@ -60,9 +68,16 @@ describe('etcd learner hand-over', () => {
     it(title, () => expect(resumeAction({ marker, members })).to.equal(want));
   }
 
-  const attemptRows: Array<[string, EtcdLearnerAssignment | undefined, Array<{ id: string; name: string; isLearner: boolean }> | undefined, string]> = [
+  const attemptRows: Array<
+    [string, EtcdLearnerAssignment | undefined, Array<{ id: string; name: string; isLearner: boolean }> | undefined, string]
+  > = [
     ['continues while its assignment stands', a('5'), [], 'continue'],
-    ['continues when the leader deleted the assignment after promoting the learner', undefined, [{ id: '5', name: 'm4', isLearner: false }], 'continue'],
+    [
+      'continues when the leader deleted the assignment after promoting the learner',
+      undefined,
+      [{ id: '5', name: 'm4', isLearner: false }],
+      'continue',
+    ],
     ['abandons when etcd no longer lists its learner', undefined, [{ id: '1', name: 'm1', isLearner: false }], 'abandon'],
     ['abandons when a new assignment replaced a removed learner', a('6'), [{ id: '6', name: '', isLearner: true }], 'abandon'],
     ['continues when etcd cannot be asked', undefined, undefined, 'continue'],

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { ETCD_CANDIDATE_PREFIX, ETCD_LEARNER_PREFIX, parseAssignment, type EtcdLearnerAssignment } from '../../../../controllers/membership/etcd-learners.js';
+import {
+  ETCD_CANDIDATE_PREFIX,
+  ETCD_LEARNER_PREFIX,
+  parseAssignment,
+  type EtcdLearnerAssignment,
+} from '../../../../controllers/membership/etcd-learners.js';
 import {
   DEFAULT_LEARNER_TIMEOUT_MS,
   ETCD_VOTERS_KEY,
@@ -74,7 +79,12 @@ describe('EtcdVoterReconciler adding learners over a MemoryStore and a fake etcd
   let etcd: FakeEtcd;
   let r: EtcdVoterReconciler;
   let members: Informer<Member>;
-  const ctx: ReconcileContext = { log: silentLogger(), signal: new AbortController().signal, reconcileId: 'test', controller: 'etcd-voters' };
+  const ctx: ReconcileContext = {
+    log: silentLogger(),
+    signal: new AbortController().signal,
+    reconcileId: 'test',
+    controller: 'etcd-voters',
+  };
 
   const pass = async (): Promise<void> => {
     await r.reconcile(ETCD_VOTERS_KEY, ctx);
@@ -83,7 +93,8 @@ describe('EtcdVoterReconciler adding learners over a MemoryStore and a fake etcd
     const e = await h.store.raw.get(ETCD_LEARNER_PREFIX + name);
     return e ? parseAssignment(e.value) : undefined;
   };
-  const publish = (name: string, url: string): Promise<string> => h.store.raw.put(ETCD_CANDIDATE_PREFIX + name, JSON.stringify({ peerUrl: url }));
+  const publish = (name: string, url: string): Promise<string> =>
+    h.store.raw.put(ETCD_CANDIDATE_PREFIX + name, JSON.stringify({ peerUrl: url }));
   const reasons = async (name: string): Promise<string[]> =>
     (await h.events()).filter((e) => e.involvedObject.name === name).map((e) => e.reason);
   const roleOf = async (name: string): Promise<string | undefined> => (await h.store.get<Member>(MEMBER, name)).status?.etcdRole;
@@ -102,7 +113,14 @@ describe('EtcdVoterReconciler adding learners over a MemoryStore and a fake etcd
       memberKind: MEMBER,
       members,
       etcd,
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'etcd-voters', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'etcd-voters',
+        host: 'm1',
+        clock: h.clock,
+      }),
       clock: h.clock,
     });
     h.informers.start();
@@ -157,7 +175,12 @@ describe('EtcdVoterReconciler adding learners over a MemoryStore and a fake etcd
     await pass();
     expect(await assignment('m4')).to.equal(undefined);
     expect(await roleOf('m4')).to.equal('voter');
-    expect(etcd.members.filter((m) => !m.isLearner).map((m) => m.name).sort()).to.deep.equal(['m1', 'm2', 'm4']);
+    expect(
+      etcd.members
+        .filter((m) => !m.isLearner)
+        .map((m) => m.name)
+        .sort(),
+    ).to.deep.equal(['m1', 'm2', 'm4']);
   });
 
   it('promotes a started learner that is in sync when its daemon has not yet', async () => {

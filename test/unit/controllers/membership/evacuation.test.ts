@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { EVACUATED_FROM_ANNOTATION, MAINTENANCE_ANNOTATION, planMaintenance, type MaintenanceAction } from '../../../../controllers/membership/evacuation.js';
+import {
+  EVACUATED_FROM_ANNOTATION,
+  MAINTENANCE_ANNOTATION,
+  planMaintenance,
+  type MaintenanceAction,
+} from '../../../../controllers/membership/evacuation.js';
 import type { Instance, InstanceSpec, InstanceStatus, Member, MemberPhase } from '../../../../lib/kinds/types.js';
 
 function member(name: string, opts: { phase?: MemberPhase; maintenance?: string; unschedulable?: boolean } = {}): Member {
@@ -42,22 +47,37 @@ describe('evacuation and restore plan', () => {
   });
 
   it('calls a member with nothing movable left Evacuated', () => {
-    const got = planMaintenance({ members: [member('m1'), member('m2', { maintenance: 'evacuate', unschedulable: true, phase: 'Evacuating' })], instances: [inst('c', { recovery: 'none' }, { member: 'm2' })] }).map(show);
+    const got = planMaintenance({
+      members: [member('m1'), member('m2', { maintenance: 'evacuate', unschedulable: true, phase: 'Evacuating' })],
+      instances: [inst('c', { recovery: 'none' }, { member: 'm2' })],
+    }).map(show);
     expect(got).to.deep.equal(['phase m2 Evacuated']);
   });
 
   it('keeps the member Evacuating while an instance has nowhere to go', () => {
-    const got = planMaintenance({ members: [member('m2', { maintenance: 'evacuate', unschedulable: true })], instances: [inst('a', { recovery: 'failover' }, { member: 'm2', placementEpoch: 1 })] }).map(show);
+    const got = planMaintenance({
+      members: [member('m2', { maintenance: 'evacuate', unschedulable: true })],
+      instances: [inst('a', { recovery: 'failover' }, { member: 'm2', placementEpoch: 1 })],
+    }).map(show);
     expect(got).to.deep.equal(['phase m2 Evacuating']);
   });
 
   it('makes a restored member Ready before moving anything back', () => {
-    const got = planMaintenance({ members: [member('m1'), member('m2', { maintenance: 'restore', phase: 'Evacuated' })], instances: [inst('a', { recovery: 'failover' }, { member: 'm1', placementEpoch: 2 }, 'm2')] }).map(show);
+    const got = planMaintenance({
+      members: [member('m1'), member('m2', { maintenance: 'restore', phase: 'Evacuated' })],
+      instances: [inst('a', { recovery: 'failover' }, { member: 'm1', placementEpoch: 2 }, 'm2')],
+    }).map(show);
     expect(got).to.deep.equal(['phase m2 Ready']);
   });
 
   it('moves the evacuated instances back to a Ready restored member and drops their annotation', () => {
-    const got = planMaintenance({ members: [member('m1'), member('m2', { maintenance: 'restore' })], instances: [inst('a', { recovery: 'failover' }, { member: 'm1', placementEpoch: 2 }, 'm2'), inst('z', { recovery: 'failover' }, { member: 'm1', placementEpoch: 1 })] }).map(show);
+    const got = planMaintenance({
+      members: [member('m1'), member('m2', { maintenance: 'restore' })],
+      instances: [
+        inst('a', { recovery: 'failover' }, { member: 'm1', placementEpoch: 2 }, 'm2'),
+        inst('z', { recovery: 'failover' }, { member: 'm1', placementEpoch: 1 }),
+      ],
+    }).map(show);
     expect(got).to.deep.equal(['move a m1->m2@3 Restore from=null']);
   });
 
@@ -67,6 +87,11 @@ describe('evacuation and restore plan', () => {
 
   it('does nothing for a lost member, even one being evacuated', () => {
     const lost = member('m2', { maintenance: 'evacuate', phase: 'NotReady' });
-    expect(planMaintenance({ members: [member('m1'), lost], instances: [inst('a', { recovery: 'failover' }, { member: 'm2', placementEpoch: 1 })] })).to.deep.equal([]);
+    expect(
+      planMaintenance({
+        members: [member('m1'), lost],
+        instances: [inst('a', { recovery: 'failover' }, { member: 'm2', placementEpoch: 1 })],
+      }),
+    ).to.deep.equal([]);
   });
 });

@@ -18,7 +18,11 @@ describe('FailoverReconciler over a MemoryStore', () => {
 
   async function assign(name: string, spec: Partial<InstanceSpec>, memberName: string, epoch = 1): Promise<void> {
     const created = await h.store.create<Instance>(INSTANCE, instanceObj(name, spec));
-    await h.store.update<Instance>(INSTANCE, { ...created, status: { phase: 'Running', member: memberName, placementEpoch: epoch } }, { subresource: 'status' });
+    await h.store.update<Instance>(
+      INSTANCE,
+      { ...created, status: { phase: 'Running', member: memberName, placementEpoch: epoch } },
+      { subresource: 'status' },
+    );
   }
 
   async function settle(): Promise<void> {
@@ -41,7 +45,14 @@ describe('FailoverReconciler over a MemoryStore', () => {
       drivers: STORAGE_DRIVER_INFO,
       clock: h.clock,
       logger: h.logger,
-      events: new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'failover-controller', host: 'm1', clock: h.clock }),
+      events: new EventRecorder({
+        store: h.store,
+        logger: h.logger,
+        metrics: h.metrics,
+        component: 'failover-controller',
+        host: 'm1',
+        clock: h.clock,
+      }),
     });
     h.informers.start();
   });
@@ -98,10 +109,18 @@ describe('FailoverReconciler over a MemoryStore', () => {
     await h.until('caches synced', () => instances.list().length === 1 && members.list().length === 2);
     await settle();
     const db = await h.instance('db');
-    expect(db.status).to.include({ member: 'm2', placementEpoch: 3, phase: 'Unknown', recoverable: false, recoverableReason: 'pinned to member "m2" by spec.placement.member' });
+    expect(db.status).to.include({
+      member: 'm2',
+      placementEpoch: 3,
+      phase: 'Unknown',
+      recoverable: false,
+      recoverableReason: 'pinned to member "m2" by spec.placement.member',
+    });
     expect(db.status?.message).to.include('cannot fail over: pinned to member "m2"');
     await h.until('events written', async () => (await h.events()).length >= 1);
-    expect((await h.events()).map((e) => e.reason)).to.include('NotRecoverable').and.not.include('Rescheduled');
+    expect((await h.events()).map((e) => e.reason))
+      .to.include('NotRecoverable')
+      .and.not.include('Rescheduled');
   });
 
   it('evacuates a member, then restores it and moves the instance back', async () => {
@@ -109,7 +128,11 @@ describe('FailoverReconciler over a MemoryStore', () => {
     await createMember(h.store, member('m2'));
     await assign('web', { recovery: 'failover' }, 'm2', 1);
     const m2 = await h.store.get<Member>(MEMBER, 'm2');
-    await h.store.update<Member>(MEMBER, { ...m2, metadata: { ...m2.metadata, annotations: { [MAINTENANCE_ANNOTATION]: 'evacuate' } }, spec: { ...m2.spec, unschedulable: true } });
+    await h.store.update<Member>(MEMBER, {
+      ...m2,
+      metadata: { ...m2.metadata, annotations: { [MAINTENANCE_ANNOTATION]: 'evacuate' } },
+      spec: { ...m2.spec, unschedulable: true },
+    });
     await h.until('caches synced', async () => instances.list().length === 1 && members.get({ name: 'm2' })?.spec?.unschedulable === true);
     await settle();
     let web = await h.instance('web');
@@ -120,7 +143,11 @@ describe('FailoverReconciler over a MemoryStore', () => {
     expect((await h.store.get<Member>(MEMBER, 'm2')).status?.phase).to.equal('Evacuated');
 
     const again = await h.store.get<Member>(MEMBER, 'm2');
-    await h.store.update<Member>(MEMBER, { ...again, metadata: { ...again.metadata, annotations: { [MAINTENANCE_ANNOTATION]: 'restore' } }, spec: { ...again.spec, unschedulable: false } });
+    await h.store.update<Member>(MEMBER, {
+      ...again,
+      metadata: { ...again.metadata, annotations: { [MAINTENANCE_ANNOTATION]: 'restore' } },
+      spec: { ...again.spec, unschedulable: false },
+    });
     await h.until('cache shows restore', () => members.get({ name: 'm2' })?.metadata.annotations?.[MAINTENANCE_ANNOTATION] === 'restore');
     await settle(); // phase Ready
     await h.until('cache shows Ready', () => members.get({ name: 'm2' })?.status?.phase === 'Ready');

@@ -14,7 +14,10 @@ describe('Fencer (self-fencing on a fake clock)', () => {
   /** reachable: whether the store answers (a partitioned member's does not) */
   let reachable: boolean;
 
-  const web = (): Instance => ({ ...instanceObj('web', { recovery: 'failover' }), status: { member: 'm1', placementEpoch: 3, phase: 'Running' } });
+  const web = (): Instance => ({
+    ...instanceObj('web', { recovery: 'failover' }),
+    status: { member: 'm1', placementEpoch: 3, phase: 'Running' },
+  });
 
   beforeEach(async () => {
     h = makeHarness();
@@ -25,7 +28,8 @@ describe('Fencer (self-fencing on a fake clock)', () => {
     reachable = true;
     const realGet = h.store.get.bind(h.store);
     // A partitioned member's store calls hang; the Fencer must not wait for them forever.
-    h.store.get = (async (...args: Parameters<typeof realGet>) => (reachable ? realGet(...args) : new Promise(() => {}))) as typeof h.store.get;
+    h.store.get = (async (...args: Parameters<typeof realGet>) =>
+      reachable ? realGet(...args) : new Promise(() => {})) as typeof h.store.get;
     fencer = new Fencer({
       heartbeat: { fenceDeadline: () => fenceDeadline({ lastAckedSendAt: lastAck, ttlSeconds: 5 }) },
       target: {
@@ -91,8 +95,14 @@ describe('Fencer (self-fencing on a fake clock)', () => {
     expect(fencer.state().unreported).to.equal(1);
     reachable = true;
     keepAlive();
-    await h.until('the report is written', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === true, { stepMs: 100, steps: 50 });
-    await h.until('the events are written', async () => (await h.events()).filter((e) => e.reason === 'Fenced').length === 2, { stepMs: 100, steps: 50 });
+    await h.until('the report is written', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === true, {
+      stepMs: 100,
+      steps: 50,
+    });
+    await h.until('the events are written', async () => (await h.events()).filter((e) => e.reason === 'Fenced').length === 2, {
+      stepMs: 100,
+      steps: 50,
+    });
     const events = await h.events();
     const onInstance = events.find((e) => e.reason === 'Fenced' && e.involvedObject.kind === 'Instance');
     expect(onInstance?.message).to.match(/stopped its copy cl-x-default_web at 20\d\d-/);
@@ -104,10 +114,16 @@ describe('Fencer (self-fencing on a fake clock)', () => {
     await h.until('fenced', () => fenceCalls > 0, { stepMs: 100, steps: 100 });
     reachable = true;
     keepAlive();
-    await h.until('fenced reported', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === true, { stepMs: 100, steps: 50 });
+    await h.until('fenced reported', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === true, {
+      stepMs: 100,
+      steps: 50,
+    });
     fencedNow.clear();
     keepAlive();
-    await h.until('fenced cleared', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === false, { stepMs: 100, steps: 50 });
+    await h.until('fenced cleared', async () => (await h.store.get<Member>(MEMBER, 'm1')).status?.fenced === false, {
+      stepMs: 100,
+      steps: 50,
+    });
     expect((await h.events()).some((e) => e.reason === 'Unfenced')).to.equal(true);
   });
 

@@ -21,7 +21,11 @@ const rows: Array<{ title: string; members: string[]; target?: number; otherLear
   { title: 'does not promote a learner that is still joining', members: ['m1:R:v', 'm2:J:l'], want: [] },
   { title: 'adds a spare member as learner when no learner exists', members: ['m1:R:v', 'm2:R:v', 'm3:R:n'], want: ['addLearner m3'] },
   { title: 'adds only one learner at a time', members: ['m1:R:v', 'm2:R:n', 'm3:R:n'], want: ['addLearner m2'] },
-  { title: 'promotes the learner, then adds the next spare', members: ['m1:R:v', 'm2:R:l', 'm3:R:n'], want: ['promote m2', 'addLearner m3'] },
+  {
+    title: 'promotes the learner, then adds the next spare',
+    members: ['m1:R:v', 'm2:R:l', 'm3:R:n'],
+    want: ['promote m2', 'addLearner m3'],
+  },
   { title: 'keeps three healthy voters and leaves later members as clients', members: ['m1:R:v', 'm2:R:v', 'm3:R:v', 'm4:R:n'], want: [] },
   {
     title: 'replaces a dead voter when a healthy spare exists',
@@ -34,23 +38,45 @@ const rows: Array<{ title: string; members: string[]; target?: number; otherLear
     members: ['m1:R:v', 'm2:N:v', 'm3:N:v', 'm4:R:n'],
     want: [],
   },
-  { title: 'replaces a dead voter with a healthy learner', members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:l'], want: ['removeVoter m3', 'promote m4'] },
-  { title: 'removes a dead learner so a new one can be added', members: ['m1:R:v', 'm2:R:v', 'm3:N:l', 'm4:R:n'], want: ['removeLearner m3', 'addLearner m4'] },
+  {
+    title: 'replaces a dead voter with a healthy learner',
+    members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:l'],
+    want: ['removeVoter m3', 'promote m4'],
+  },
+  {
+    title: 'removes a dead learner so a new one can be added',
+    members: ['m1:R:v', 'm2:R:v', 'm3:N:l', 'm4:R:n'],
+    want: ['removeLearner m3', 'addLearner m4'],
+  },
   {
     title: 'prefers a spare in a failure domain no voter covers',
     members: ['m1:R:v:a', 'm2:R:v:b', 'm3:R:n:a', 'm4:R:n:c'],
     want: ['addLearner m4'],
   },
-  { title: 'honours a target of five voters', members: ['m1:R:v', 'm2:R:v', 'm3:R:v', 'm4:R:l', 'm5:R:n'], target: 5, want: ['promote m4', 'addLearner m5'] },
+  {
+    title: 'honours a target of five voters',
+    members: ['m1:R:v', 'm2:R:v', 'm3:R:v', 'm4:R:l', 'm5:R:n'],
+    target: 5,
+    want: ['promote m4', 'addLearner m5'],
+  },
   { title: 'never adds a member that cannot host etcd', members: ['m1:R:v'], want: [] },
-  { title: 'removes a stalled learner and adds the next spare', members: ['m1:R:v', 'm2:R:v', 'm3:R:s', 'm4:R:n'], want: ['removeLearner m3', 'addLearner m4'] },
+  {
+    title: 'removes a stalled learner and adds the next spare',
+    members: ['m1:R:v', 'm2:R:v', 'm3:R:s', 'm4:R:n'],
+    want: ['removeLearner m3', 'addLearner m4'],
+  },
   { title: 'never promotes a stalled learner', members: ['m1:R:v', 'm2:R:s'], want: ['removeLearner m2'] },
   {
     title: 'does not count a stalled learner as a replacement for a dead voter',
     members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:s'],
     want: ['removeLearner m4'],
   },
-  { title: 'adds no learner while etcd has a learner no member maps to', members: ['m1:R:v', 'm2:R:v', 'm3:R:n'], otherLearners: 1, want: [] },
+  {
+    title: 'adds no learner while etcd has a learner no member maps to',
+    members: ['m1:R:v', 'm2:R:v', 'm3:R:n'],
+    otherLearners: 1,
+    want: [],
+  },
   {
     title: 'still removes a dead voter while an unmapped learner is pending, but adds none',
     members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:n'],
@@ -77,6 +103,7 @@ describe('planVoters', () => {
   });
 
   it('gives every action a reason', () => {
-    for (const a of planVoters({ members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:l'].map(m) })) expect(a.reason).to.be.a('string').and.not.empty;
+    for (const a of planVoters({ members: ['m1:R:v', 'm2:R:v', 'm3:N:v', 'm4:R:l'].map(m) }))
+      expect(a.reason).to.be.a('string').and.not.empty;
   });
 });

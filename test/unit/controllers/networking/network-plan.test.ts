@@ -23,7 +23,9 @@ describe('network plan', () => {
     });
     expect(validateNetwork(net('tiny', '10.42.0.0/30', 't1'), [], drivers)).to.include({ ok: false, reason: 'InvalidSpec' });
     const gw = { ...net('gw', '10.42.0.0/24', 't1'), spec: { driver: 'bridge' as const, subnet: '10.42.0.0/24', gateway: '10.9.9.9' } };
-    expect(validateNetwork(gw, [], drivers)).to.deep.include({ message: 'spec.gateway: Invalid value: "10.9.9.9": is outside the subnet 10.42.0.0/24' });
+    expect(validateNetwork(gw, [], drivers)).to.deep.include({
+      message: 'spec.gateway: Invalid value: "10.9.9.9": is outside the subnet 10.42.0.0/24',
+    });
   });
 
   it('refuses the newer of two overlapping networks and keeps the older one', () => {
@@ -49,18 +51,46 @@ describe('network plan', () => {
   });
 
   it('floods only to other Ready members with an address', () => {
-    const members = [member('m1', 'Ready', '10.77.0.11'), member('m2', 'Ready', '10.77.0.12'), member('m3', 'NotReady', '10.77.0.13'), member('m4', 'Ready')];
+    const members = [
+      member('m1', 'Ready', '10.77.0.11'),
+      member('m2', 'Ready', '10.77.0.12'),
+      member('m3', 'NotReady', '10.77.0.13'),
+      member('m4', 'Ready'),
+    ];
     expect(underlayPeers(members, 'm1')).to.deep.equal(['10.77.0.12']);
   });
 
   it('plans a vxlan network with the overlay MTU, a derived VNI and names within 15 characters', () => {
     const vx = new VxlanDriver();
-    const plan = planNetwork({ network: net('lan', '10.42.0.0/24', 't', 'vxlan'), driver: vx.info, scope: 'm1', stateRoot: '/s', localAddress: '10.77.0.11', peers: ['10.77.0.12'], hosts: [] });
-    expect(plan).to.deep.include({ subnet: '10.42.0.0/24', gateway: '10.42.0.1', prefix: 24, mtu: 1450, nat: false, dns: true, vni: derivedVni('lan') });
+    const plan = planNetwork({
+      network: net('lan', '10.42.0.0/24', 't', 'vxlan'),
+      driver: vx.info,
+      scope: 'm1',
+      stateRoot: '/s',
+      localAddress: '10.77.0.11',
+      peers: ['10.77.0.12'],
+      hosts: [],
+    });
+    expect(plan).to.deep.include({
+      subnet: '10.42.0.0/24',
+      gateway: '10.42.0.1',
+      prefix: 24,
+      mtu: 1450,
+      nat: false,
+      dns: true,
+      vni: derivedVni('lan'),
+    });
     expect(plan.underlay).to.deep.equal({ local: '10.77.0.11', peers: ['10.77.0.12'] });
     expect(plan.names.bridge.length).to.be.at.most(15);
     expect(plan.names.overlay.length).to.be.at.most(15);
-    const bridge = planNetwork({ network: net('lan', '10.42.0.0/24', 't'), driver: new BridgeDriver().info, scope: 'm1', stateRoot: '/s', peers: [], hosts: [] });
+    const bridge = planNetwork({
+      network: net('lan', '10.42.0.0/24', 't'),
+      driver: new BridgeDriver().info,
+      scope: 'm1',
+      stateRoot: '/s',
+      peers: [],
+      hosts: [],
+    });
     expect(bridge.mtu).to.equal(1500);
     expect(bridge.underlay).to.equal(undefined);
   });
@@ -69,7 +99,9 @@ describe('network plan', () => {
     const a = plumbingNames({ network: 'lan', scope: 'm1', stateRoot: '/s' });
     const b = plumbingNames({ network: 'lan', scope: 'm2', stateRoot: '/s' });
     expect(a.bridge).to.not.equal(b.bridge);
-    expect(gatewayMac('lan')).to.equal(gatewayMac('lan')).and.to.match(/^02(:[0-9a-f]{2}){5}$/);
+    expect(gatewayMac('lan'))
+      .to.equal(gatewayMac('lan'))
+      .and.to.match(/^02(:[0-9a-f]{2}){5}$/);
     expect(derivedVni('lan')).to.be.within(1, 0xffffff);
     expect(nicMac({ namespace: 'default', instance: 'web', nic: 0 })).to.match(/^0a(:[0-9a-f]{2}){5}$/);
   });

@@ -37,7 +37,12 @@ class FakeDriver implements NetworkDriver {
 const kinds = KindRegistry.load();
 const networkKind = kinds.resolve('networks');
 const memberKind = kinds.resolve('members');
-const ctx = { log: silentLogger(), signal: new AbortController().signal, reconcileId: 't', controller: 'network-agent' } as ReconcileContext;
+const ctx = {
+  log: silentLogger(),
+  signal: new AbortController().signal,
+  reconcileId: 't',
+  controller: 'network-agent',
+} as ReconcileContext;
 
 describe('NetworkReconciler', () => {
   let store: MemoryStore;
@@ -56,7 +61,10 @@ describe('NetworkReconciler', () => {
   async function sync(): Promise<void> {
     const rev = await store.currentRevision();
     const inf = factory.forKind<Network>(networkKind);
-    await until(() => Number(inf.lastSyncResourceVersion()) >= Number(rev) || inf.list().every((n) => Number(n.metadata.resourceVersion) <= Number(rev)));
+    await until(
+      () =>
+        Number(inf.lastSyncResourceVersion()) >= Number(rev) || inf.list().every((n) => Number(n.metadata.resourceVersion) <= Number(rev)),
+    );
     await sleep(20);
   }
   async function reconcile(name: string): Promise<Network> {
@@ -83,10 +91,25 @@ describe('NetworkReconciler', () => {
       memberName: 'm1',
       stateRoot: '/unused',
       clock: new FakeClock(),
-      events: new EventRecorder({ store, logger: silentLogger(), metrics: createMetrics(), component: 'network-agent', host: 'm1', clock: new FakeClock() }),
+      events: new EventRecorder({
+        store,
+        logger: silentLogger(),
+        metrics: createMetrics(),
+        component: 'network-agent',
+        host: 'm1',
+        clock: new FakeClock(),
+      }),
     });
-    for (const [name, address] of [['m1', '10.77.0.11'], ['m2', '10.77.0.12']] as const) {
-      const m = await store.create<Member>(memberKind, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name }, spec: { address } });
+    for (const [name, address] of [
+      ['m1', '10.77.0.11'],
+      ['m2', '10.77.0.12'],
+    ] as const) {
+      const m = await store.create<Member>(memberKind, {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Member',
+        metadata: { name },
+        spec: { address },
+      });
       await store.update<Member>(memberKind, { ...m, status: { phase: 'Ready' } }, { subresource: 'status' });
     }
     factory.start();
@@ -99,7 +122,11 @@ describe('NetworkReconciler', () => {
 
   it('builds a valid network with the peers and names, holds a finalizer and reports this member ready', async () => {
     await apply('lan', { driver: 'vxlan', subnet: '10.42.0.0/24' });
-    await ipam.allocate({ network: 'lan', plan: addressPlan({ subnet: '10.42.0.0/24' }), owner: { namespace: 'default', instance: 'web', nic: 0 } });
+    await ipam.allocate({
+      network: 'lan',
+      plan: addressPlan({ subnet: '10.42.0.0/24' }),
+      owner: { namespace: 'default', instance: 'web', nic: 0 },
+    });
     const net = await reconcile('lan');
     expect(net.metadata.finalizers).to.deep.equal([`${FINALIZER_PREFIX}m1`]);
     const plan = vxlan.built.get('lan');
@@ -144,7 +171,9 @@ describe('NetworkReconciler', () => {
       message: 'network "lan" is still in use by default/web nic 0; deletion waits until they are gone',
     });
     await flushPromises(20);
-    const events = (await store.list<KubeObject & { type?: string; reason?: string; message?: string }>(kinds.resolve('events'), { namespace: 'default' })).items;
+    const events = (
+      await store.list<KubeObject & { type?: string; reason?: string; message?: string }>(kinds.resolve('events'), { namespace: 'default' })
+    ).items;
     // one Warning however many passes saw the network still in use
     expect(events.filter((e) => e.reason === 'DeletionBlocked').map((e) => [e.type, e.message])).to.deep.equal([
       ['Warning', 'network "lan" is still in use by default/web nic 0; deletion waits until they are gone'],

@@ -12,14 +12,29 @@ import { MemoryStore } from '../../../../lib/store/memory-store.js';
 import type { KubeObject } from '../../../../lib/store/types.js';
 import { BaseStorageDriver } from '../../../../controllers/storage/drivers/base.js';
 import { StorageDriverRegistry } from '../../../../controllers/storage/drivers/registry.js';
-import type { PoolObservation, PoolSpec, SnapshotRef, StorageDriverInfo, VolumeObservation, VolumeRequest } from '../../../../controllers/storage/drivers/types.js';
+import type {
+  PoolObservation,
+  PoolSpec,
+  SnapshotRef,
+  StorageDriverInfo,
+  VolumeObservation,
+  VolumeRequest,
+} from '../../../../controllers/storage/drivers/types.js';
 import { PoolReconciler } from '../../../../controllers/storage/pool-reconciler.js';
 import { VolumeReconciler } from '../../../../controllers/storage/volume-reconciler.js';
 import { eventually } from '../../../helpers/poll.js';
 
 /** FakeDriver keeps pools and volumes in maps; `failPool` makes ensurePool throw that message. */
 export class FakeDriver extends BaseStorageDriver {
-  readonly info: StorageDriverInfo = { name: 'btrfs', shared: false, snapshots: true, cowClone: true, quota: true, resize: true, minPoolBytes: 0 };
+  readonly info: StorageDriverInfo = {
+    name: 'btrfs',
+    shared: false,
+    snapshots: true,
+    cowClone: true,
+    quota: true,
+    resize: true,
+    minPoolBytes: 0,
+  };
   pools = new Set<string>();
   volumes = new Map<string, { size: number; snaps: Set<string>; restoredFrom?: string }>();
   failPool: string | undefined;
@@ -34,7 +49,9 @@ export class FakeDriver extends BaseStorageDriver {
     return this.observePool(p);
   }
   async observePool(p: PoolSpec): Promise<PoolObservation> {
-    return this.pools.has(p.name) ? { ready: true, capacityBytes: 1 << 30, usedBytes: 1 << 20, message: 'ok' } : { ready: false, message: 'absent' };
+    return this.pools.has(p.name)
+      ? { ready: true, capacityBytes: 1 << 30, usedBytes: 1 << 20, message: 'ok' }
+      : { ready: false, message: 'absent' };
   }
   async deletePool(p: PoolSpec): Promise<void> {
     this.calls.push(`deletePool ${p.name}`);
@@ -51,7 +68,9 @@ export class FakeDriver extends BaseStorageDriver {
   }
   async observeVolume(_p: PoolSpec, name: string): Promise<VolumeObservation> {
     const v = this.volumes.get(name);
-    return v ? { exists: true, path: `/fake/${name}`, sizeBytes: v.size, usedBytes: 4096, snapshots: [...v.snaps].sort() } : { exists: false, snapshots: [] };
+    return v
+      ? { exists: true, path: `/fake/${name}`, sizeBytes: v.size, usedBytes: 4096, snapshots: [...v.snaps].sort() }
+      : { exists: false, snapshots: [] };
   }
   async deleteVolume(_p: PoolSpec, name: string): Promise<void> {
     this.calls.push(`deleteVolume ${name}`);
@@ -86,7 +105,12 @@ export async function makeHarness(memberName = 'm1') {
   const logger = silentLogger();
   const metrics = createMetrics();
   const informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-  const k = { pool: kinds.resolve('storagepools'), volume: kinds.resolve('volumes'), member: kinds.resolve('members'), instance: kinds.resolve('instances') };
+  const k = {
+    pool: kinds.resolve('storagepools'),
+    volume: kinds.resolve('volumes'),
+    member: kinds.resolve('members'),
+    instance: kinds.resolve('instances'),
+  };
   const pools = informers.forKind<StoragePool>(k.pool);
   const volumes = informers.forKind<Volume>(k.volume);
   const members = informers.forKind<Member>(k.member);
@@ -94,10 +118,25 @@ export async function makeHarness(memberName = 'm1') {
   const driver = new FakeDriver();
   const drivers = new StorageDriverRegistry({ dataDir: '/nonexistent' }, { btrfs: () => driver });
   const events = new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock: realClock });
-  await store.create(k.member, { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: memberName }, spec: {} } as KubeObject);
+  await store.create(k.member, {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Member',
+    metadata: { name: memberName },
+    spec: {},
+  } as KubeObject);
   informers.start();
   await informers.waitForSync();
   const poolR = new PoolReconciler({ store, poolKind: k.pool, pools, volumes, members, drivers, events, clock: realClock, memberName });
-  const volR = new VolumeReconciler({ store, volumeKind: k.volume, volumes, pools, instances, drivers, events, clock: realClock, memberName });
+  const volR = new VolumeReconciler({
+    store,
+    volumeKind: k.volume,
+    volumes,
+    pools,
+    instances,
+    drivers,
+    events,
+    clock: realClock,
+    memberName,
+  });
   return { store, kinds, k, informers, pools, volumes, members, instances, driver, poolR, volR, stop: () => informers.stop() };
 }

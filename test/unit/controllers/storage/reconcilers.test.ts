@@ -15,9 +15,31 @@ async function pool(h: H, spec: StoragePool['spec'] = { driver: 'btrfs', size: '
   return p;
 }
 async function synced(h: H): Promise<void> {
-  const pairs = [[h.k.pool, h.pools], [h.k.volume, h.volumes], [h.k.instance, h.instances]] as const;
-  const want = await Promise.all(pairs.map(async ([kind]) => (await h.store.list(kind)).items.map((o) => o.metadata.resourceVersion).sort().join()));
-  await waitFor(() => pairs.every(([, inf], i) => inf.list().map((o) => o.metadata.resourceVersion).sort().join() === want[i]), 'informers');
+  const pairs = [
+    [h.k.pool, h.pools],
+    [h.k.volume, h.volumes],
+    [h.k.instance, h.instances],
+  ] as const;
+  const want = await Promise.all(
+    pairs.map(async ([kind]) =>
+      (await h.store.list(kind)).items
+        .map((o) => o.metadata.resourceVersion)
+        .sort()
+        .join(),
+    ),
+  );
+  await waitFor(
+    () =>
+      pairs.every(
+        ([, inf], i) =>
+          inf
+            .list()
+            .map((o) => o.metadata.resourceVersion)
+            .sort()
+            .join() === want[i],
+      ),
+    'informers',
+  );
 }
 async function readyPool(h: H): Promise<void> {
   await pool(h);
@@ -25,7 +47,12 @@ async function readyPool(h: H): Promise<void> {
   await synced(h);
 }
 async function volume(h: H, spec: Partial<Volume['spec']> = {}): Promise<void> {
-  await h.store.create<Volume>(h.k.volume, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'local', size: '1Gi', ...spec } });
+  await h.store.create<Volume>(h.k.volume, {
+    apiVersion: api,
+    kind: 'Volume',
+    metadata: { name: 'data', namespace: 'default' },
+    spec: { pool: 'local', size: '1Gi', ...spec },
+  });
   await synced(h);
 }
 async function getVol(h: H): Promise<Volume> {
@@ -107,26 +134,42 @@ describe('VolumeReconciler (fake driver, memory store)', () => {
   });
 
   it('names a pool that does not exist in its status, its Ready condition and one Warning Event', async () => {
-    await h.store.create<Volume>(h.k.volume, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'fast', size: '1Gi' } });
+    await h.store.create<Volume>(h.k.volume, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'data', namespace: 'default' },
+      spec: { pool: 'fast', size: '1Gi' },
+    });
     await synced(h);
     const res = await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
     expect(res.requeueAfter).to.equal(30_000);
     const vol = await getVol(h);
     expect(vol.status?.phase).to.equal('Pending');
     expect(vol.status?.message).to.equal('StoragePool "fast" does not exist');
-    expect(vol.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason: 'PoolNotFound', message: 'StoragePool "fast" does not exist' });
+    expect(vol.status?.conditions?.find((c) => c.type === 'Ready')).to.include({
+      status: 'False',
+      reason: 'PoolNotFound',
+      message: 'StoragePool "fast" does not exist',
+    });
     // A second pass changes nothing and records no second Event.
     await synced(h);
     await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
     expect((await getVol(h)).metadata.resourceVersion).to.equal(vol.metadata.resourceVersion);
     // Events are recorded in the background: let the recorder's writes land.
     await flushPromises(20);
-    const events = (await h.store.list<KubeObject & { reason?: string; message?: string }>(h.kinds.resolve('events'), { namespace: 'default' })).items.filter((e) => e.reason === 'PoolNotFound');
+    const events = (
+      await h.store.list<KubeObject & { reason?: string; message?: string }>(h.kinds.resolve('events'), { namespace: 'default' })
+    ).items.filter((e) => e.reason === 'PoolNotFound');
     expect(events.map((e) => e.message)).to.deep.equal(['StoragePool "fast" does not exist; the volume waits until it is created']);
   });
 
   it('stops naming a missing pool once the pool exists', async () => {
-    await h.store.create<Volume>(h.k.volume, { apiVersion: api, kind: 'Volume', metadata: { name: 'data', namespace: 'default' }, spec: { pool: 'local', size: '1Gi' } });
+    await h.store.create<Volume>(h.k.volume, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name: 'data', namespace: 'default' },
+      spec: { pool: 'local', size: '1Gi' },
+    });
     await synced(h);
     await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
     await pool(h);
@@ -169,7 +212,12 @@ describe('VolumeReconciler (fake driver, memory store)', () => {
     await readyPool(h);
     await volume(h);
     await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);
-    await h.store.create<Instance>(h.k.instance, { apiVersion: api, kind: 'Instance', metadata: { name: 'web', namespace: 'default' }, spec: { image: 'busybox', volumes: [{ name: 'data', path: '/data' }] } } as Instance & KubeObject);
+    await h.store.create<Instance>(h.k.instance, {
+      apiVersion: api,
+      kind: 'Instance',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { image: 'busybox', volumes: [{ name: 'data', path: '/data' }] },
+    } as Instance & KubeObject);
     await h.store.delete(h.k.volume, 'data', 'default');
     await synced(h);
     const res = await h.volR.reconcile({ namespace: 'default', name: 'data' }, ctx);

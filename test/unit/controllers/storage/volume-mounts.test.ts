@@ -19,7 +19,15 @@ const api = 'cloudlet.dev/v1alpha1';
 
 /** SharedFakeDriver is a shared driver whose volumes carry one holder each, like RBD locks. */
 class SharedFakeDriver extends FakeDriver {
-  override readonly info: StorageDriverInfo = { name: 'ceph', shared: true, snapshots: true, cowClone: false, quota: true, resize: true, minPoolBytes: 0 };
+  override readonly info: StorageDriverInfo = {
+    name: 'ceph',
+    shared: true,
+    snapshots: true,
+    cowClone: false,
+    quota: true,
+    resize: true,
+    minPoolBytes: 0,
+  };
   holders = new Map<string, string>();
   mounted = new Set<string>();
   failUnmount: string | undefined;
@@ -30,7 +38,8 @@ class SharedFakeDriver extends FakeDriver {
     this.calls.push(`mount ${name}`);
     const holder = this.holders.get(name);
     if (holder !== undefined && holder !== this.me) {
-      if (!opts.mayBreakLockOf?.(holder)) throw new ConflictError(`volume ${name} is already mounted read-write on member ${holder}; a second read-write mount is refused`);
+      if (!opts.mayBreakLockOf?.(holder))
+        throw new ConflictError(`volume ${name} is already mounted read-write on member ${holder}; a second read-write mount is refused`);
       opts.onLockBroken?.({ member: holder, lock: `cloudlet:${holder}`, blocklisted: ['10.0.0.2:0/42'] });
     }
     this.holders.set(name, this.me);
@@ -39,7 +48,8 @@ class SharedFakeDriver extends FakeDriver {
   }
   override async unmountVolume(_p: PoolSpec, name: string): Promise<void> {
     this.calls.push(`unmount ${name}`);
-    if (this.failUnmount === name) throw new HostCommandError({ command: ['umount', name], exitCode: 32, signal: null, stderr: 'target is busy' });
+    if (this.failUnmount === name)
+      throw new HostCommandError({ command: ['umount', name], exitCode: 32, signal: null, stderr: 'target is busy' });
     this.mounted.delete(name);
     if (this.holders.get(name) === this.me) this.holders.delete(name);
   }
@@ -53,8 +63,22 @@ describe('mount records (pure)', () => {
   });
   const rows: Array<{ title: string; all: Array<[string, Array<{ pool: string; volume: string }>]>; release: string[] }> = [
     { title: 'releases every volume of a container no other container uses', all: [['c1', [v('a'), v('b')]]], release: ['a', 'b'] },
-    { title: 'keeps a volume another container still uses', all: [['c1', [v('a'), v('b')]], ['c2', [v('b')]]], release: ['a'] },
-    { title: 'tells volumes of the same name in different pools apart', all: [['c1', [v('a', 'p1')]], ['c2', [v('a', 'p2')]]], release: ['a'] },
+    {
+      title: 'keeps a volume another container still uses',
+      all: [
+        ['c1', [v('a'), v('b')]],
+        ['c2', [v('b')]],
+      ],
+      release: ['a'],
+    },
+    {
+      title: 'tells volumes of the same name in different pools apart',
+      all: [
+        ['c1', [v('a', 'p1')]],
+        ['c2', [v('a', 'p2')]],
+      ],
+      release: ['a'],
+    },
     { title: 'releases nothing for a container without a record', all: [['c2', [v('a')]]], release: [] },
   ];
   for (const row of rows) {
@@ -79,11 +103,21 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
     await store.update<Member>(k.member, { ...m, status }, { subresource: 'status' });
   }
   async function volume(name: string, pool: string): Promise<void> {
-    const v = await store.create<Volume>(k.volume, { apiVersion: api, kind: 'Volume', metadata: { name, namespace: 'default' }, spec: { pool, size: '16Mi' } });
+    const v = await store.create<Volume>(k.volume, {
+      apiVersion: api,
+      kind: 'Volume',
+      metadata: { name, namespace: 'default' },
+      spec: { pool, size: '16Mi' },
+    });
     await store.update<Volume>(k.volume, { ...v, status: { phase: 'Ready', member: 'a' } }, { subresource: 'status' });
   }
   function inst(name: string, volumes: string[]): Instance {
-    return { apiVersion: api, kind: 'Instance', metadata: { name, namespace: 'default' }, spec: { image: 'busybox', volumes: volumes.map((v) => ({ name: v, path: `/${v}` })) } };
+    return {
+      apiVersion: api,
+      kind: 'Instance',
+      metadata: { name, namespace: 'default' },
+      spec: { image: 'busybox', volumes: volumes.map((v) => ({ name: v, path: `/${v}` })) },
+    };
   }
 
   beforeEach(async () => {
@@ -105,9 +139,24 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
     });
     await member('a', { phase: 'Ready' });
     await member('b', { phase: 'Ready' });
-    await store.create<StoragePool>(k.pool, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'shared' }, spec: { driver: 'ceph' } });
-    await store.create<StoragePool>(k.pool, { apiVersion: api, kind: 'StoragePool', metadata: { name: 'local' }, spec: { driver: 'btrfs' } });
-    for (const [v, p] of [['data', 'shared'], ['logs', 'shared'], ['scratch', 'local']] as const) await volume(v, p);
+    await store.create<StoragePool>(k.pool, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'shared' },
+      spec: { driver: 'ceph' },
+    });
+    await store.create<StoragePool>(k.pool, {
+      apiVersion: api,
+      kind: 'StoragePool',
+      metadata: { name: 'local' },
+      spec: { driver: 'btrfs' },
+    });
+    for (const [v, p] of [
+      ['data', 'shared'],
+      ['logs', 'shared'],
+      ['scratch', 'local'],
+    ] as const)
+      await volume(v, p);
     informers.start();
     await informers.waitForSync();
     const vols = informers.forKind<Volume>(k.volume);
@@ -147,7 +196,10 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
   it('keeps a volume that failed to unmount recorded, so a later release tries again', async () => {
     await mounter.mountsFor(inst('web', ['data', 'logs']), 'c-web');
     driver.failUnmount = 'default_data';
-    const err = await mounter.release('c-web').then(() => undefined, (e: unknown) => e as Error);
+    const err = await mounter.release('c-web').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).to.match(/target is busy/);
     expect(await records.read('c-web')).to.deep.equal([{ pool: 'shared', volume: 'default_data' }]);
     expect(driver.mounted.has('default_logs')).to.equal(false);
@@ -159,7 +211,10 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
 
   it('refuses a volume mounted by a Ready member with Conflict, and still records it for release', async () => {
     driver.holders.set('default_data', 'b');
-    const err = await mounter.mountsFor(inst('web', ['data']), 'c-web').then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const err = await mounter.mountsFor(inst('web', ['data']), 'c-web').then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
     expect(err?.code).to.equal('Conflict');
     expect(driver.holders.get('default_data')).to.equal('b');
     expect(await mounter.users()).to.deep.equal(['c-web']);
@@ -174,10 +229,14 @@ describe('VolumeMounter (fake shared driver, memory store)', () => {
     await mounter.mountsFor(inst('web', ['data']), 'c-web');
     expect(driver.holders.get('default_data')).to.equal('a');
     let events: CoreEvent[] = [];
-    await eventually('a VolumeLockBroken event', async () => (events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter((e) => e.reason === 'VolumeLockBroken')).length > 0, {
-      timeoutMs: 1_000,
-      everyMs: 10,
-    }).catch(() => undefined);
+    await eventually(
+      'a VolumeLockBroken event',
+      async () => (events = (await store.list<CoreEvent>(EVENT_KIND)).items.filter((e) => e.reason === 'VolumeLockBroken')).length > 0,
+      {
+        timeoutMs: 1_000,
+        everyMs: 10,
+      },
+    ).catch(() => undefined);
     expect(events).to.have.length(1);
     expect(events[0]?.type).to.equal('Warning');
     expect(events[0]?.involvedObject.name).to.equal('data');

@@ -19,11 +19,15 @@ describe('serverSideApply', () => {
 
   it('merges applied fields into the live object instead of replacing it', () => {
     const live = { ...widget({ image: 'busybox', cpu: 2 }), status: { phase: 'Running' } };
-    const out = serverSideApply(live, { apiVersion: live.apiVersion, kind: live.kind, metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } } }, {
-      manager: 'kubectl-last-applied',
-      force: false,
-      time,
-    });
+    const out = serverSideApply(
+      live,
+      { apiVersion: live.apiVersion, kind: live.kind, metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } } },
+      {
+        manager: 'kubectl-last-applied',
+        force: false,
+        time,
+      },
+    );
     expect(out.spec).to.deep.equal({ image: 'busybox', cpu: 2 });
     expect(out.status).to.deep.equal({ phase: 'Running' });
     expect(out.metadata.annotations).to.deep.equal({ a: 'b' });

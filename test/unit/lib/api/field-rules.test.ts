@@ -30,11 +30,29 @@ function fieldsRefused(kind: typeof instanceKind, obj: KubeObject, previous?: Ku
 describe('field rules in the API validation', () => {
   const table: Array<[string, Record<string, unknown>, string[]]> = [
     ['accepts a normal volume path', { image: 'busybox', volumes: [{ name: 'd', path: '/data' }] }, []],
-    ['refuses a volume path that climbs out with ..', { image: 'busybox', volumes: [{ name: 'd', path: '/../../../../../tmp/x' }] }, ['spec.volumes[0].path']],
-    ['refuses a volume path under /proc', { image: 'busybox', volumes: [{ name: 'a', path: '/data' }, { name: 'b', path: '/proc/sys' }] }, ['spec.volumes[1].path']],
+    [
+      'refuses a volume path that climbs out with ..',
+      { image: 'busybox', volumes: [{ name: 'd', path: '/../../../../../tmp/x' }] },
+      ['spec.volumes[0].path'],
+    ],
+    [
+      'refuses a volume path under /proc',
+      {
+        image: 'busybox',
+        volumes: [
+          { name: 'a', path: '/data' },
+          { name: 'b', path: '/proc/sys' },
+        ],
+      },
+      ['spec.volumes[1].path'],
+    ],
     ['refuses a volume path at /dev', { image: 'busybox', volumes: [{ name: 'd', path: '/dev' }] }, ['spec.volumes[0].path']],
     ['refuses a volume path with //', { image: 'busybox', volumes: [{ name: 'd', path: '/data//x' }] }, ['spec.volumes[0].path']],
-    ['refuses a volume path with a newline', { image: 'busybox', volumes: [{ name: 'd', path: '/data\nlxc.x = y' }] }, ['spec.volumes[0].path']],
+    [
+      'refuses a volume path with a newline',
+      { image: 'busybox', volumes: [{ name: 'd', path: '/data\nlxc.x = y' }] },
+      ['spec.volumes[0].path'],
+    ],
     ['refuses a file image path with ..', { image: 'file:///tmp/../etc/shadow' }, ['spec.image']],
     ['refuses a file image path with an encoded ..', { image: 'file:///tmp/%2e%2e/etc/shadow' }, ['spec.image']],
     ['refuses a file image under /dev', { image: 'file:///dev/urandom' }, ['spec.image']],
@@ -52,7 +70,9 @@ describe('field rules in the API validation', () => {
       expect.fail('validated');
     } catch (err) {
       expect(err).to.be.instanceOf(ValidationError);
-      expect((err as ValidationError).message).to.equal('Instance.cloudlet.dev "web" is invalid: spec.volumes[0].path: Invalid value: "/../x": must not contain a ".." segment');
+      expect((err as ValidationError).message).to.equal(
+        'Instance.cloudlet.dev "web" is invalid: spec.volumes[0].path: Invalid value: "/../x": must not contain a ".." segment',
+      );
     }
   });
 
@@ -64,8 +84,12 @@ describe('field rules in the API validation', () => {
   });
 
   it('refuses ceph config paths that are not normalised', () => {
-    expect(fieldsRefused(poolKind, pool({ driver: 'ceph', config: { conf: '/etc/ceph/ceph.conf', keyring: '/etc/ceph/../shadow' } }))).to.deep.equal(['spec.config.keyring']);
-    expect(fieldsRefused(poolKind, pool({ driver: 'ceph', config: { cluster: 'relative.conf', keyring: '/etc/ceph/k' } }))).to.deep.equal(['spec.config.cluster']);
+    expect(
+      fieldsRefused(poolKind, pool({ driver: 'ceph', config: { conf: '/etc/ceph/ceph.conf', keyring: '/etc/ceph/../shadow' } })),
+    ).to.deep.equal(['spec.config.keyring']);
+    expect(fieldsRefused(poolKind, pool({ driver: 'ceph', config: { cluster: 'relative.conf', keyring: '/etc/ceph/k' } }))).to.deep.equal([
+      'spec.config.cluster',
+    ]);
   });
 
   it('does not check again a value the stored object already had, so old objects can still be updated and deleted', () => {

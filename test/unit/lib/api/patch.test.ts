@@ -35,14 +35,38 @@ describe('mergePatch (RFC 7386)', () => {
 describe('jsonPatch (RFC 6902)', () => {
   const doc = { spec: { size: 3, tags: ['a', 'b'] }, metadata: { labels: { 'app/x': '1' } } };
   const ok: Array<{ what: string; patch: unknown; result: unknown }> = [
-    { what: 'replaces a value', patch: [{ op: 'replace', path: '/spec/size', value: 5 }], result: { ...doc, spec: { size: 5, tags: ['a', 'b'] } } },
-    { what: 'adds to the end of a list', patch: [{ op: 'add', path: '/spec/tags/-', value: 'c' }], result: { ...doc, spec: { size: 3, tags: ['a', 'b', 'c'] } } },
-    { what: 'inserts into a list', patch: [{ op: 'add', path: '/spec/tags/0', value: 'z' }], result: { ...doc, spec: { size: 3, tags: ['z', 'a', 'b'] } } },
+    {
+      what: 'replaces a value',
+      patch: [{ op: 'replace', path: '/spec/size', value: 5 }],
+      result: { ...doc, spec: { size: 5, tags: ['a', 'b'] } },
+    },
+    {
+      what: 'adds to the end of a list',
+      patch: [{ op: 'add', path: '/spec/tags/-', value: 'c' }],
+      result: { ...doc, spec: { size: 3, tags: ['a', 'b', 'c'] } },
+    },
+    {
+      what: 'inserts into a list',
+      patch: [{ op: 'add', path: '/spec/tags/0', value: 'z' }],
+      result: { ...doc, spec: { size: 3, tags: ['z', 'a', 'b'] } },
+    },
     { what: 'removes a value', patch: [{ op: 'remove', path: '/spec/tags/0' }], result: { ...doc, spec: { size: 3, tags: ['b'] } } },
-    { what: 'moves a value', patch: [{ op: 'move', from: '/spec/size', path: '/spec/count' }], result: { ...doc, spec: { count: 3, tags: ['a', 'b'] } } },
-    { what: 'copies a value', patch: [{ op: 'copy', from: '/spec/size', path: '/spec/count' }], result: { ...doc, spec: { size: 3, count: 3, tags: ['a', 'b'] } } },
+    {
+      what: 'moves a value',
+      patch: [{ op: 'move', from: '/spec/size', path: '/spec/count' }],
+      result: { ...doc, spec: { count: 3, tags: ['a', 'b'] } },
+    },
+    {
+      what: 'copies a value',
+      patch: [{ op: 'copy', from: '/spec/size', path: '/spec/count' }],
+      result: { ...doc, spec: { size: 3, count: 3, tags: ['a', 'b'] } },
+    },
     { what: 'passes a test', patch: [{ op: 'test', path: '/spec/size', value: 3 }], result: doc },
-    { what: 'unescapes ~1 in keys', patch: [{ op: 'replace', path: '/metadata/labels/app~1x', value: '2' }], result: { ...doc, metadata: { labels: { 'app/x': '2' } } } },
+    {
+      what: 'unescapes ~1 in keys',
+      patch: [{ op: 'replace', path: '/metadata/labels/app~1x', value: '2' }],
+      result: { ...doc, metadata: { labels: { 'app/x': '2' } } },
+    },
   ];
   for (const t of ok) {
     it(t.what, () => {
@@ -66,7 +90,12 @@ describe('jsonPatch (RFC 6902)', () => {
 
   it('leaves the document unchanged when an operation fails', () => {
     const d = { a: 1 };
-    expect(() => jsonPatch(d, [{ op: 'replace', path: '/a', value: 2 }, { op: 'test', path: '/a', value: 1 }])).to.throw(ValidationError);
+    expect(() =>
+      jsonPatch(d, [
+        { op: 'replace', path: '/a', value: 2 },
+        { op: 'test', path: '/a', value: 1 },
+      ]),
+    ).to.throw(ValidationError);
     expect(d).to.deep.equal({ a: 1 });
   });
 });

@@ -77,24 +77,71 @@ describe('SchemaValidator', () => {
   });
 
   const rejected: Array<{ what: string; obj: KubeObject; expected: string }> = [
-    { what: 'a memory that is not a quantity', obj: instance({ image: 'busybox', memory: '12XB' }), expected: 'spec.memory: Invalid value: "12XB": spec.memory in body should match' },
+    {
+      what: 'a memory that is not a quantity',
+      obj: instance({ image: 'busybox', memory: '12XB' }),
+      expected: 'spec.memory: Invalid value: "12XB": spec.memory in body should match',
+    },
     { what: 'an unknown field', obj: instance({ image: 'busybox', colour: 'red' }), expected: 'spec.colour: Unknown field' },
-    { what: 'an unknown field inside a list item', obj: instance({ image: 'busybox', nics: [{ network: 'lan', speed: 1 }] }), expected: 'spec.nics[0].speed: Unknown field' },
-    { what: 'a bad enum value', obj: instance({ image: 'busybox', state: 'Walking' }), expected: 'spec.state: Unsupported value: "Walking": supported values: "Running", "Stopped"' },
+    {
+      what: 'an unknown field inside a list item',
+      obj: instance({ image: 'busybox', nics: [{ network: 'lan', speed: 1 }] }),
+      expected: 'spec.nics[0].speed: Unknown field',
+    },
+    {
+      what: 'a bad enum value',
+      obj: instance({ image: 'busybox', state: 'Walking' }),
+      expected: 'spec.state: Unsupported value: "Walking": supported values: "Running", "Stopped"',
+    },
     { what: 'a missing required field', obj: instance({ cpu: 1 }), expected: 'spec.image: Required value' },
-    { what: 'a wrong type', obj: instance({ image: 'busybox', cpu: 'two' }), expected: 'spec.cpu: Invalid value: "string": spec.cpu in body must be of type number' },
-    { what: 'a zero cpu (exclusive minimum)', obj: instance({ image: 'busybox', cpu: 0 }), expected: 'spec.cpu: Invalid value: 0: spec.cpu in body should be greater than 0' },
-    { what: 'a boolean as memory (int-or-string)', obj: instance({ image: 'busybox', memory: true }), expected: 'spec.memory: Invalid value: "boolean"' },
-    { what: 'an upper-case name', obj: instance({ image: 'busybox' }, { name: 'Web' }), expected: 'metadata.name: Invalid value: "Web": a lowercase RFC 1123 label' },
-    { what: 'a dotted instance name (not a DNS label)', obj: instance({ image: 'busybox' }, { name: 'a.b' }), expected: 'metadata.name: Invalid value: "a.b"' },
-    { what: 'a bad namespace', obj: instance({ image: 'busybox' }, { namespace: 'No_Way' }), expected: 'metadata.namespace: Invalid value: "No_Way"' },
-    { what: 'a non-string label value', obj: instance({ image: 'busybox' }, { labels: { app: 3 } }), expected: 'metadata.labels.app: Invalid value: 3: must be a string' },
-    { what: 'too many nics', obj: instance({ image: 'busybox', nics: Array.from({ length: 9 }, () => ({ network: 'lan' })) }), expected: 'spec.nics: Too many: 9: must have at most 8 items' },
+    {
+      what: 'a wrong type',
+      obj: instance({ image: 'busybox', cpu: 'two' }),
+      expected: 'spec.cpu: Invalid value: "string": spec.cpu in body must be of type number',
+    },
+    {
+      what: 'a zero cpu (exclusive minimum)',
+      obj: instance({ image: 'busybox', cpu: 0 }),
+      expected: 'spec.cpu: Invalid value: 0: spec.cpu in body should be greater than 0',
+    },
+    {
+      what: 'a boolean as memory (int-or-string)',
+      obj: instance({ image: 'busybox', memory: true }),
+      expected: 'spec.memory: Invalid value: "boolean"',
+    },
+    {
+      what: 'an upper-case name',
+      obj: instance({ image: 'busybox' }, { name: 'Web' }),
+      expected: 'metadata.name: Invalid value: "Web": a lowercase RFC 1123 label',
+    },
+    {
+      what: 'a dotted instance name (not a DNS label)',
+      obj: instance({ image: 'busybox' }, { name: 'a.b' }),
+      expected: 'metadata.name: Invalid value: "a.b"',
+    },
+    {
+      what: 'a bad namespace',
+      obj: instance({ image: 'busybox' }, { namespace: 'No_Way' }),
+      expected: 'metadata.namespace: Invalid value: "No_Way"',
+    },
+    {
+      what: 'a non-string label value',
+      obj: instance({ image: 'busybox' }, { labels: { app: 3 } }),
+      expected: 'metadata.labels.app: Invalid value: 3: must be a string',
+    },
+    {
+      what: 'too many nics',
+      obj: instance({ image: 'busybox', nics: Array.from({ length: 9 }, () => ({ network: 'lan' })) }),
+      expected: 'spec.nics: Too many: 9: must have at most 8 items',
+    },
   ];
   for (const t of rejected) {
     it(`rejects ${t.what}`, () => {
       const causes = causesOf(t.obj);
-      expect(causes.some((c) => c.startsWith(t.expected)), causes.join('\n')).to.equal(true);
+      expect(
+        causes.some((c) => c.startsWith(t.expected)),
+        causes.join('\n'),
+      ).to.equal(true);
     });
   }
 
@@ -119,7 +166,13 @@ describe('SchemaValidator', () => {
   });
 
   it('accepts any fields on a core Event', () => {
-    const ev: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1', namespace: 'default' }, reason: 'Started', anything: { x: 1 } };
+    const ev: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'web.1', namespace: 'default' },
+      reason: 'Started',
+      anything: { x: 1 },
+    };
     expect(validator.validate(kinds.resolve('events'), ev).warnings).to.deep.equal([]);
   });
 
@@ -137,11 +190,27 @@ describe('SchemaValidator', () => {
 
 describe('translateSchema', () => {
   const table: Array<{ what: string; input: Record<string, unknown>; output: Record<string, unknown> }> = [
-    { what: 'int-or-string', input: { 'x-kubernetes-int-or-string': true, pattern: 'a' }, output: { pattern: 'a', type: ['integer', 'string'] } },
-    { what: 'boolean exclusiveMinimum', input: { type: 'number', minimum: 0, exclusiveMinimum: true }, output: { type: 'number', exclusiveMinimum: 0 } },
+    {
+      what: 'int-or-string',
+      input: { 'x-kubernetes-int-or-string': true, pattern: 'a' },
+      output: { pattern: 'a', type: ['integer', 'string'] },
+    },
+    {
+      what: 'boolean exclusiveMinimum',
+      input: { type: 'number', minimum: 0, exclusiveMinimum: true },
+      output: { type: 'number', exclusiveMinimum: 0 },
+    },
     { what: 'nullable', input: { type: 'string', nullable: true }, output: { type: ['string', 'null'] } },
-    { what: 'properties without extras', input: { type: 'object', properties: {} }, output: { type: 'object', properties: {}, additionalProperties: false } },
-    { what: 'preserve-unknown-fields', input: { type: 'object', properties: {}, 'x-kubernetes-preserve-unknown-fields': true }, output: { type: 'object', properties: {} } },
+    {
+      what: 'properties without extras',
+      input: { type: 'object', properties: {} },
+      output: { type: 'object', properties: {}, additionalProperties: false },
+    },
+    {
+      what: 'preserve-unknown-fields',
+      input: { type: 'object', properties: {}, 'x-kubernetes-preserve-unknown-fields': true },
+      output: { type: 'object', properties: {} },
+    },
     { what: 'an unknown format', input: { type: 'string', format: 'hostname-ish' }, output: { type: 'string' } },
   ];
   for (const t of table) {

@@ -50,12 +50,30 @@ describe('buildTable', () => {
     kind: 'Instance',
     metadata: { name: 'web', namespace: 'default', creationTimestamp: '2025-01-01T00:00:00Z', labels: { app: 'web' } },
     spec: { image: 'busybox', cpu: 1, memory: '256Mi' },
-    status: { member: 'm1', phase: 'Running', addresses: ['10.0.0.2', '10.0.0.3'], privileged: false, idmap: { hostId: 1000000, size: 65536, isolated: false } },
+    status: {
+      member: 'm1',
+      phase: 'Running',
+      addresses: ['10.0.0.2', '10.0.0.3'],
+      privileged: false,
+      idmap: { hostId: 1000000, size: 65536, isolated: false },
+    },
   };
 
   it('puts Name first, renders Age, and keeps priority-1 columns', () => {
     const t = buildTable(kinds.resolve('instances'), [inst], { resourceVersion: '7', now });
-    expect(t.columnDefinitions.map((c) => c.name)).to.deep.equal(['Name', 'Member', 'Phase', 'Address', 'Age', 'Image', 'CPU', 'Memory', 'Restarts', 'Privileged', 'IDMap']);
+    expect(t.columnDefinitions.map((c) => c.name)).to.deep.equal([
+      'Name',
+      'Member',
+      'Phase',
+      'Address',
+      'Age',
+      'Image',
+      'CPU',
+      'Memory',
+      'Restarts',
+      'Privileged',
+      'IDMap',
+    ]);
     expect(t.columnDefinitions[5]?.priority).to.equal(1);
     expect(t.rows[0]?.cells).to.deep.equal(['web', 'm1', 'Running', '10.0.0.2', '5m', 'busybox', 1, '256Mi', null, false, 1000000]);
     expect(t.metadata.resourceVersion).to.equal('7');
@@ -72,7 +90,12 @@ describe('buildTable', () => {
   });
 
   it('joins array values with commas', () => {
-    const member: KubeObject = { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: 'm1' }, spec: { roles: ['control-plane', 'worker'] } };
+    const member: KubeObject = {
+      apiVersion: 'cloudlet.dev/v1alpha1',
+      kind: 'Member',
+      metadata: { name: 'm1' },
+      spec: { roles: ['control-plane', 'worker'] },
+    };
     const t = buildTable(kinds.resolve('members'), [member], { now });
     const col = t.columnDefinitions.findIndex((c) => c.name === 'Roles');
     expect(t.rows[0]?.cells[col]).to.equal('control-plane,worker');

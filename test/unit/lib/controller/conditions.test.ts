@@ -9,13 +9,20 @@ const T1 = T0 + 60_000;
 describe('conditions', () => {
   it('adds a condition with its transition time', () => {
     const list = setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Starting', message: 'starting' }, T0);
-    expect(list).to.deep.equal([{ type: 'Ready', status: 'False', reason: 'Starting', message: 'starting', lastTransitionTime: new Date(T0).toISOString() }]);
+    expect(list).to.deep.equal([
+      { type: 'Ready', status: 'False', reason: 'Starting', message: 'starting', lastTransitionTime: new Date(T0).toISOString() },
+    ]);
   });
 
   it('keeps lastTransitionTime when the status is unchanged but updates reason and message', () => {
     const a = setCondition([], { type: 'Ready', status: 'True', reason: 'Running', message: 'up' }, T0);
     const b = setCondition(a, { type: 'Ready', status: 'True', reason: 'Healthy', message: 'still up', observedGeneration: 2 }, T1);
-    expect(b[0]).to.include({ reason: 'Healthy', message: 'still up', observedGeneration: 2, lastTransitionTime: new Date(T0).toISOString() });
+    expect(b[0]).to.include({
+      reason: 'Healthy',
+      message: 'still up',
+      observedGeneration: 2,
+      lastTransitionTime: new Date(T0).toISOString(),
+    });
     expect(a[0]?.reason).to.equal('Running');
   });
 

@@ -36,7 +36,14 @@ describe('EventRecorder', () => {
     expect(ev).to.deep.include({
       apiVersion: 'v1',
       kind: 'Event',
-      involvedObject: { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', name: 'web', namespace: 'prod', uid: 'u-web', resourceVersion: '7' },
+      involvedObject: {
+        apiVersion: 'cloudlet.dev/v1alpha1',
+        kind: 'Instance',
+        name: 'web',
+        namespace: 'prod',
+        uid: 'u-web',
+        resourceVersion: '7',
+      },
       reason: 'Scheduled',
       message: 'placed on m1',
       type: 'Normal',
@@ -77,7 +84,11 @@ describe('EventRecorder', () => {
 
   it('puts events about cluster-scoped objects in the default namespace', async () => {
     const t = setup();
-    await t.recorder.warning({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: 'm2' } }, 'NotReady', 'lease expired');
+    await t.recorder.warning(
+      { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', metadata: { name: 'm2' } },
+      'NotReady',
+      'lease expired',
+    );
     const [ev] = await t.events();
     expect(ev?.metadata.namespace).to.equal('default');
     expect(ev?.involvedObject).to.deep.equal({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Member', name: 'm2' });

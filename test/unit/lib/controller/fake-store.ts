@@ -9,7 +9,16 @@ import { AlreadyExistsError, ConflictError, GoneError, NotFoundError, Unavailabl
 import type { KindInfo } from '../../../../lib/kinds/registry.js';
 import type { Clock, TimerHandle } from '../../../../lib/controller/clock.js';
 import type {
-  DeleteResult, KubeObject, Lease, ListResult, RawEntry, RawEvent, RawKV, Store, WatchEvent, WatchOptions,
+  DeleteResult,
+  KubeObject,
+  Lease,
+  ListResult,
+  RawEntry,
+  RawEvent,
+  RawKV,
+  Store,
+  WatchEvent,
+  WatchOptions,
 } from '../../../../lib/store/types.js';
 
 type Stored = { kind: string; key: string; obj: KubeObject };
@@ -149,7 +158,11 @@ export class FakeStore implements Store {
 class FakeLease implements Lease {
   timer: TimerHandle | undefined;
   alive = true;
-  constructor(readonly id: string, readonly ttlSeconds: number, private readonly kv: FakeRawKV) {}
+  constructor(
+    readonly id: string,
+    readonly ttlSeconds: number,
+    private readonly kv: FakeRawKV,
+  ) {}
   async keepAliveOnce(): Promise<number> {
     if (this.kv.failing.has(this.id)) throw new UnavailableError('etcd unreachable');
     if (!this.alive) throw new NotFoundError(`lease ${this.id} expired`);

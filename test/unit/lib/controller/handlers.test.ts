@@ -86,7 +86,10 @@ describe('Controller', () => {
       },
     })
       .watches(instances, enqueueObject())
-      .watches(members, enqueueMapped(() => instances.list().map((i) => ({ namespace: i.metadata.namespace, name: i.metadata.name }))));
+      .watches(
+        members,
+        enqueueMapped(() => instances.list().map((i) => ({ namespace: i.metadata.namespace, name: i.metadata.name }))),
+      );
     const starting = controller.start();
     await flushPromises();
     expect(seen).to.deep.equal([]);

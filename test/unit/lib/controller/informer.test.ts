@@ -49,7 +49,12 @@ describe('Informer', () => {
     await t.store.delete(INSTANCE, 'b', 'default');
     await flushPromises();
     expect(t.events).to.deep.equal(['add a', 'add b', 'add c', 'update a', 'delete b']);
-    expect(t.informer.list().map((o) => o.metadata.name).sort()).to.deep.equal(['a', 'c']);
+    expect(
+      t.informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).to.deep.equal(['a', 'c']);
     expect(t.informer.get({ namespace: 'default', name: 'a' })?.spec).to.deep.equal({ image: 'debian/bookworm' });
     expect(t.informer.lastSyncResourceVersion()).to.equal(String(t.store.revision));
   });
@@ -93,7 +98,12 @@ describe('Informer', () => {
     await flushPromises();
     expect(t.store.listCalls).to.equal(2);
     expect([...t.events].sort()).to.deep.equal(['add d', 'delete b', 'update a']);
-    expect(t.informer.list().map((o) => o.metadata.name).sort()).to.deep.equal(['a', 'c', 'd']);
+    expect(
+      t.informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).to.deep.equal(['a', 'c', 'd']);
     await t.store.create(INSTANCE, instance('e'));
     await flushPromises();
     expect(t.events).to.include('add e');

@@ -59,7 +59,10 @@ describe('the controller framework over MemoryStore', () => {
       clock,
       reconciler: { reconcile: async (req) => (seen.push(req.name), {}) },
     }).watches(factory.forKind(INSTANCE), enqueueObject());
-    cleanups.push(() => factory.stop(), () => controller.stop());
+    cleanups.push(
+      () => factory.stop(),
+      () => controller.stop(),
+    );
     factory.start();
     await controller.start();
     await clock.advanceAsync(0);
@@ -74,7 +77,11 @@ describe('the controller framework over MemoryStore', () => {
   it('elects one leader and hands over when its lease is revoked or expires', async () => {
     const make = (identity: string, log: string[]) =>
       new LeaderElector({
-        store, clock, name: 'ctl', identity, logger: silentLogger(),
+        store,
+        clock,
+        name: 'ctl',
+        identity,
+        logger: silentLogger(),
         onStartedLeading: () => void log.push(`${identity} started`),
         onStoppedLeading: () => void log.push(`${identity} stopped`),
       });
@@ -82,7 +89,11 @@ describe('the controller framework over MemoryStore', () => {
     const m1 = make('m1', log);
     const m2 = make('m2', log);
     const m3 = make('m3', log);
-    cleanups.push(() => m1.stop(), () => m2.stop(), () => m3.stop());
+    cleanups.push(
+      () => m1.stop(),
+      () => m2.stop(),
+      () => m3.stop(),
+    );
     m1.start();
     await clock.advanceAsync(100);
     m2.start();

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { FakeClock } from '../../../../lib/controller/clock.js';
 import {
-  BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter,
+  BucketRateLimiter,
+  ItemExponentialRateLimiter,
+  MaxOfRateLimiter,
+  defaultControllerRateLimiter,
 } from '../../../../lib/controller/rate-limiter.js';
 
 describe('ItemExponentialRateLimiter', () => {

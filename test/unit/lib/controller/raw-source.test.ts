@@ -43,13 +43,28 @@ class ScriptedRaw implements Pick<RawKV, 'list' | 'watch'> {
   }
 }
 
-function setup(): { raw: ScriptedRaw; clock: FakeClock; got: string[]; source: RawPrefixSource; metrics: ReturnType<typeof createMetrics>; records: ReturnType<typeof captureLogger>['records'] } {
+function setup(): {
+  raw: ScriptedRaw;
+  clock: FakeClock;
+  got: string[];
+  source: RawPrefixSource;
+  metrics: ReturnType<typeof createMetrics>;
+  records: ReturnType<typeof captureLogger>['records'];
+} {
   const raw = new ScriptedRaw();
   const clock = new FakeClock();
   const metrics = createMetrics();
   const { logger, records } = captureLogger();
   const got: string[] = [];
-  const source = new RawPrefixSource({ raw, prefix: '/p/', onEvent: (ev) => got.push(`${ev.type} ${ev.key}`), clock, logger, metrics, component: 'test' });
+  const source = new RawPrefixSource({
+    raw,
+    prefix: '/p/',
+    onEvent: (ev) => got.push(`${ev.type} ${ev.key}`),
+    clock,
+    logger,
+    metrics,
+    component: 'test',
+  });
   return { raw, clock, got, source, metrics, records };
 }
 

@@ -11,7 +11,10 @@ type Step = (req: Request, ctx: ReconcileContext) => Promise<Result>;
 /** ScriptedReconciler runs each call through `step` and remembers when it was called. */
 class ScriptedReconciler implements Reconciler {
   calls: Array<{ key: string; at: number; ctx: ReconcileContext }> = [];
-  constructor(private readonly clock: FakeClock, public step: Step) {}
+  constructor(
+    private readonly clock: FakeClock,
+    public step: Step,
+  ) {}
   reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
     this.calls.push({ key: req.namespace ? `${req.namespace}/${req.name}` : req.name, at: this.clock.now(), ctx });
     return this.step(req, ctx);

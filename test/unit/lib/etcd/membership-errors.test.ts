@@ -4,15 +4,30 @@ import { classifyMembershipRefusal, translateMembershipError } from '../../../..
 
 // [what, etcd's message as the etcd3 client reports it, code, transient]
 const rows: Array<[string, string, string, boolean]> = [
-  ['a learner not yet in sync (etcd 3.4)', '9 FAILED_PRECONDITION: etcdserver: can only promote a learner member which is in sync with leader', 'Unavailable', true],
+  [
+    'a learner not yet in sync (etcd 3.4)',
+    '9 FAILED_PRECONDITION: etcdserver: can only promote a learner member which is in sync with leader',
+    'Unavailable',
+    true,
+  ],
   ['a learner not in sync (older wording)', 'etcdserver: learner member not in sync', 'Unavailable', true],
   ['a second learner', '9 FAILED_PRECONDITION: etcdserver: too many learner members in cluster', 'Unavailable', true],
   ['an add right after another change', '14 UNAVAILABLE: etcdserver: unhealthy cluster', 'Unavailable', true],
-  ['a change that would leave too few started members', '9 FAILED_PRECONDITION: etcdserver: re-configuration failed due to not enough started members', 'Unavailable', true],
+  [
+    'a change that would leave too few started members',
+    '9 FAILED_PRECONDITION: etcdserver: re-configuration failed due to not enough started members',
+    'Unavailable',
+    true,
+  ],
   ['no leader', '14 UNAVAILABLE: etcdserver: no leader', 'Unavailable', true],
   ['a leader change', '14 UNAVAILABLE: etcdserver: leader changed', 'Unavailable', true],
   ['a request timed out', '14 UNAVAILABLE: etcdserver: request timed out', 'Unavailable', true],
-  ['a timeout after a leader failure', '14 UNAVAILABLE: etcdserver: request timed out, possibly due to previous leader failure', 'Unavailable', true],
+  [
+    'a timeout after a leader failure',
+    '14 UNAVAILABLE: etcdserver: request timed out, possibly due to previous leader failure',
+    'Unavailable',
+    true,
+  ],
   ['an undecided cluster version', '14 UNAVAILABLE: etcdserver: not capable', 'Unavailable', true],
   ['an unreachable etcd', '14 UNAVAILABLE: No connection established', 'Unavailable', true],
   ['a refused connection', 'connect ECONNREFUSED 10.77.0.11:2379', 'Unavailable', true],

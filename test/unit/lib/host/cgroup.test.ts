@@ -27,12 +27,22 @@ describe('cgroup layout', () => {
   });
 
   it('locates memory on v2 in a unified layout', () => {
-    const loc = locateController({ controller: 'memory', mounts: parseCgroupMounts(UNIFIED), procCgroup: parseProcCgroup('0::/lxc.payload.c1\n'), v2Controllers: ['cpu', 'memory', 'pids'] });
+    const loc = locateController({
+      controller: 'memory',
+      mounts: parseCgroupMounts(UNIFIED),
+      procCgroup: parseProcCgroup('0::/lxc.payload.c1\n'),
+      v2Controllers: ['cpu', 'memory', 'pids'],
+    });
     expect(loc).to.deep.equal({ version: 2, dir: '/sys/fs/cgroup/lxc.payload.c1' });
   });
 
   it('reports a controller absent from both hierarchies as missing', () => {
-    const loc = locateController({ controller: 'memory', mounts: parseCgroupMounts(UNIFIED), procCgroup: parseProcCgroup('0::/x\n'), v2Controllers: ['pids'] });
+    const loc = locateController({
+      controller: 'memory',
+      mounts: parseCgroupMounts(UNIFIED),
+      procCgroup: parseProcCgroup('0::/x\n'),
+      v2Controllers: ['pids'],
+    });
     expect(loc).to.equal(undefined);
   });
 

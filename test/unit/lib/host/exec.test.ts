@@ -41,13 +41,19 @@ describe('host exec', () => {
   });
 
   it('feeds stdin and passes env and cwd', async () => {
-    const r = await run(['sh', '-c', 'cat; echo "$FOO"; pwd'], { stdin: 'in\n', env: { FOO: 'bar', PATH: process.env.PATH ?? '' }, cwd: '/tmp' });
+    const r = await run(['sh', '-c', 'cat; echo "$FOO"; pwd'], {
+      stdin: 'in\n',
+      env: { FOO: 'bar', PATH: process.env.PATH ?? '' },
+      cwd: '/tmp',
+    });
     expect(r.stdout).to.equal('in\nbar\n/tmp\n');
   });
 
   it('kills the whole process group on timeout and throws TimeoutError', async () => {
     let sleepPid = 0;
-    const err = await run(['sh', '-c', 'sleep 30 & echo $!; wait'], { timeoutMs: 300, onStdoutLine: (l) => (sleepPid = Number(l)) }).catch((e: unknown) => e);
+    const err = await run(['sh', '-c', 'sleep 30 & echo $!; wait'], { timeoutMs: 300, onStdoutLine: (l) => (sleepPid = Number(l)) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(TimeoutError);
     // The grandchild sleep was in the group too: it must be gone.
     expect(sleepPid).to.be.greaterThan(0);

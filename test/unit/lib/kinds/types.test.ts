@@ -65,7 +65,14 @@ describe('the TypeScript types of the kinds against crds/', function () {
   let file: ts.SourceFile;
 
   before(() => {
-    const program = ts.createProgram([TYPES_FILE], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, types: [] });
+    const program = ts.createProgram([TYPES_FILE], {
+      strict: true,
+      noEmit: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      skipLibCheck: true,
+      types: [],
+    });
     checker = program.getTypeChecker();
     const source = program.getSourceFile(TYPES_FILE);
     if (!source) throw new Error(`cannot read ${TYPES_FILE}`);

@@ -42,9 +42,12 @@ describe('withMutex over a MemoryStore', () => {
     await new Promise((r) => setTimeout(r, 10));
     const waits: string[] = [];
     let ran = false;
-    const err = await withMutex({ store, key: KEY, holder: 'the removal of m3', waitMs: 50, pollMs: 5, onWait: (h) => waits.push(h) }, async () => {
-      ran = true;
-    }).catch((e: unknown) => e);
+    const err = await withMutex(
+      { store, key: KEY, holder: 'the removal of m3', waitMs: 50, pollMs: 5, onWait: (h) => waits.push(h) },
+      async () => {
+        ran = true;
+      },
+    ).catch((e: unknown) => e);
     expect(isCode(err, 'Unavailable')).to.equal(true);
     expect((err as Error).message).to.contain('the join of m2');
     expect(waits).to.deep.equal(['the join of m2']);

@@ -36,12 +36,17 @@ describe('label selectors', () => {
 
   for (const bad of ['app in web', 'app in (web', '=web', 'app=web,', 'a b', 'app=we b', '!', 'app>=1', 'app=$x']) {
     it(`rejects "${bad}" with a BadRequestError`, () => {
-      expect(() => parseLabelSelector(bad)).to.throw().with.property('name', 'BadRequestError');
+      expect(() => parseLabelSelector(bad))
+        .to.throw()
+        .with.property('name', 'BadRequestError');
     });
   }
 
   it('builds a matcher from matchLabels and matchExpressions', () => {
-    const m = labelMatcherFromSelector({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }] });
+    const m = labelMatcherFromSelector({
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }],
+    });
     expect(matchesLabels(m, labels)).to.equal(true);
     expect(matchesLabels(m, { app: 'web' })).to.equal(false);
   });
@@ -57,7 +62,11 @@ describe('field selectors', () => {
   });
 
   it('rejects unsupported fields and malformed terms with a BadRequestError', () => {
-    expect(() => parseFieldSelector('spec.image=busybox')).to.throw().with.property('name', 'BadRequestError');
-    expect(() => parseFieldSelector('metadata.name')).to.throw().with.property('name', 'BadRequestError');
+    expect(() => parseFieldSelector('spec.image=busybox'))
+      .to.throw()
+      .with.property('name', 'BadRequestError');
+    expect(() => parseFieldSelector('metadata.name'))
+      .to.throw()
+      .with.property('name', 'BadRequestError');
   });
 });

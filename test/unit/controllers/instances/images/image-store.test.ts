@@ -80,8 +80,16 @@ describe('ImageStore (busybox and tarballs, no network)', () => {
     const refusals: Array<[string, (d: string) => Promise<string>, RegExp]> = [
       ['/dev/urandom', async () => '/dev/urandom', /must not be \/dev or below it/],
       ['a missing file elsewhere', async () => '/nonexistent/rootfs.tar.gz', /not inside the image directory/],
-      ['/etc/shadow through a symlink in the directory', async (d) => symlinkIn(d, 'shadow.tar', '/etc/shadow'), /not inside the image directory/],
-      ['/dev/urandom through a symlink in the directory', async (d) => symlinkIn(d, 'random.tar', '/dev/urandom'), /not inside the image directory/],
+      [
+        '/etc/shadow through a symlink in the directory',
+        async (d) => symlinkIn(d, 'shadow.tar', '/etc/shadow'),
+        /not inside the image directory/,
+      ],
+      [
+        '/dev/urandom through a symlink in the directory',
+        async (d) => symlinkIn(d, 'random.tar', '/dev/urandom'),
+        /not inside the image directory/,
+      ],
       ['a FIFO in the directory', async (d) => fifoIn(d, 'pipe.tar'), /not a regular file/],
       ['a directory in the directory', async (d) => mkdir(join(d, 'sub.tar')).then(() => join(d, 'sub.tar')), /not a regular file/],
       ['a path that climbs out with ..', async (d) => `${d}/../../etc/shadow`, /"\.\." segment|not an image/],

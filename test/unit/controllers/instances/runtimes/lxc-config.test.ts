@@ -38,7 +38,12 @@ describe('lxc config', () => {
   });
 
   it('renders rootfs, hostname, apparmor, console log, halt signal, limits, network and mounts', () => {
-    const text = renderLxcConfig({ spec, containerDir: '/data/lxc/c', layout: { memory: 1, cpu: 1 }, include: '/usr/share/lxc/config/common.conf' });
+    const text = renderLxcConfig({
+      spec,
+      containerDir: '/data/lxc/c',
+      layout: { memory: 1, cpu: 1 },
+      include: '/usr/share/lxc/config/common.conf',
+    });
     const lines = text.split('\n');
     expect(lines).to.include('lxc.include = /usr/share/lxc/config/common.conf');
     expect(lines).to.include('lxc.rootfs.path = dir:/data/rootfs/cl-12345678-default_web');

@@ -4,13 +4,23 @@ import type { ContainerSpec } from '../../../../../controllers/instances/runtime
 import { canTraverse } from '../../../../../lib/host/security.js';
 import { securityModuleCondition } from '../../../../../controllers/membership/member-agent.js';
 
-const base: ContainerSpec = { containerName: 'cl-1-default_web', hostname: 'web', rootfsPath: '/data/rootfs/x', nics: [], mounts: [{ source: '/data/vol', path: '/srv' }] };
+const base: ContainerSpec = {
+  containerName: 'cl-1-default_web',
+  hostname: 'web',
+  rootfsPath: '/data/rootfs/x',
+  nics: [],
+  mounts: [{ source: '/data/vol', path: '/srv' }],
+};
 const unpriv: ContainerSpec = { ...base, idmap: { hostId: 1_000_000, size: 65536 }, processes: 2000 };
 
 describe('lxc config hardening', () => {
   it('maps an unprivileged container and mounts its rootfs and volumes idmapped', () => {
     const lines = renderLxcConfig({ spec: unpriv, containerDir: '/c', layout: { memory: 1, cpu: 1, pids: 1 } }).split('\n');
-    expect(lines).to.include.members(['lxc.idmap = u 0 1000000 65536', 'lxc.idmap = g 0 1000000 65536', 'lxc.rootfs.options = idmap=container']);
+    expect(lines).to.include.members([
+      'lxc.idmap = u 0 1000000 65536',
+      'lxc.idmap = g 0 1000000 65536',
+      'lxc.rootfs.options = idmap=container',
+    ]);
     expect(lines).to.include('lxc.mount.entry = /data/vol srv none bind,idmap=container 0 0');
     expect(lines).to.include('lxc.cgroup.pids.max = 2000');
   });
@@ -33,7 +43,10 @@ describe('lxc config hardening', () => {
       ]);
       // the reset comes before the mounts it allows
       expect(lines.indexOf('lxc.mount.auto =')).to.be.lessThan(lines.indexOf('lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed'));
-      expect(securityLines({ spec, apparmor: true })).to.include.members(['lxc.apparmor.profile = generated', 'lxc.apparmor.allow_nesting = 0']);
+      expect(securityLines({ spec, apparmor: true })).to.include.members([
+        'lxc.apparmor.profile = generated',
+        'lxc.apparmor.allow_nesting = 0',
+      ]);
     });
   }
 
@@ -50,7 +63,8 @@ describe('lxc config hardening', () => {
     ['a 0750 directory of its group', { mode: 0o40750, uid: 0, gid: 1_000_000 }, true],
     ['a 0700 directory it owns', { mode: 0o40700, uid: 1_000_000, gid: 0 }, true],
   ];
-  for (const [name, st, ok] of traverse) it(`${ok ? 'lets' : 'does not let'} the mapped root through ${name}`, () => expect(canTraverse(st, 1_000_000)).to.equal(ok));
+  for (const [name, st, ok] of traverse)
+    it(`${ok ? 'lets' : 'does not let'} the mapped root through ${name}`, () => expect(canTraverse(st, 1_000_000)).to.equal(ok));
 
   it('reports a host without AppArmor on the Member rather than running unconfined silently', () => {
     expect(securityModuleCondition(false)).to.include({ type: 'SecurityModule', status: 'False', reason: 'NoAppArmor' });

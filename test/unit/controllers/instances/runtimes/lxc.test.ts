@@ -42,10 +42,21 @@ describe('LxcRuntime (fake host)', () => {
   afterEach(async () => {
     await rm(dataDir, { recursive: true, force: true });
   });
-  const spec = () => ({ containerName: name, hostname: 'web', rootfsPath: join(dataDir, 'rootfs'), memoryBytes: 1 << 28, nics: [], mounts: [] });
+  const spec = () => ({
+    containerName: name,
+    hostname: 'web',
+    rootfsPath: join(dataDir, 'rootfs'),
+    memoryBytes: 1 << 28,
+    nics: [],
+    mounts: [],
+  });
 
   it('parses lxc-info output', () => {
-    expect(parseLxcInfo('State:          RUNNING\nPID:            12\nIP:             10.0.0.2\n')).to.deep.equal({ state: 'RUNNING', pid: 12, addresses: ['10.0.0.2'] });
+    expect(parseLxcInfo('State:          RUNNING\nPID:            12\nIP:             10.0.0.2\n')).to.deep.equal({
+      state: 'RUNNING',
+      pid: 12,
+      addresses: ['10.0.0.2'],
+    });
     expect(parseLxcInfo('State:          STOPPED\n')).to.deep.equal({ state: 'STOPPED', addresses: [] });
   });
 

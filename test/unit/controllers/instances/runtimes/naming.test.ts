@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { containerNameFor, containerNamePrefix, dataDirTag, hostnameFor, MAX_CONTAINER_NAME } from '../../../../../controllers/instances/runtimes/naming.js';
+import {
+  containerNameFor,
+  containerNamePrefix,
+  dataDirTag,
+  hostnameFor,
+  MAX_CONTAINER_NAME,
+} from '../../../../../controllers/instances/runtimes/naming.js';
 
 describe('container naming', () => {
   it('names a container cl-<tag>-<namespace>_<name>', () => {

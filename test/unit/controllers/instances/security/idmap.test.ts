@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { covers, IDMAP_SIZE, IdmapExhaustedError, isolatedSlots, parseSubids, pickIsolatedBase, sharedIdmap } from '../../../../../controllers/instances/security/idmap.js';
+import {
+  covers,
+  IDMAP_SIZE,
+  IdmapExhaustedError,
+  isolatedSlots,
+  parseSubids,
+  pickIsolatedBase,
+  sharedIdmap,
+} from '../../../../../controllers/instances/security/idmap.js';
 import { IdmapAllocator } from '../../../../../controllers/instances/security/idmap-allocator.js';
 import { MemoryStore } from '../../../../../lib/store/memory-store.js';
 
@@ -20,7 +28,10 @@ describe('id maps', () => {
   for (const p of picks) {
     it(`picks ${String(p.want)} when ${p.claimed.length} private ranges are claimed`, () => {
       if (p.want === 'exhausted') {
-        expect(() => pickIsolatedBase({ range, claimed: p.claimed })).to.throw(IdmapExhaustedError, /no private id range is left: all 3 ranges/);
+        expect(() => pickIsolatedBase({ range, claimed: p.claimed })).to.throw(
+          IdmapExhaustedError,
+          /no private id range is left: all 3 ranges/,
+        );
       } else {
         expect(pickIsolatedBase({ range, claimed: p.claimed })).to.equal(p.want);
       }
@@ -32,7 +43,7 @@ describe('id maps', () => {
     expect(isolatedSlots({ start: 0, count: IDMAP_SIZE - 1 })).to.equal(0);
   });
 
-  it('reads root\'s ranges from /etc/subuid text and checks a map against them', () => {
+  it("reads root's ranges from /etc/subuid text and checks a map against them", () => {
     const ranges = parseSubids('alice:100000:65536\nroot:1000000:1000000000\nbad line\nroot:x:1\n');
     expect(ranges).to.deep.equal([{ start: 1_000_000, count: 1_000_000_000 }]);
     expect(covers(ranges, { hostId: 1_000_000, size: IDMAP_SIZE })).to.equal(true);

@@ -4,18 +4,50 @@ import { sharedIdmap } from '../../../../../controllers/instances/security/idmap
 import type { Instance } from '../../../../../lib/kinds/types.js';
 
 function inst(spec: Partial<NonNullable<Instance['spec']>> = {}, status: Instance['status'] = {}): Instance {
-  return { apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name: 'web', namespace: 'default', uid: 'u1' }, spec: { image: 'busybox', ...spec }, status };
+  return {
+    apiVersion: 'cloudlet.dev/v1alpha1',
+    kind: 'Instance',
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { image: 'busybox', ...spec },
+    status,
+  };
 }
 
 describe('decideSecurity', () => {
   const table: Array<{ name: string; instance: Instance; exists: boolean; want: ReturnType<typeof decideSecurity> }> = [
-    { name: 'a new ordinary instance gets the shared map', instance: inst(), exists: false, want: { record: true, reason: 'Unprivileged', map: 'shared' } },
-    { name: 'a new isolatedIdmap instance gets a private map', instance: inst({ security: { isolatedIdmap: true } }), exists: false, want: { record: true, reason: 'Unprivileged', map: 'isolated' } },
-    { name: 'a new privileged instance gets no map', instance: inst({ security: { privileged: true } }), exists: false, want: { record: true, reason: 'PrivilegedRequested', map: 'none' } },
-    { name: 'a container made before isolation is legacy privileged', instance: inst(), exists: true, want: { record: true, reason: 'LegacyPrivileged', map: 'none' } },
-    { name: 'a recorded decision is kept (failover to another member)', instance: inst({ security: { privileged: true } }, { privileged: false, idmap: { hostId: 1065536, size: 65536, isolated: true } }), exists: false, want: { record: false } },
+    {
+      name: 'a new ordinary instance gets the shared map',
+      instance: inst(),
+      exists: false,
+      want: { record: true, reason: 'Unprivileged', map: 'shared' },
+    },
+    {
+      name: 'a new isolatedIdmap instance gets a private map',
+      instance: inst({ security: { isolatedIdmap: true } }),
+      exists: false,
+      want: { record: true, reason: 'Unprivileged', map: 'isolated' },
+    },
+    {
+      name: 'a new privileged instance gets no map',
+      instance: inst({ security: { privileged: true } }),
+      exists: false,
+      want: { record: true, reason: 'PrivilegedRequested', map: 'none' },
+    },
+    {
+      name: 'a container made before isolation is legacy privileged',
+      instance: inst(),
+      exists: true,
+      want: { record: true, reason: 'LegacyPrivileged', map: 'none' },
+    },
+    {
+      name: 'a recorded decision is kept (failover to another member)',
+      instance: inst({ security: { privileged: true } }, { privileged: false, idmap: { hostId: 1065536, size: 65536, isolated: true } }),
+      exists: false,
+      want: { record: false },
+    },
   ];
-  for (const t of table) it(t.name, () => expect(decideSecurity({ instance: t.instance, containerExists: t.exists })).to.deep.equal(t.want));
+  for (const t of table)
+    it(t.name, () => expect(decideSecurity({ instance: t.instance, containerExists: t.exists })).to.deep.equal(t.want));
 });
 
 describe('securityRecord and containerSecurity', () => {

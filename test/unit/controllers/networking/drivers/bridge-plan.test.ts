@@ -19,7 +19,11 @@ const plan: NetworkPlan = {
 describe('bridge driver plan', () => {
   it('replaces its own nft table atomically, isolating the bridge and masquerading the subnet', () => {
     const text = nftRuleset(plan);
-    expect(text.split('\n').slice(0, 3)).to.deep.equal(['table ip cloudlet-lan-012345 {}', 'delete table ip cloudlet-lan-012345', 'table ip cloudlet-lan-012345 {']);
+    expect(text.split('\n').slice(0, 3)).to.deep.equal([
+      'table ip cloudlet-lan-012345 {}',
+      'delete table ip cloudlet-lan-012345',
+      'table ip cloudlet-lan-012345 {',
+    ]);
     expect(text).to.include('iifname "clbr0123456789" oifname != "clbr0123456789" oifname "clbr*" drop');
     expect(text).to.include('ip saddr 10.42.0.0/24 ip daddr != 10.42.0.0/24 masquerade');
     expect(nftRuleset({ ...plan, nat: false })).to.not.include('masquerade');
@@ -40,6 +44,9 @@ describe('bridge driver plan', () => {
   });
 
   it('adds missing flood entries and removes stale ones', () => {
-    expect(fdbDiff(['10.77.0.12', '10.77.0.13'], ['10.77.0.14', '10.77.0.12'])).to.deep.equal({ add: ['10.77.0.14'], remove: ['10.77.0.13'] });
+    expect(fdbDiff(['10.77.0.12', '10.77.0.13'], ['10.77.0.14', '10.77.0.12'])).to.deep.equal({
+      add: ['10.77.0.14'],
+      remove: ['10.77.0.13'],
+    });
   });
 });

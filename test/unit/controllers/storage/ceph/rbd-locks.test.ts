@@ -7,7 +7,11 @@ import type { HostRunner, RunOptions, RunResult } from '../../../../../lib/host/
 
 describe('parseWatchers', () => {
   it('reads the addresses of the clients watching an image', () => {
-    expect(parseWatchers('{"watchers":[{"address":"127.0.0.1:0/230665248","client":4150,"cookie":139879300293440},{"address":"10.0.0.2:0/7","client":9,"cookie":1}]}')).to.deep.equal(['127.0.0.1:0/230665248', '10.0.0.2:0/7']);
+    expect(
+      parseWatchers(
+        '{"watchers":[{"address":"127.0.0.1:0/230665248","client":4150,"cookie":139879300293440},{"address":"10.0.0.2:0/7","client":9,"cookie":1}]}',
+      ),
+    ).to.deep.equal(['127.0.0.1:0/230665248', '10.0.0.2:0/7']);
   });
   it('reads no watchers from an empty list, empty output or odd entries', () => {
     expect(parseWatchers('{"watchers":[]}')).to.deep.equal([]);
@@ -30,7 +34,8 @@ class FakeRbd implements HostRunner {
     this.calls.push(`${tool} ${raw.join(' ')}`);
     const args = raw.filter((a) => !a.startsWith('--'));
     const ok = (stdout = '', exitCode = 0): RunResult => {
-      if (exitCode !== 0 && !(opts?.okExitCodes ?? [0]).includes(exitCode)) throw new HostCommandError({ command: argv, exitCode, signal: null, stderr: 'failed' });
+      if (exitCode !== 0 && !(opts?.okExitCodes ?? [0]).includes(exitCode))
+        throw new HostCommandError({ command: argv, exitCode, signal: null, stderr: 'failed' });
       return { stdout, stderr: '', exitCode };
     };
     const [a, b] = args;
@@ -77,7 +82,10 @@ describe('RbdLocks (fake rbd)', () => {
   it('refuses with Conflict, naming the holder, when the holder may not be broken', async () => {
     rbd.lock = { id: 'cloudlet:b', locker: 'client.9', address: '10.0.0.2:0/9' };
     const asked: string[] = [];
-    const err = await locks.take('vol', { mayBreakLockOf: (m) => (asked.push(m), false) }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const err = await locks.take('vol', { mayBreakLockOf: (m) => (asked.push(m), false) }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
     expect(err?.code).to.equal('Conflict');
     expect(err?.message).to.match(/already mounted read-write on member b .*a second read-write mount is refused/);
     expect(asked).to.deep.equal(['b']);
@@ -107,7 +115,10 @@ describe('RbdLocks (fake rbd)', () => {
     rbd.lock = { id: 'cloudlet:b', locker: 'client.9', address: '10.0.0.2:0/9' };
     rbd.watchers = ['10.0.0.3:0/5'];
     rbd.stealAfterStatus = true;
-    const err = await locks.take('vol', { mayBreakLockOf: (m) => m === 'b' }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const err = await locks.take('vol', { mayBreakLockOf: (m) => m === 'b' }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
     expect(err?.code).to.equal('Conflict');
     expect(err?.message).to.match(/member c/);
     expect(rbd.calls.some((c) => c.includes('blocklist'))).to.equal(false);
@@ -116,7 +127,10 @@ describe('RbdLocks (fake rbd)', () => {
 
   it('never breaks a lock Cloudlet did not take', async () => {
     rbd.lock = { id: 'someone-else', locker: 'client.9', address: '10.0.0.2:0/9' };
-    const err = await locks.take('vol', { mayBreakLockOf: () => true }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const err = await locks.take('vol', { mayBreakLockOf: () => true }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
     expect(err?.code).to.equal('Conflict');
     expect(rbd.lock?.id).to.equal('someone-else');
   });

@@ -111,7 +111,7 @@ describe('the real kubectl against the in-process API over a MemoryStore', funct
     expect(table.stdout).to.match(/^NAME\s+MEMBER\s+PHASE\s+ADDRESS\s+AGE\n/);
     expect(table.stdout).to.match(/\nweb\s+/);
     const wide = await kubectl('get', 'inst', '-o', 'wide');
-    expect(wide.stdout).to.match(/IMAGE\s+CPU\s+MEMORY\s+RESTARTS/);
+    expect(wide.stdout).to.match(/IMAGE\s+CPU\s+MEMORY\s+RESTARTS\s+PRIVILEGED\s+IDMAP/);
     expect(wide.stdout).to.match(/web\s+.*busybox\s+2\s+256Mi/);
     const yaml = await kubectl('get', 'instance', 'web', '-o', 'yaml');
     expect(yaml.stdout).to.match(/^apiVersion: cloudlet\.dev\/v1alpha1\n/);

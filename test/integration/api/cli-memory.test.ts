@@ -255,7 +255,9 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
     expect(lines[0]).to.match(/^NAME {3,}MEMBER {3,}PHASE {3,}ADDRESS {3,}AGE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).to.have.members(['web', 'api']);
 
-    expect((await cli(['get', 'inst', 'web', '-o', 'wide'])).stdout.split('\n')[0]).to.match(/ IMAGE {3,}CPU {3,}MEMORY {3,}RESTARTS {3,}PRIVILEGED {3,}IDMAP$/);
+    expect((await cli(['get', 'inst', 'web', '-o', 'wide'])).stdout.split('\n')[0]).to.match(
+      / IMAGE {3,}CPU {3,}MEMORY {3,}RESTARTS {3,}PRIVILEGED {3,}IDMAP$/,
+    );
 
     const yaml = parseYaml((await cli(['get', 'instance/web', '-o', 'yaml'])).stdout) as KubeObject;
     expect(yaml).to.include({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance' });

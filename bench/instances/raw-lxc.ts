@@ -7,15 +7,22 @@
  * this host's cgroup layout with the same include, /etc/hostname written as
  * ensureCreated writes it, then `lxc-start -d` and `lxc-wait -s RUNNING`
  * through the same host runner. Teardown is `lxc-stop -k` and removal.
+ * With an `idmap` the container is unprivileged exactly as the runtime makes
+ * it (the same rendered id map and `idmap=container` rootfs); the directory
+ * modes and the mapped root's ACL are those of a data dir, set once in
+ * prepare() (the runtime's per-create check finds them already in place).
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectCgroupLayout, type CgroupLayout } from '../../lib/host/cgroup.js';
 import { hostRunner } from '../../lib/host/exec.js';
 import { ensureDir, pathExists, removeTree, writeFileAtomic } from '../../lib/host/fs.js';
+import { secureDataDir } from '../../lib/host/data-dir.js';
+import { grantTraversal } from '../../lib/host/security.js';
 import { ImageStore } from '../../controllers/instances/images/image-store.js';
 import { cloneRootfs } from '../../controllers/instances/images/rootfs.js';
 import type { ImageInfo } from '../../controllers/instances/images/types.js';
+import { DEFAULT_PROCESS_LIMIT } from '../../controllers/instances/instance-reconciler.js';
 import { renderLxcConfig } from '../../controllers/instances/runtimes/lxc-config.js';
 import { containerNameFor, hostnameFor } from '../../controllers/instances/runtimes/naming.js';
 import type { ContainerSpec } from '../../controllers/instances/runtimes/types.js';
@@ -42,12 +49,13 @@ export class RawLxcPeer {
     this.rootfsRoot = join(dir, 'rootfs');
   }
 
-  /** prepare builds (or finds) the cached busybox image and detects the cgroup layout; not timed. */
-  async prepare(): Promise<void> {
+  /** prepare builds (or finds) the cached busybox image, detects the cgroup layout and opens the rootfs dir to `mappedUid`; not timed. */
+  async prepare(mappedUid?: number): Promise<void> {
+    await secureDataDir(this.dir);
     this.image = await new ImageStore({ imagesDir: join(this.dir, 'images') }).ensure('busybox');
     this.layout = await detectCgroupLayout();
-    await ensureDir(this.lxcPath);
-    await ensureDir(this.rootfsRoot);
+    if (mappedUid !== undefined)
+      await grantTraversal({ path: join(this.rootfsRoot, 'x'), uid: mappedUid, dataDir: this.dir, runner: hostRunner });
   }
 
   private lxc(tool: string, name: string, args: string[]): string[] {
@@ -55,7 +63,11 @@ export class RawLxcPeer {
   }
 
   /** createAndStart makes container `instance` (same naming as the runtime) and waits for RUNNING; returns its timings. */
-  async createAndStart(instance: string, limits: { cpu: number; memoryBytes: number }): Promise<RawTiming> {
+  async createAndStart(
+    instance: string,
+    limits: { cpu: number; memoryBytes: number },
+    idmap?: { hostId: number; size: number },
+  ): Promise<RawTiming> {
     const image = this.image;
     const layout = this.layout;
     if (!image || !layout) throw new Error('call prepare() first');
@@ -75,10 +87,12 @@ export class RawLxcPeer {
       rootfsPath,
       cpu: limits.cpu,
       memoryBytes: limits.memoryBytes,
+      processes: DEFAULT_PROCESS_LIMIT,
       nics: [],
       mounts: [],
       distro: image.distro,
       haltSignal: image.haltSignal,
+      ...(idmap ? { idmap } : {}),
     };
     const containerDir = join(this.lxcPath, name);
     const include = (await pathExists('/usr/share/lxc/config/busybox.common.conf'))

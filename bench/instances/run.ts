@@ -1,13 +1,19 @@
 /**
- * bench/instances: the instance control plane against raw LXC, in one run (issue 3).
+ * bench/instances: the instance control plane against raw LXC, in one run (issues 3 and 11).
  *
  *   1. raw peer: N busybox containers made and started with the lxc tools
- *      the way the LXC runtime does it (raw-lxc.ts), one at a time, timed each;
- *   2. Cloudlet: N busybox instances on a real `cloudlet up` (LXC runtime), one
- *      at a time, each from its create request (HTTPS, kubeconfig token) to
- *      Running seen through one watch stream; p50/p99, ratio and overhead
- *      (Cloudlet minus raw) per instance; then deleted until the watch shows them gone;
+ *      the way the LXC runtime does it (raw-lxc.ts), one at a time, timed each,
+ *      N unprivileged (the same id map and idmapped rootfs) and N privileged, interleaved;
+ *   2. Cloudlet: N unprivileged and N privileged busybox instances on a real
+ *      `cloudlet up` (LXC runtime), interleaved one at a time (isolation.ts), each
+ *      from its create request (HTTPS, kubeconfig token) to Running seen through
+ *      one watch stream; p50/p99, ratio and overhead (Cloudlet minus raw of the
+ *      same kind) per instance; then deleted until the watch shows them gone;
  *   3. a burst of B instances applied at once (concurrency C) until all Running;
+ *   3b. root filesystem preparation (--debian D, default 5; 0 skips): D
+ *      unprivileged and D privileged debian/bookworm instances, interleaved, on
+ *      the same daemon; the image is debootstrapped once into --image-cache
+ *      (default /var/tmp/cloudlet-bench-images) and hard-linked into the data dir;
  *   4. hollow runtime (hollow.ts): 1,000 instances to all Running, then idle
  *      CPU and RSS of the daemon holding 10,000 objects. By default the 9,000
  *      objects beyond the 1,000 instances are core v1 Events (--fill events):
@@ -21,10 +27,10 @@
  *
  * Usage: node dist/bench/instances/run.js [--n 20] [--burst 100] [--concurrency 20]
  *   [--hollow 1000] [--objects 10000] [--fill instances|events] [--idle-seconds 30]
- *   [--skip-lxc] [--skip-hollow] [--cpu-prof DIR]
+ *   [--debian 5] [--image-cache DIR] [--skip-lxc] [--skip-hollow] [--cpu-prof DIR]
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/kinds/registry.js';
@@ -32,6 +38,7 @@ import { percentile, printTable, ratio } from '../common.js';
 import { BenchDaemon } from './bench-daemon.js';
 import { runHollow, type FillKind, type HollowResult } from './hollow.js';
 import { metricsDelta, metricsRows, scrapeMetrics, type MetricsSnapshot } from './daemon-metrics.js';
+import { allNames, DEBIAN_IMAGE, debianCache, interleaved, rawPair, SHARED_MAP, type DebianCache, type Kind } from './isolation.js';
 import { PhaseTracker } from './phase-tracker.js';
 import { RawLxcPeer, type RawTiming } from './raw-lxc.js';
 import { burst, deleteAll, names, phaseSummary, sequential, type BurstResult, type InstanceShape, type Timeline } from './scenarios.js';
@@ -53,6 +60,9 @@ const OBJECTS = Number(args.get('--objects') ?? 10000);
 const FILL = (args.get('--fill') ?? 'events') as FillKind;
 const IDLE_SECONDS = Number(args.get('--idle-seconds') ?? 30);
 const CPU_PROF = args.get('--cpu-prof');
+const DEBIAN = Number(args.get('--debian') ?? 5);
+const IMAGE_CACHE = args.get('--image-cache') ?? '/var/tmp/cloudlet-bench-images';
+const DEBIAN_SHAPE: InstanceShape = { cpu: 0.5, memory: '256Mi', image: DEBIAN_IMAGE };
 const SHAPE: InstanceShape = { cpu: 0.1, memory: '32Mi' };
 const LIMITS = { cpu: 0.1, memoryBytes: 32 * 1024 * 1024 };
 
@@ -71,32 +81,33 @@ function checkHost(): void {
   }
 }
 
-async function rawPeer(): Promise<RawTiming[]> {
+async function rawPeer(): Promise<Record<Kind, RawTiming[]>> {
   const dir = await mkdtemp(join(tmpdir(), 'cl-bench-raw-'));
+  await chmod(dir, 0o711); // the mapped root must search every directory down to its rootfs
   const peer = new RawLxcPeer(dir);
   cleanups.push(async () => {
     await peer.destroyAll();
     await rm(dir, { recursive: true, force: true });
   });
-  await peer.prepare();
-  await peer.createAndStart('warmup', LIMITS);
-  const out: RawTiming[] = [];
-  for (const name of names('raw', N)) out.push(await peer.createAndStart(name, LIMITS));
-  log(`raw: ${N} containers started; destroying them`);
+  await peer.prepare(SHARED_MAP.hostId);
+  const out = await rawPair(peer, N, LIMITS);
+  log(`raw: ${N} unprivileged + ${N} privileged containers started; destroying them`);
   await peer.destroyAll();
   return out;
 }
 
 interface LxcCloudlet {
-  sequential: Timeline[];
+  sequential: Record<Kind, Timeline[]>;
+  debian?: Record<Kind, Timeline[]>;
   sequentialMetrics: MetricsSnapshot;
   sequentialDeleteMs: number;
   burst: BurstResult;
   burstDeleteMs: number;
 }
 
-async function cloudletLxc(): Promise<LxcCloudlet> {
-  const daemon = await BenchDaemon.start({ runtime: 'lxc', label: 'lxc', cpuProfDir: CPU_PROF });
+async function cloudletLxc(debian: DebianCache | undefined): Promise<LxcCloudlet> {
+  const seedImages = debian ? [debian.imageDir] : [];
+  const daemon = await BenchDaemon.start({ runtime: 'lxc', label: 'lxc', cpuProfDir: CPU_PROF, seedImages });
   cleanups.push(() => daemon.stop());
   const api = daemon.api;
   if (!api) throw new Error('no API client');
@@ -106,10 +117,12 @@ async function cloudletLxc(): Promise<LxcCloudlet> {
   // Warm-up: builds the busybox image into the daemon's cache; not timed.
   await sequential({ api, tracker, names: ['warmup'], shape: SHAPE, timeoutMs: 120_000 });
   await deleteAll({ api, tracker, names: ['warmup'], concurrency: 1, timeoutMs: 60_000 });
-  log('cloudlet: warm-up instance done; timing sequential instances');
-  const seqNames = names('seq', N);
+  await sequential({ api, tracker, names: ['warmup-p'], shape: { ...SHAPE, privileged: true }, timeoutMs: 120_000 });
+  await deleteAll({ api, tracker, names: ['warmup-p'], concurrency: 1, timeoutMs: 60_000 });
+  log('cloudlet: warm-up instances done; timing sequential instances, unprivileged and privileged interleaved');
+  const seqNames = allNames('seq', N);
   const m0 = await scrapeMetrics(api);
-  const seq = await sequential({ api, tracker, names: seqNames, shape: SHAPE, timeoutMs: 60_000 });
+  const seq = await interleaved({ api, tracker, prefix: 'seq', n: N, shape: SHAPE, timeoutMs: 60_000 });
   const sequentialMetrics = metricsDelta(m0, await scrapeMetrics(api));
   const seqDel = await deleteAll({ api, tracker, names: seqNames, concurrency: CONCURRENCY, timeoutMs: 120_000 });
   log(`cloudlet: ${N} sequential instances done; burst of ${BURST}`);
@@ -117,8 +130,17 @@ async function cloudletLxc(): Promise<LxcCloudlet> {
   const b = await burst({ api, tracker, names: burstNames, shape: SHAPE, concurrency: CONCURRENCY, timeoutMs: 10 * 60_000 });
   log(`cloudlet: burst all Running after ${(b.allRunningMs / 1000).toFixed(2)} s; deleting`);
   const bDel = await deleteAll({ api, tracker, names: burstNames, concurrency: CONCURRENCY, timeoutMs: 10 * 60_000 });
+  let deb: Record<Kind, Timeline[]> | undefined;
+  if (debian) {
+    log(`cloudlet: ${DEBIAN} unprivileged + ${DEBIAN} privileged ${DEBIAN_IMAGE} instances, interleaved (one warm-up first)`);
+    await sequential({ api, tracker, names: ['warmup-deb'], shape: DEBIAN_SHAPE, timeoutMs: 300_000 });
+    await deleteAll({ api, tracker, names: ['warmup-deb'], concurrency: 1, timeoutMs: 300_000 });
+    // 5 s after each: systemd's boot of the last one is not what the next one is timed against.
+    deb = await interleaved({ api, tracker, prefix: 'deb', n: DEBIAN, shape: DEBIAN_SHAPE, timeoutMs: 300_000, settleMs: 5_000 });
+    await deleteAll({ api, tracker, names: allNames('deb', DEBIAN), concurrency: 4, timeoutMs: 10 * 60_000 });
+  }
   tracker.stop();
-  return { sequential: seq, sequentialMetrics, sequentialDeleteMs: seqDel, burst: b, burstDeleteMs: bDel };
+  return { sequential: seq, ...(deb ? { debian: deb } : {}), sequentialMetrics, sequentialDeleteMs: seqDel, burst: b, burstDeleteMs: bDel };
 }
 
 function stats(xs: number[]): { p50: number; p99: number; mean: number; min: number; max: number } {
@@ -142,39 +164,107 @@ async function main(): Promise<void> {
   };
   const goals: Record<string, { value: number; goal: number; unit: string; met: boolean }> = {};
   if (!args.has('--skip-lxc')) {
-    log(`raw peer: ${N} busybox containers with the lxc tools`);
+    const debian = DEBIAN > 0 ? await debianCache(IMAGE_CACHE, log) : undefined;
+    if (debian) log(`${DEBIAN_IMAGE} cached in ${debian.imageDir}: ${(debian.bytes / 2 ** 20).toFixed(0)} MiB, ${debian.files} files`);
+    log(`raw peer: ${N} unprivileged + ${N} privileged busybox containers with the lxc tools`);
     const raw = await rawPeer();
-    const cl = await cloudletLxc();
-    const rawS = stats(raw.map((r) => r.totalMs));
-    const clS = stats(cl.sequential.map((t) => t.totalMs));
+    const cl = await cloudletLxc(debian);
+    const rawS = stats(raw.u.map((r) => r.totalMs));
+    const rawP = stats(raw.p.map((r) => r.totalMs));
+    const clS = stats(cl.sequential.u.map((t) => t.totalMs));
+    const clP = stats(cl.sequential.p.map((t) => t.totalMs));
     const over = { p50: clS.p50 - rawS.p50, p99: clS.p99 - rawS.p99 };
+    const overP = { p50: clP.p50 - rawP.p50, p99: clP.p99 - rawP.p99 };
+    const row = (label: string, x: ReturnType<typeof stats>): string[] => [label, f1(x.p50), f1(x.p99), f1(x.mean), f1(x.min), f1(x.max)];
     printTable(
-      ['create → running (ms)', 'p50', 'p99', 'mean', 'min', 'max'],
+      [`create → running (ms), ${N} each, interleaved`, 'p50', 'p99', 'mean', 'min', 'max'],
       [
-        ['raw lxc tools', f1(rawS.p50), f1(rawS.p99), f1(rawS.mean), f1(rawS.min), f1(rawS.max)],
-        ['Cloudlet (API → watch Running)', f1(clS.p50), f1(clS.p99), f1(clS.mean), f1(clS.min), f1(clS.max)],
+        row('raw lxc tools, unprivileged (same map)', rawS),
+        row('raw lxc tools, privileged', rawP),
+        row('Cloudlet unprivileged (API → watch Running)', clS),
+        row('Cloudlet privileged', clP),
         [
-          'ratio Cloudlet/raw',
+          'ratio Cloudlet/raw, unprivileged',
           ratio(clS.p50, rawS.p50).toFixed(2),
           ratio(clS.p99, rawS.p99).toFixed(2),
           ratio(clS.mean, rawS.mean).toFixed(2),
           '',
           '',
         ],
-        ['overhead Cloudlet − raw (goal p99 ≤ 100)', f1(over.p50), f1(over.p99), f1(clS.mean - rawS.mean), '', ''],
+        ['overhead unprivileged − raw (goal p99 ≤ 100)', f1(over.p50), f1(over.p99), f1(clS.mean - rawS.mean), '', ''],
+        ['overhead privileged − raw privileged', f1(overP.p50), f1(overP.p99), f1(clP.mean - rawP.mean), '', ''],
+        ['Cloudlet unprivileged − privileged', f1(clS.p50 - clP.p50), f1(clS.p99 - clP.p99), f1(clS.mean - clP.mean), '', ''],
+        ['raw unprivileged − privileged', f1(rawS.p50 - rawP.p50), f1(rawS.p99 - rawP.p99), f1(rawS.mean - rawP.mean), '', ''],
       ],
     );
-    const rawParts = {
-      rootfs: stats(raw.map((r) => r.rootfsMs)).p50,
-      define: stats(raw.map((r) => r.defineMs)).p50,
-      start: stats(raw.map((r) => r.startMs)).p50,
-    };
+    const partsOf = (xs: RawTiming[]): Record<string, number> => ({
+      rootfs: stats(xs.map((r) => r.rootfsMs)).p50,
+      define: stats(xs.map((r) => r.defineMs)).p50,
+      start: stats(xs.map((r) => r.startMs)).p50,
+    });
+    const rawParts = { u: partsOf(raw.u), p: partsOf(raw.p) };
     printTable(
       ['raw parts p50 (ms)', 'rootfs copy', 'config', 'lxc-start+wait'],
-      [['', f1(rawParts.rootfs), f1(rawParts.define), f1(rawParts.start)]],
+      (['u', 'p'] as const).map((k) => [
+        k === 'u' ? 'unprivileged' : 'privileged',
+        f1(rawParts[k].rootfs ?? NaN),
+        f1(rawParts[k].define ?? NaN),
+        f1(rawParts[k].start ?? NaN),
+      ]),
     );
-    const seqPhases = phaseSummary(cl.sequential, percentile, 50);
-    printTable(['Cloudlet phase first seen, p50 ms after create', ...Object.keys(seqPhases)], [['', ...Object.values(seqPhases).map(f1)]]);
+    const seqPhases = phaseSummary(cl.sequential.u, percentile, 50);
+    const seqPhasesP = phaseSummary(cl.sequential.p, percentile, 50);
+    printTable(
+      ['Cloudlet phase first seen, p50 ms after create', ...Object.keys(seqPhases)],
+      [
+        ['unprivileged', ...Object.values(seqPhases).map(f1)],
+        ['privileged', ...Object.keys(seqPhases).map((k) => f1(seqPhasesP[k] ?? NaN))],
+      ],
+    );
+    if (cl.debian && debian) {
+      const d = cl.debian;
+      const startingOf = (ts: Timeline[]): ReturnType<typeof stats> => stats(ts.map((t) => t.phases.Starting ?? NaN));
+      const dS = { u: startingOf(d.u), p: startingOf(d.p) };
+      const dR = { u: stats(d.u.map((t) => t.totalMs)), p: stats(d.p.map((t) => t.totalMs)) };
+      const mib = (debian.bytes / 2 ** 20).toFixed(0);
+      printTable(
+        [`${DEBIAN_IMAGE} rootfs (${mib} MiB, ${debian.files} files), ${DEBIAN} each (ms)`, 'p50', 'p99', 'mean', 'min', 'max'],
+        [
+          row('create → Starting (rootfs ready), unprivileged', dS.u),
+          row('create → Starting (rootfs ready), privileged', dS.p),
+          [
+            'ratio unprivileged/privileged (goal ≤ 1.2)',
+            ratio(dS.u.p50, dS.p.p50).toFixed(2),
+            ratio(dS.u.p99, dS.p.p99).toFixed(2),
+            ratio(dS.u.mean, dS.p.mean).toFixed(2),
+            '',
+            '',
+          ],
+          row('create → Running, unprivileged', dR.u),
+          row('create → Running, privileged', dR.p),
+          [
+            'ratio unprivileged/privileged',
+            ratio(dR.u.p50, dR.p.p50).toFixed(2),
+            ratio(dR.u.p99, dR.p.p99).toFixed(2),
+            ratio(dR.u.mean, dR.p.mean).toFixed(2),
+            '',
+            '',
+          ],
+        ],
+      );
+      goals.debianRootfsRatio = { value: ratio(dS.u.p50, dS.p.p50), goal: 1.2, unit: '×', met: ratio(dS.u.p50, dS.p.p50) <= 1.2 };
+      result.debian = {
+        image: DEBIAN_IMAGE,
+        rootfsBytes: debian.bytes,
+        rootfsFiles: debian.files,
+        n: DEBIAN,
+        startingMs: dS,
+        runningMs: dR,
+        ratioStartingP50: ratio(dS.u.p50, dS.p.p50),
+        ratioRunningP50: ratio(dR.u.p50, dR.p.p50),
+        timelines: d,
+      };
+    }
     const bS = stats(cl.burst.timelines.map((t) => t.totalMs));
     printTable(
       ['burst', 'instances', 'conc', 'all created s', 'all Running s', 'per-instance p50 ms', 'p99 ms', 'delete all s'],
@@ -193,16 +283,24 @@ async function main(): Promise<void> {
     );
     printTable(['daemon metrics over the sequential instances', 'name', 'count', 'total s', 'mean ms'], metricsRows(cl.sequentialMetrics));
     goals.overheadP99 = { value: over.p99, goal: 100, unit: 'ms', met: over.p99 <= 100 };
-    result.raw = { stats: rawS, parts: rawParts, timings: raw };
+    goals.unprivilegedVsPrivilegedP99 = { value: clS.p99 - clP.p99, goal: 100, unit: 'ms', met: clS.p99 - clP.p99 <= 100 };
+    result.raw = { stats: rawS, statsPrivileged: rawP, parts: rawParts, timings: raw };
     result.cloudlet = {
       stats: clS,
       ratio: { p50: ratio(clS.p50, rawS.p50), p99: ratio(clS.p99, rawS.p99) },
       overhead: over,
       phasesP50: seqPhases,
-      phasesP99: phaseSummary(cl.sequential, percentile, 99),
-      timelines: cl.sequential,
+      phasesP99: phaseSummary(cl.sequential.u, percentile, 99),
+      timelines: cl.sequential.u,
       metrics: cl.sequentialMetrics,
       deleteAllMs: cl.sequentialDeleteMs,
+    };
+    result.cloudletPrivileged = {
+      stats: clP,
+      overhead: overP,
+      phasesP50: seqPhasesP,
+      timelines: cl.sequential.p,
+      unprivilegedMinusPrivileged: { p50: clS.p50 - clP.p50, p99: clS.p99 - clP.p99 },
     };
     result.burst = {
       allCreatedMs: cl.burst.allCreatedMs,

@@ -8,10 +8,12 @@ import { pool } from '../common.js';
 import type { BenchApiClient } from './api-client.js';
 import type { PhaseTracker } from './phase-tracker.js';
 
-/** InstanceShape is what the benchmark's instances ask for. */
+/** InstanceShape is what the benchmark's instances ask for: image busybox unless set; unprivileged unless `privileged`. */
 export interface InstanceShape {
   cpu: number;
   memory: string;
+  image?: string;
+  privileged?: boolean;
 }
 
 /** Timeline is one instance's create→Running time and the first-seen offset (ms from the create request) of each phase. */
@@ -28,7 +30,12 @@ export function manifest(name: string, namespace: string, shape: InstanceShape):
     apiVersion: 'cloudlet.dev/v1alpha1',
     kind: 'Instance',
     metadata: { name, namespace, labels: { bench: 'instances' } },
-    spec: { image: 'busybox', cpu: shape.cpu, memory: shape.memory },
+    spec: {
+      image: shape.image ?? 'busybox',
+      cpu: shape.cpu,
+      memory: shape.memory,
+      ...(shape.privileged ? { security: { privileged: true } } : {}),
+    },
   };
 }
 

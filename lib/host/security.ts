@@ -69,7 +69,14 @@ function ancestorsOf(path: string): string[] {
  * Cloudlet's to change: they are checked (requireTraversable) and an
  * UnavailableError names the one that blocks and the fix.
  */
-export async function grantTraversal(opts: { path: string; uid: number; dataDir: string; runner: HostRunner }): Promise<void> {
+export async function grantTraversal(opts: {
+  path: string;
+  uid: number;
+  dataDir: string;
+  runner: HostRunner;
+  /** granted remembers `<uid>:<dir>:<inode>` triples this process already granted, so setfacl runs once per directory and uid */
+  granted?: Set<string>;
+}): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   const outside = ancestorsOf(opts.path).filter((d) => d !== dataDir && !isStrictlyUnder(d, dataDir));
   for (const d of outside) {
@@ -82,8 +89,13 @@ export async function grantTraversal(opts: { path: string; uid: number; dataDir:
   }
   for (const d of ancestorsOf(opts.path).filter((x) => x === dataDir || isStrictlyUnder(x, dataDir))) {
     const st = await lstat(d);
+    // Keyed by inode too: a directory deleted and made again (a pool re-created) has no ACL entry yet.
+    const key = `${opts.uid}:${d}:${st.ino}`;
+    if (opts.granted?.has(key)) continue;
+    // The mode alone does not show an ACL entry granted earlier: setfacl is idempotent, and `granted` spares repeats.
     if (st.isDirectory() && !canTraverse(st, opts.uid)) {
       await opts.runner.run(['setfacl', '-m', `u:${opts.uid}:x`, d], { timeoutMs: 10_000 });
     }
+    opts.granted?.add(key);
   }
 }

@@ -67,6 +67,8 @@ export class LxcRuntime extends BaseRuntime {
   readonly prefix: string;
   private readonly runner: HostRunner;
   private readonly dataDir: string;
+  /** granted: `<uid>:<dir>` search permissions this runtime already gave (grantTraversal) */
+  private readonly granted = new Set<string>();
   private readonly lxcConfigDir: string;
   private layout: CgroupLayout | undefined;
   private readonly stopTimeout: number;
@@ -137,7 +139,7 @@ export class LxcRuntime extends BaseRuntime {
     // the data dir's own directories, which stay closed to other local users (lib/host/data-dir.ts).
     if (spec.idmap) {
       for (const path of [spec.rootfsPath, ...mounts.map((m) => join(m.source, 'entry'))]) {
-        await grantTraversal({ path, uid: spec.idmap.hostId, dataDir: this.dataDir, runner: this.runner });
+        await grantTraversal({ path, uid: spec.idmap.hostId, dataDir: this.dataDir, runner: this.runner, granted: this.granted });
       }
     }
     const config = renderLxcConfig({

@@ -115,6 +115,11 @@ export function translateMembershipError(err: unknown, op: string): CloudletErro
   }
 }
 
+/** memberInfo maps etcd's wire member to EtcdMemberInfo. */
+function memberInfo(m: { ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean }): EtcdMemberInfo {
+  return { id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner ?? false };
+}
+
 /** EtcdMembership: see the file comment. close() when done. */
 export class EtcdMembership {
   private readonly client: Etcd3;
@@ -133,13 +138,7 @@ export class EtcdMembership {
   async list(): Promise<EtcdMemberInfo[]> {
     try {
       const res = await this.client.cluster.memberList({ linearizable: true });
-      return res.members.map((m) => ({
-        id: m.ID,
-        name: m.name,
-        peerUrls: m.peerURLs,
-        clientUrls: m.clientURLs,
-        isLearner: m.isLearner ?? false,
-      }));
+      return res.members.map(memberInfo);
     } catch (err) {
       throw translateMembershipError(err, 'member list');
     }
@@ -151,13 +150,7 @@ export class EtcdMembership {
       const res = await this.client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
       return {
         id: res.member.ID,
-        members: res.members.map((m) => ({
-          id: m.ID,
-          name: m.name,
-          peerUrls: m.peerURLs,
-          clientUrls: m.clientURLs,
-          isLearner: m.isLearner ?? false,
-        })),
+        members: res.members.map(memberInfo),
       };
     } catch (err) {
       throw translateMembershipError(err, 'member add');

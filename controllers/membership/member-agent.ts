@@ -48,6 +48,8 @@ export class MemberAgent {
   private failing = false;
   private beatTimer: unknown;
   private statusTimer: unknown;
+  /** apparmor: the kernel's AppArmor switch, read once (it cannot change while the host runs) */
+  private apparmor: boolean | undefined;
 
   constructor(opts: MemberAgentOptions) {
     this.o = { ttlSeconds: 5, keepAliveMs: 1000, statusMs: 10000, ...opts };
@@ -167,7 +169,8 @@ export class MemberAgent {
   /** writeStatus reports capacity, version and the heartbeat time (retrying on write conflicts). */
   private async writeStatus(): Promise<void> {
     const facts = await readHostFacts(this.o.dataDir);
-    const lsm = securityModuleCondition(await hostHasAppArmor());
+    this.apparmor ??= await hostHasAppArmor();
+    const lsm = securityModuleCondition(this.apparmor);
     // The membership controller writes phase and conditions too: a conflict recomputes on fresh data.
     await updateStatus<Member>(this.o.store, this.o.memberKind, { name: this.o.name }, (member) => ({
       ...member.status,

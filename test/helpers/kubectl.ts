@@ -64,10 +64,12 @@ export function kubectlRunner(opts: { kubeconfig: string; dir: string }): Kubect
   };
 }
 
-/** makeKubectlEnv prepares the temp dir for an in-process server; fails with an install hint when kubectl or openssl is missing. */
-export function makeKubectlEnv(): KubectlEnv {
-  requireKubectl();
-  const dir = mkdtempSync(join(tmpdir(), 'cloudlet-kubectl-'));
+/**
+ * makeTestCertificate writes a throwaway self-signed certificate for
+ * 127.0.0.1 (`key.pem`, `cert.pem`) into `dir`; fails with an install hint
+ * when openssl is missing.
+ */
+export function makeTestCertificate(dir: string, commonName: string): { key: Buffer; cert: Buffer } {
   try {
     execFileSync(
       'openssl',
@@ -86,15 +88,27 @@ export function makeKubectlEnv(): KubectlEnv {
         '-days',
         '1',
         '-subj',
-        '/CN=cloudlet-e2e',
+        `/CN=${commonName}`,
         '-addext',
         'subjectAltName=IP:127.0.0.1',
       ],
       { stdio: 'pipe' },
     );
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);
+  }
+  return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+}
+
+/** makeKubectlEnv prepares the temp dir for an in-process server; fails with an install hint when kubectl or openssl is missing. */
+export function makeKubectlEnv(): KubectlEnv {
+  requireKubectl();
+  const dir = mkdtempSync(join(tmpdir(), 'cloudlet-kubectl-'));
+  try {
+    makeTestCertificate(dir, 'cloudlet-e2e');
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   const kubeconfig = join(dir, 'kubeconfig');
   return {

@@ -9,8 +9,8 @@
  * (embedded etcd, controllers, its own kubeconfig) is test/e2e/cli.test.ts.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { createMetrics } from '../../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../../lib/store/memory-store.js';
 import type { KubeObject } from '../../../lib/store/types.js';
+import { makeTestCertificate } from '../../helpers/kubectl.js';
 
 const TOKEN = 'cli-e2e-token-0123456789abcdef';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -131,33 +132,7 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cloudlet-cli-memory-'));
     if (!fromSource && !existsSync(cliArgv[0] ?? '')) throw new Error(`${cliArgv[0]} is missing: build first with "npx tsc -p ."`);
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=cloudlet-cli-e2e',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch (err) {
-      throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${String(err)}`);
-    }
+    const tls = makeTestCertificate(dir, 'cloudlet-cli-e2e');
     store = new MemoryStore();
     server = new ApiServer({
       store,
@@ -165,7 +140,7 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
       logger: silentLogger(),
       metrics,
       auth: { tokens: [TOKEN] },
-      tls: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      tls,
     });
     const { port } = await server.listen('127.0.0.1', 0);
     writeFileSync(

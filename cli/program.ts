@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { formatCliError } from './client/status.js';
 import { CliContext, type CliIO, type GlobalOptions } from './context.js';
 import { registerMembershipCommands } from './commands/membership.js';
+import { registerAccessCommands } from './commands/access.js';
 import { registerRecoveryCommands } from './commands/recovery.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -180,6 +181,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     });
 
   registerMembershipCommands(program, ctxOf, setExit);
+  registerAccessCommands(program, ctxOf, setExit);
   registerRecoveryCommands(program, ctxOf, setExit);
 
   program

@@ -35,6 +35,10 @@ import {
 } from './cluster.js';
 import { EtcdMembership } from '../lib/etcd/membership.js';
 import { JoinService } from './join-server.js';
+import { AccessService } from './access-service.js';
+import { CredentialCache } from '../lib/auth/credentials.js';
+import { ensureDefaultRbac } from '../lib/auth/bootstrap.js';
+import { AuditLog, auditLogPath } from '../lib/audit/audit-log.js';
 import { VoterController, waitUntilVoter } from './voters.js';
 import { EtcdLearnerAgent } from './etcd-learner-agent.js';
 import { EventRecorder } from '../lib/controller/events.js';
@@ -150,7 +154,15 @@ export class Daemon {
     const sans = ['127.0.0.1', 'localhost', hostname(), ...listenHost, ...(identity.address ? [identity.address] : [])];
     const serving = await ensureCertificate(pkiDir, { name: 'apiserver', sans, usage: 'server' });
     const caPem = await readFile(join(pkiDir, 'ca.crt'), 'utf8');
-    const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert) };
+    // ca: client certificates signed by the cluster CA authenticate (kubeconfigs written by `cloudlet user create`)
+    const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert), ca: caPem };
+    await ensureDefaultRbac(etcd.store, logger);
+    const credentials = new CredentialCache({ raw: etcd.store.raw, logger, metrics: this.metrics });
+    await credentials.start();
+    this.stack.push({ name: 'credential cache', stop: () => credentials.stop() });
+    const access = new AccessService({ store: etcd.store, pkiDir, logger });
+    const audit = await AuditLog.open({ path: auditLogPath(dataDir), log: logger, metrics: this.metrics });
+    this.stack.push({ name: 'audit log', stop: () => audit.close() });
     let server = '';
     const joins = identity.etcd
       ? new JoinService({
@@ -169,9 +181,10 @@ export class Daemon {
       kinds,
       logger,
       metrics: this.metrics,
-      auth: { tokens: [token] },
+      auth: { tokens: [token], credentials },
+      audit,
       tls,
-      extraRoutes: joins?.routes() ?? [],
+      extraRoutes: [...(joins?.routes() ?? []), ...access.routes()],
     });
     const bound = await api.listen(host, port);
     this.apiPort = bound.port;

@@ -125,6 +125,7 @@ export class JoinService {
         method: 'POST',
         path: '/cloudlet/join-tokens',
         public: false,
+        attributes: { verb: 'create', apiGroup: 'cloudlet.dev', resource: 'jointokens' },
         handle: async (req, res) => {
           const ttl = (await jsonBody(req)).ttlSeconds;
           if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1)
@@ -133,9 +134,24 @@ export class JoinService {
         },
       },
       {
+        method: 'GET',
+        path: '/cloudlet/join-tokens',
+        public: false,
+        attributes: { verb: 'list', apiGroup: 'cloudlet.dev', resource: 'jointokens' },
+        handle: async (_req, res) => sendJson(res, 200, { items: await this.listTokens() }),
+      },
+      {
+        method: 'POST',
+        path: '/cloudlet/join-tokens/revoke',
+        public: false,
+        attributes: { verb: 'delete', apiGroup: 'cloudlet.dev', resource: 'jointokens' },
+        handle: async (req, res) => sendJson(res, 200, await this.revokeToken(str(await jsonBody(req), 'id'))),
+      },
+      {
         method: 'POST',
         path: '/cloudlet/members/remove',
         public: false,
+        attributes: { verb: 'delete', apiGroup: 'cloudlet.dev', resource: 'members' },
         handle: async (req, res) => sendJson(res, 200, await this.removeMember(str(await jsonBody(req), 'member'))),
       },
     ];
@@ -154,6 +170,28 @@ export class JoinService {
     const lease = await this.o.store.grantLease(ttlSeconds);
     await this.o.store.raw.put(JOIN_TOKEN_KEY_PREFIX + secretHash(token.secret), JSON.stringify({ expiresAt: token.expiresAt }), { lease });
     return encodeJoinToken(token);
+  }
+
+  /** listTokens lists the live join tokens: an id (the first 16 hex digits of the secret's hash) and the expiry; never a secret. */
+  async listTokens(): Promise<Array<{ id: string; expiresAt: string }>> {
+    const { entries } = await this.o.store.raw.list(JOIN_TOKEN_KEY_PREFIX);
+    return entries.map((e) => {
+      const { expiresAt } = JSON.parse(e.value) as { expiresAt: number };
+      return {
+        id: e.key.slice(JOIN_TOKEN_KEY_PREFIX.length, JOIN_TOKEN_KEY_PREFIX.length + 16),
+        expiresAt: new Date(expiresAt * 1000).toISOString(),
+      };
+    });
+  }
+
+  /** revokeToken deletes the live join token whose id is `id`; NotFoundError when there is none. */
+  async revokeToken(id: string): Promise<{ id: string; revoked: true }> {
+    if (!/^[0-9a-f]{16}$/.test(id))
+      throw new BadRequestError(`"${id}" is not a join token id (16 hex digits, as \`cloudlet token list\` shows)`);
+    const { entries } = await this.o.store.raw.list(JOIN_TOKEN_KEY_PREFIX + id);
+    if (entries.length === 0) throw new NotFoundError(`join token "${id}" not found (expired, used or never issued)`);
+    for (const e of entries) await this.o.store.raw.delete(e.key);
+    return { id, revoked: true };
   }
 
   /**

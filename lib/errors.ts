@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'Invalid',
   'BadRequest',
   'Unauthorized',
+  'Forbidden',
+  'TooManyRequests',
   'NotSupported',
   'UnsupportedMediaType',
   'MethodNotAllowed',
@@ -95,7 +97,23 @@ export class BadRequestError extends CloudletError {
   }
 }
 
-/** UnauthorizedError: the request carried no valid bearer token. */
+/** ForbiddenError: the caller is known but not allowed this request (RBAC, a host-reaching field, a quota, a terminating namespace). */
+export class ForbiddenError extends CloudletError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Forbidden', message, options);
+  }
+}
+
+/** TooManyRequestsError: the caller has too many requests in flight; retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends CloudletError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds: number }) {
+    super('TooManyRequests', message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** UnauthorizedError: the request carried no valid credentials (bearer token or client certificate). */
 export class UnauthorizedError extends CloudletError {
   constructor(message = 'Unauthorized', options?: { cause?: unknown }) {
     super('Unauthorized', message, options);
@@ -198,6 +216,8 @@ export const HTTP_STATUS: Record<CloudletErrorCode, number> = {
   Invalid: 422,
   BadRequest: 400,
   Unauthorized: 401,
+  Forbidden: 403,
+  TooManyRequests: 429,
   NotSupported: 405,
   UnsupportedMediaType: 415,
   MethodNotAllowed: 405,
@@ -219,6 +239,8 @@ export const KUBE_REASON: Record<CloudletErrorCode, string> = {
   Invalid: 'Invalid',
   BadRequest: 'BadRequest',
   Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  TooManyRequests: 'TooManyRequests',
   NotSupported: 'MethodNotAllowed',
   UnsupportedMediaType: 'UnsupportedMediaType',
   MethodNotAllowed: 'MethodNotAllowed',
@@ -290,6 +312,10 @@ export function errorOfCode(code: CloudletErrorCode, message: string, opts: Wire
       return new BadRequestError(message, options);
     case 'Unauthorized':
       return new UnauthorizedError(message, options);
+    case 'Forbidden':
+      return new ForbiddenError(message, options);
+    case 'TooManyRequests':
+      return new TooManyRequestsError(message, { ...options, retryAfterSeconds: opts.retryAfterSeconds ?? 1 });
     case 'NotSupported':
       return new NotSupportedError(message, options);
     case 'UnsupportedMediaType':

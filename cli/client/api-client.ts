@@ -96,6 +96,14 @@ export class ApiClient {
     return new ApiClient(kc, lib, cluster.server.replace(/\/+$/, ''), opts.requestTimeoutMs ?? 0, namespace || undefined);
   }
 
+  /** clusterCaPem is the current cluster's CA certificate as the kubeconfig gives it (data or file), if any. */
+  async clusterCaPem(): Promise<string | undefined> {
+    const c = this.kc.getCurrentCluster();
+    if (c?.caData) return Buffer.from(c.caData, 'base64').toString('utf8');
+    if (c?.caFile) return (await import('node:fs/promises')).readFile(c.caFile, 'utf8');
+    return undefined;
+  }
+
   /** url builds the absolute URL of `path` with `query`. */
   url(path: string, query: Record<string, string | undefined> = {}): string {
     const u = new URL(this.server + path);

@@ -1,5 +1,5 @@
 /**
- * Membership commands: `init`, `join`, `token create`, `leave` and
+ * Membership commands: `init`, `join`, `token create|list|revoke`, `leave` and
  * `member remove`. init and join prepare a data dir (then `cloudlet daemon`
  * runs it); the others talk to the cluster's API with the admin kubeconfig.
  */
@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDuration, type CliContext } from '../context.js';
 import { retryTransient } from '../../lib/controller/backoff.js';
-import { errorMessage } from '../../lib/errors.js';
+import { ValidationError, errorMessage } from '../../lib/errors.js';
+import type { TokenCreateFlags } from './access.js';
 import { serverStatusOf } from '../client/status.js';
 
 interface MemberFlags {
@@ -66,20 +67,49 @@ export function registerMembershipCommands(program: Command, ctxOf: (cmd: Comman
       setExit(0);
     });
 
-  program
-    .command('token')
-    .description('join tokens')
+  const token = program.command('token').description('join tokens, and API tokens for automation');
+  token
     .command('create')
-    .description('print a one-time join token')
-    .option('--ttl <duration>', 'how long the token stays valid (e.g. 30m, 1h, 2d)', '1h')
-    .action(async (flags: { ttl: string }, cmd: Command) => {
+    .description('print a one-time join token, or with --user an API bearer token (shown once)')
+    .option('--ttl <duration>', 'how long the token stays valid (e.g. 30m, 1h, 2d; join tokens default to 1h, API tokens to never)')
+    .option('--user <name>', 'make an API token for this user instead of a join token')
+    .option('--group <group>', 'API token: a group of the user (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--namespace <ns>', 'API token: bind --role in this namespace only')
+    .option('--role <clusterrole>', 'API token: ClusterRole to bind to the user (edit, view, admin, …)')
+    .option('--description <text>', 'API token: what it is for')
+    .action(async (flags: TokenCreateFlags, cmd: Command) => {
       const { parseTtl } = await import('../../lib/join-token.js');
-      const ttlSeconds = parseTtl(flags.ttl);
       const ctx = ctxOf(cmd);
+      if (flags.user !== undefined) {
+        const { createApiToken } = await import('./access.js');
+        await createApiToken(ctx, { ...flags, user: flags.user, ...(flags.ttl ? { ttl: `${parseTtl(flags.ttl)}s` } : {}) });
+        setExit(0);
+        return;
+      }
+      if (flags.group.length > 0 || flags.namespace || flags.role || flags.description)
+        throw new ValidationError('--group, --namespace, --role and --description are for API tokens: add --user NAME');
+      const ttlSeconds = parseTtl(flags.ttl ?? '1h');
       const res = await (
         await ctx.client()
       ).request<{ token: string }>({ method: 'POST', path: '/cloudlet/join-tokens', body: { ttlSeconds } });
       ctx.out(res.token);
+      setExit(0);
+    });
+  token
+    .command('list')
+    .description('list live join tokens and API tokens (ids and expiry, never secrets)')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { listTokens } = await import('./access.js');
+      await listTokens(ctxOf(cmd));
+      setExit(0);
+    });
+  token
+    .command('revoke')
+    .description('revoke a join token or an API token by its id')
+    .argument('<id>', 'token id from `cloudlet token list`')
+    .action(async (id: string, _flags: unknown, cmd: Command) => {
+      const { revokeToken } = await import('./access.js');
+      await revokeToken(ctxOf(cmd), id);
       setExit(0);
     });
 

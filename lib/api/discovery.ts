@@ -7,8 +7,10 @@ import type { KindInfo, KindRegistry } from '../kinds/registry.js';
 /** VERBS are the verbs served for every kind. */
 export const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** NAMESPACE_RESOURCE is the core `namespaces` resource: namespaces are implicit, read-only. */
-const NAMESPACE_RESOURCE = { name: 'namespaces', singularName: 'namespace', kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] };
+/** verbsOf is what a kind serves: every verb unless it says otherwise (the review kinds: create only). */
+export function verbsOf(k: KindInfo): readonly string[] {
+  return k.verbs ?? VERBS;
+}
 
 /** aggregatedVersionOf returns `v2` or `v2beta1` when Accept asks for an APIGroupDiscoveryList, else undefined. */
 export function aggregatedVersionOf(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
@@ -39,7 +41,7 @@ function aggregatedResource(k: KindInfo): Record<string, unknown> {
     singularResource: k.singular,
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     responseKind: { group: k.group, version: k.version, kind: k.kind },
-    verbs: VERBS,
+    verbs: verbsOf(k),
   };
   if (k.shortNames.length > 0) r.shortNames = k.shortNames;
   if (k.categories.length > 0) r.categories = k.categories;
@@ -68,20 +70,7 @@ export function aggregatedDiscovery(kinds: KindRegistry, which: 'core' | 'apis',
     if ((group === '') !== (which === 'core')) continue;
     items.push({
       metadata: { name: group, creationTimestamp: null },
-      versions: [...versions].map(([version, ks]) => {
-        const resources = ks.map(aggregatedResource);
-        if (group === '') {
-          resources.push({
-            resource: 'namespaces',
-            singularResource: 'namespace',
-            scope: 'Cluster',
-            responseKind: { group: '', version: 'v1', kind: 'Namespace' },
-            verbs: NAMESPACE_RESOURCE.verbs,
-            shortNames: NAMESPACE_RESOURCE.shortNames,
-          });
-        }
-        return { version, resources, freshness: 'Current' };
-      }),
+      versions: [...versions].map(([version, ks]) => ({ version, resources: ks.map(aggregatedResource), freshness: 'Current' })),
     });
   }
   return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${v}`, metadata: {}, items };
@@ -115,7 +104,7 @@ export function legacyResourceList(kinds: KindRegistry, group: string, version: 
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: VERBS,
+      verbs: verbsOf(k),
       shortNames: k.shortNames,
       categories: k.categories,
     });
@@ -128,6 +117,5 @@ export function legacyResourceList(kinds: KindRegistry, group: string, version: 
         verbs: ['get', 'patch', 'update'],
       });
   }
-  if (group === '') resources.push({ ...NAMESPACE_RESOURCE, namespaced: false });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
 }

@@ -3,7 +3,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError } from '../errors.js';
+import type { UserInfo } from '../auth/identity.js';
 import type { KindInfo } from '../kinds/registry.js';
+import type { Admission } from './admission.js';
 import type { Logger } from '../log/logger.js';
 import type { KubeObject, Store } from '../store/types.js';
 import type { ResourceRoute } from './router.js';
@@ -21,6 +23,8 @@ export interface HandlerDeps {
   bookmarkIntervalMs: number;
   /** watchClosers: every open watch registers a function that ends it, so close() can end them all */
   watchClosers: Set<() => void>;
+  /** admission runs the checks after validation and before the store: namespaces, host-reaching fields, quotas */
+  admission: Admission;
 }
 
 /** ResourceRequest is one request on a resource path. */
@@ -29,6 +33,8 @@ export interface ResourceRequest {
   res: ServerResponse;
   route: ResourceRoute;
   query: URLSearchParams;
+  /** user is the authenticated caller */
+  user: UserInfo;
   /** objectName: the object a collection request turned out to be about (POST), for error details */
   objectName?: string;
 }

@@ -1,11 +1,9 @@
 /**
- * The non-resource endpoints: version, discovery, OpenAPI and the implicit
- * namespaces.
+ * The non-resource endpoints: version, discovery and OpenAPI.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MethodNotAllowedError, NotFoundError } from '../errors.js';
 import type { KindRegistry } from '../kinds/registry.js';
-import { rfc3339 } from '../store/object-rules.js';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -14,7 +12,6 @@ import {
   legacyGroupList,
   legacyResourceList,
 } from './discovery.js';
-import { isDnsLabel } from './metadata.js';
 import { openapiDocument, openapiIndex } from './openapi.js';
 import { sendJson } from './request.js';
 import type { Route } from './router.js';
@@ -35,13 +32,7 @@ export const VERSION_INFO = {
 /** MetaDocuments caches the documents that depend only on the kind registry. */
 export class MetaDocuments {
   private readonly cache = new Map<string, string>();
-  private readonly started: string;
-  constructor(
-    private readonly kinds: KindRegistry,
-    started: Date,
-  ) {
-    this.started = rfc3339(started);
-  }
+  constructor(private readonly kinds: KindRegistry) {}
 
   private cached(key: string, make: () => unknown): string | undefined {
     let text = this.cache.get(key);
@@ -95,32 +86,8 @@ export class MetaDocuments {
         return true;
       case 'openapiV2':
         throw new NotFoundError('OpenAPI v2 is not served; use /openapi/v3');
-      case 'namespace':
-        if (route.name === undefined) {
-          sendJson(res, 200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [this.namespace('default')] });
-        } else {
-          if (!isDnsLabel(route.name)) throw new NotFoundError(`namespaces "${route.name}" not found`);
-          sendJson(res, 200, this.namespace(route.name));
-        }
-        return true;
       default:
         return false;
     }
-  }
-
-  private namespace(name: string): Record<string, unknown> {
-    return {
-      kind: 'Namespace',
-      apiVersion: 'v1',
-      metadata: {
-        name,
-        uid: `namespace-${name}`,
-        resourceVersion: '1',
-        creationTimestamp: this.started,
-        labels: { 'kubernetes.io/metadata.name': name },
-      },
-      spec: { finalizers: ['kubernetes'] },
-      status: { phase: 'Active' },
-    };
   }
 }

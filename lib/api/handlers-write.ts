@@ -22,6 +22,7 @@ export async function createObject(deps: HandlerDeps, r: ResourceRequest): Promi
   if (typeof meta.name === 'string') r.objectName = meta.name;
   if (kind.hasStatus) delete obj.status;
   const { warnings } = deps.validator.validate(kind, obj, { fieldValidation: p.fieldValidation });
+  await deps.admission.admitCreate(kind, obj, r.user);
   meta.managedFields = recordUpdate({ before: undefined, after: obj, manager: p.fieldManager, time: rfc3339(deps.now()) });
   const created = await deps.store.create(kind, obj, { dryRun: p.dryRun });
   sendJson(r.res, 201, created, warningHeaders(warnings));
@@ -44,6 +45,7 @@ export async function replaceObject(deps: HandlerDeps, r: ResourceRequest): Prom
         : obj;
   if (candidate.status === undefined) delete candidate.status;
   const { warnings } = deps.validator.validate(kind, candidate, { fieldValidation: p.fieldValidation, previous: current });
+  if (subresource !== 'status') deps.admission.admitUpdate(kind, candidate, current, r.user);
   const mf: { subresource?: 'status' } = subresource ? { subresource } : {};
   candidate.metadata.managedFields = recordUpdate({
     before: current,
@@ -70,6 +72,7 @@ export async function deleteObject(deps: HandlerDeps, r: ResourceRequest): Promi
   const { kind, namespace, name, subresource } = r.route;
   if (name === undefined || subresource !== undefined)
     throw new MethodNotAllowedError('DELETE needs an object name (deleting a collection is not supported)');
+  deps.admission.admitDelete(kind, name);
   const p = writeParams(r.req, r.query);
   const text = await readBody(r.req);
   let body: DeleteBody = {};

@@ -25,7 +25,6 @@ export type Route =
   | { type: 'openapiIndex' }
   | { type: 'openapiDoc'; group: string; version: string }
   | { type: 'openapiV2' }
-  | { type: 'namespace'; name?: string }
   | ResourceRoute
   | { type: 'notFound' };
 
@@ -77,8 +76,6 @@ export function route(kinds: KindRegistry, path: string): Route {
       if (segs.length === 1) return { type: 'api' };
       if (!b) return { type: 'notFound' };
       if (segs.length === 2) return { type: 'groupVersion', group: '', version: b };
-      if (b === 'v1' && c === 'namespaces' && segs.length <= 4)
-        return d === undefined ? { type: 'namespace' } : { type: 'namespace', name: d };
       return resource(kinds, '', b, segs.slice(2));
     case 'apis':
       if (segs.length === 1) return { type: 'apis' };

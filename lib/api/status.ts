@@ -8,6 +8,7 @@ import {
   HTTP_STATUS,
   KUBE_REASON,
   UnavailableError,
+  TooManyRequestsError,
   ValidationError,
   asCloudletError,
   type FieldCause,
@@ -83,7 +84,8 @@ export function statusOf(err: unknown, ctx: StatusContext = {}): Status {
   if (causes.length > 0) {
     details.causes = causes.map((c) => ({ reason: c.type ?? 'FieldValueInvalid', message: c.message, field: c.field }));
   }
-  if (e instanceof UnavailableError && e.retryAfterSeconds !== undefined) details.retryAfterSeconds = e.retryAfterSeconds;
+  if ((e instanceof UnavailableError || e instanceof TooManyRequestsError) && e.retryAfterSeconds !== undefined)
+    details.retryAfterSeconds = e.retryAfterSeconds;
   const status: Status = {
     kind: 'Status',
     apiVersion: 'v1',

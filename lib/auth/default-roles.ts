@@ -35,18 +35,11 @@
  */
 import { RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from './rbac-types.js';
 
-/** CLOUDLET_GROUP is the API group of Cloudlet's kinds. */
-export const CLOUDLET_GROUP = 'cloudlet.dev';
+import { CLOUDLET_GROUP } from '../kinds/registry.js';
+import { CLOUDLET_MEMBERS, SYSTEM_AUTHENTICATED, SYSTEM_UNAUTHENTICATED } from './identity.js';
 
 /** HOST_ACCESS is the attribute set (less the namespace) the API authorizes before accepting a host-reaching field. */
 export const HOST_ACCESS = { verb: 'use', apiGroup: CLOUDLET_GROUP, resource: 'hostaccess' } as const;
-
-/** SYSTEM_AUTHENTICATED is the group every authenticated user belongs to (the authenticator adds it). */
-export const SYSTEM_AUTHENTICATED = 'system:authenticated';
-/** SYSTEM_UNAUTHENTICATED is the group of anonymous requests. */
-export const SYSTEM_UNAUTHENTICATED = 'system:unauthenticated';
-/** CLOUDLET_MEMBERS is the group of every member's own identity (its certificate's organisation). */
-export const CLOUDLET_MEMBERS = 'cloudlet:members';
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];

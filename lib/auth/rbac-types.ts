@@ -7,11 +7,10 @@
 /** RBAC_GROUP is the API group of Role, ClusterRole, RoleBinding and ClusterRoleBinding. */
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-/** UserInfo is an authenticated identity: a user name and the groups it belongs to. */
-export interface UserInfo {
-  name: string;
-  groups: string[];
-}
+import type { UserInfo } from './identity.js';
+
+/** UserInfo is an authenticated identity (lib/auth/identity.ts). */
+export type { UserInfo };
 
 /**
  * ResourceRequestAttributes describe a request on an API resource. `apiGroup`

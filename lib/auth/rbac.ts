@@ -35,8 +35,9 @@ export * from './rbac-types.js';
 export { RbacIndex } from './rbac-index.js';
 export { ruleAllows } from './rbac-match.js';
 
-/** SYSTEM_MASTERS is the group whose members every request is allowed to. */
-export const SYSTEM_MASTERS = 'system:masters';
+import { SYSTEM_MASTERS } from './identity.js';
+
+export { SYSTEM_MASTERS };
 
 /** Decision is the authorizer's answer: allowed or not, and why in words (a denial reads as Kubernetes' Forbidden message). */
 export interface Decision {

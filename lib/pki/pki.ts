@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { run } from '../host/exec.js';
 import { ensureDir } from '../host/fs.js';
 
@@ -124,4 +124,65 @@ async function coversSans(certPath: string, sans: string[]): Promise<boolean> {
 export function caFingerprint(pem: string | Buffer): string {
   const der = new X509Certificate(pem).raw;
   return createHash('sha256').update(der).digest('hex');
+}
+
+/** SignedCertificate is a certificate issued from a CSR. */
+export interface SignedCertificate {
+  pem: string;
+  /** serial: lowercase hex without leading zeros (as the deny list keeps it) */
+  serial: string;
+  notAfter: string;
+}
+
+/**
+ * signClientCsr issues a client certificate from `csrPem` with the CA in
+ * `dir`. The subject is set here (CN = `user`, one O per group) and the
+ * CSR's own subject is ignored, so a request cannot claim a name or group;
+ * openssl checks the CSR's self-signature (the requester holds the key).
+ */
+export async function signClientCsr(
+  dir: string,
+  csrPem: string,
+  opts: { user: string; groups: string[]; days: number },
+): Promise<SignedCertificate> {
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  const work = await mkdtemp(join(tmpdir(), 'cloudlet-csr-'));
+  try {
+    const csr = join(work, 'req.csr');
+    const ext = join(work, 'ext.cnf');
+    const out = join(work, 'out.crt');
+    await writeFile(csr, csrPem);
+    await writeFile(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n');
+    const subject = [...opts.groups.map((g) => `/O=${g}`), `/CN=${opts.user}`].join('');
+    const serial = `0x${randomBytes(16).toString('hex')}`;
+    await run(
+      [
+        'openssl',
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.cert,
+        '-CAkey',
+        ca.key,
+        '-set_serial',
+        serial,
+        '-subj',
+        subject,
+        '-days',
+        String(opts.days),
+        '-extfile',
+        ext,
+        '-out',
+        out,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    const pem = await readFile(out, 'utf8');
+    const x = new X509Certificate(pem);
+    return { pem, serial: x.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''), notAfter: new Date(x.validTo).toISOString() };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

@@ -37,3 +37,12 @@ export const JOIN_RECORD_PREFIX = '/cloudlet/join-records/';
 
 /** IDMAP_PREFIX: `<prefix><hostId>` is one private user-namespace id range, valued `<namespace>/<name>/<uid>` of the instance holding it. */
 export const IDMAP_PREFIX = '/cloudlet/idmaps/';
+
+/** AUTH_TOKEN_PREFIX: `<prefix><id>` is an API bearer token for automation: its user, groups, expiry and the SHA-256 of its secret. */
+export const AUTH_TOKEN_PREFIX = '/cloudlet/auth/tokens/';
+
+/** AUTH_USER_PREFIX: `<prefix><name>` records a user made by `cloudlet user create` and the serials of the certificates issued to it. */
+export const AUTH_USER_PREFIX = '/cloudlet/auth/users/';
+
+/** REVOKED_CERTIFICATE_PREFIX: `<prefix><serial>` denies a client certificate until it expires (`cloudlet user revoke`). */
+export const REVOKED_CERTIFICATE_PREFIX = '/cloudlet/auth/revoked-certificates/';

@@ -53,7 +53,7 @@ describe('RbacIndex', () => {
     expect(authz.authorize(alice, get('team-a')).allowed).to.be.false;
   });
 
-  it('decides quickly for a user bound 20 times among 20000 bindings', () => {
+  it('finds a user bound 20 times among 20000 bindings through the subject index, not a scan', () => {
     const roleBindings: RoleBinding[] = [];
     for (let i = 0; i < 20_000; i++) roleBindings.push(rb(`other-${i}`, [{ kind: 'User', name: `user-${i}` }], `ns-${i % 50}`));
     const clusterRoles = [reader];
@@ -66,11 +66,10 @@ describe('RbacIndex', () => {
     }
     const authz = RbacAuthorizer.fromObjects({ clusterRoles, roleBindings });
     const denied = { verb: 'delete', apiGroup: 'cloudlet.dev', resource: 'volumes', namespace: 'ns-7', name: 'v' };
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < 10_000; i++) authz.authorize(alice, denied);
-    const perCallUs = Number(process.hrtime.bigint() - start) / 1e3 / 10_000;
+    expect(authz.authorize(alice, denied).allowed).to.be.false;
     expect(authz.authorize(alice, { ...denied, verb: 'get', resource: 'kind19' }).allowed).to.be.true;
-    // A scan of 20000 bindings would take hundreds of µs; the indexed path takes a few.
-    expect(perCallUs).to.be.below(50);
+    // What a decision visits: the bindings of the user's own subjects only (timing is bench/api's job, never a test's).
+    expect(authz.index.roleBindingsFor('ns-7', 'g:devs').size).to.equal(20);
+    expect(authz.index.roleBindingsFor('ns-7', 'u:alice').size).to.equal(0);
   });
 });

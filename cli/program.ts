@@ -107,15 +107,20 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .description('list objects, or show some (KIND accepts plural, singular, Kind, short names and KIND/NAME)')
     .argument('<kind>', 'kind, or KIND/NAME')
     .argument('[names...]', 'object names')
-    .option('-o, --output <format>', 'wide | yaml | json | name')
+    .option('-o, --output <format>', 'wide | yaml | json | name | jsonpath=TEMPLATE')
     .option('-w, --watch', 'after printing, print a row for every change until interrupted')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('-A, --all-namespaces', 'list across all namespaces')
+    .option(
+      '--allow-missing-template-keys [bool]',
+      'with -o jsonpath: a missing field prints nothing (true, the default) or is an error (false)',
+      (v: string) => v !== 'false',
+    )
     .action(
       async (
         kind: string,
         names: string[],
-        opts: { output?: string; watch?: boolean; selector?: string; allNamespaces?: boolean },
+        opts: { output?: string; watch?: boolean; selector?: string; allNamespaces?: boolean; allowMissingTemplateKeys?: boolean },
         cmd: Command,
       ) => {
         const { runGet } = await import('./commands/get.js');

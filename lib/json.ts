@@ -47,3 +47,29 @@ export function deepEqual(a: unknown, b: unknown, opts: DeepEqualOptions = {}): 
   }
   return false;
 }
+
+/**
+ * findKey looks through a JSON value, at any depth, for an object holding one
+ * of `keys` as an own property, and returns where the first one is as a field
+ * path (`.spec.__proto__`, `.items[2].constructor`), or undefined. It walks
+ * with its own stack, so a deeply nested document cannot overflow the call
+ * stack.
+ */
+export function findKey(value: unknown, keys: ReadonlySet<string>): string | undefined {
+  const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: '' }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { v, path } = top;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]` });
+    } else if (isJsonMap(v)) {
+      const own = Object.keys(v);
+      const bad = own.find((k) => keys.has(k));
+      if (bad !== undefined) return `${path}.${bad}`;
+      for (let i = own.length - 1; i >= 0; i--) {
+        const k = own[i] as string;
+        stack.push({ v: v[k], path: `${path}.${k}` });
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,10 +1,11 @@
 /**
- * `cloudlet get KIND [NAME] [-o wide|yaml|json|name] [-w] [-l SEL] [-A]`.
+ * `cloudlet get KIND [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-w] [-l SEL] [-A]`.
  * Tables come from the server (Accept: Table); `-w` prints the table, then a
  * row per watch event until interrupted, relisting on 410 Gone.
  */
 import { stringify } from 'yaml';
-import { evalJsonPath } from '../../lib/api/jsonpath.js';
+import { executeJsonPath } from '../../lib/api/jsonpath.js';
+import { parseTemplate } from '../../lib/api/jsonpath-parse.js';
 import { GoneError, ValidationError } from '../../lib/errors.js';
 import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import { JSON_ACCEPT, TABLE_ACCEPT, type ApiClient } from '../client/api-client.js';
@@ -22,6 +23,14 @@ export interface GetOptions {
   watch?: boolean;
   selector?: string;
   allNamespaces?: boolean;
+  /** like kubectl's --allow-missing-template-keys (default true): a missing field prints nothing instead of failing */
+  allowMissingTemplateKeys?: boolean;
+}
+
+/** JsonPathPrint is the -o jsonpath template and whether a missing field is allowed. */
+interface JsonPathPrint {
+  template: string;
+  allowMissingKeys: boolean;
 }
 
 /** parseKindArgs reads `KIND [NAME...]` or `KIND/NAME [KIND/NAME...]` into a kind word and names. */
@@ -75,7 +84,7 @@ function printObjects(
   objects: JsonMap[],
   format: OutputFormat,
   asList: boolean,
-  template?: string,
+  jsonpath?: JsonPathPrint,
 ): void {
   const typed = objects.map((o) => forPrinting(o, r));
   if (format === 'name') {
@@ -85,11 +94,7 @@ function printObjects(
   const value = asList ? { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: typed } : typed[0];
   if (format === 'jsonpath') {
     // Like kubectl: the template applies to the object (or the List), values joined by spaces, no newline.
-    ctx.io.stdout(
-      evalJsonPath(value, template ?? '')
-        .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-        .join(' '),
-    );
+    ctx.io.stdout(executeJsonPath(jsonpath?.template ?? '', value, { allowMissingKeys: jsonpath?.allowMissingKeys ?? true }));
     return;
   }
   ctx.io.stdout(format === 'json' ? `${JSON.stringify(value, null, 4)}\n` : stringify(value, { lineWidth: 0 }));
@@ -98,6 +103,11 @@ function printObjects(
 /** runGet implements `cloudlet get`; returns the exit code. */
 export async function runGet(ctx: CliContext, args: string[], opts: GetOptions): Promise<number> {
   const { format, template } = parseOutput(opts.output);
+  let jsonpath: JsonPathPrint | undefined;
+  if (format === 'jsonpath' && template !== undefined) {
+    parseTemplate(template); // a bad template fails before any request, as in kubectl
+    jsonpath = { template, allowMissingKeys: opts.allowMissingTemplateKeys ?? true };
+  }
   const { kind, names } = parseKindArgs(args);
   const client = await ctx.client();
   const r = (await ctx.catalog()).resolve(kind);
@@ -127,7 +137,7 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
         );
       headerShown = first !== undefined;
     } else {
-      printObjects(ctx, r, bodies.filter(isJsonMap), format, names.length > 1, template);
+      printObjects(ctx, r, bodies.filter(isJsonMap), format, names.length > 1, jsonpath);
     }
   } else {
     const body = await client.request({ path: resourcePath(r, { namespace }), accept, query: { labelSelector: opts.selector } });
@@ -149,8 +159,8 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
       resourceVersion =
         isJsonMap(list.metadata) && typeof list.metadata.resourceVersion === 'string' ? list.metadata.resourceVersion : undefined;
       const items = Array.isArray(list.items) ? list.items.filter(isJsonMap) : [];
-      if (format === 'name' || !opts.watch) printObjects(ctx, r, items, format, true, template);
-      else for (const item of items) printObjects(ctx, r, [item], format, false, template);
+      if (format === 'name' || !opts.watch) printObjects(ctx, r, items, format, true, jsonpath);
+      else for (const item of items) printObjects(ctx, r, [item], format, false, jsonpath);
     }
   }
   if (!opts.watch) return 0;
@@ -170,7 +180,7 @@ export async function runGet(ctx: CliContext, args: string[], opts: GetOptions):
         ctx.io.stdout(lines.map((l) => `${l}\n`).join(''));
       } else if (isJsonMap(body)) {
         if (format === 'yaml') ctx.out('---');
-        printObjects(ctx, r, [body], format, false, template);
+        printObjects(ctx, r, [body], format, false, jsonpath);
         if (format === 'jsonpath') ctx.out('');
       }
     },

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { BadRequestError, ConflictError, type FieldCause } from '../errors.js';
 import type { KubeObject, ManagedFieldsEntry } from '../store/types.js';
 import { fieldSetFromLeaves, fieldSetOf, leavesOf, overlaps, removeAt, valueAt, type FieldPath, type FieldSet } from './managed-fields.js';
-import { deepClone } from './patch.js';
+import { deepClone, refuseForbiddenKeys } from './patch.js';
 import { deepEqual, isJsonMap } from '../json.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -26,6 +26,7 @@ export function parseApplyBody(text: string): KubeObject {
     throw new BadRequestError('an apply patch must set apiVersion and kind');
   }
   if (!isJsonMap(doc.metadata)) throw new BadRequestError('an apply patch must set metadata.name');
+  refuseForbiddenKeys(doc, 'the apply patch');
   return doc as KubeObject;
 }
 
@@ -33,7 +34,7 @@ export function parseApplyBody(text: string): KubeObject {
 function mergeApplied(live: unknown, applied: unknown): unknown {
   if (!isJsonMap(applied) || !isJsonMap(live)) return deepClone(applied);
   const out: Record<string, unknown> = { ...live };
-  for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v);
+  for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(Object.hasOwn(out, k) ? out[k] : undefined, v);
   return out;
 }
 

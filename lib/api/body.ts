@@ -4,6 +4,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, RequestEntityTooLargeError } from '../errors.js';
+import { findKey } from '../json.js';
+
+const PROTO: ReadonlySet<string> = new Set(['__proto__']);
 
 /** MAX_BODY_BYTES is the largest request body accepted (3 MiB, like Kubernetes). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -14,7 +17,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
       req.resume();
-      reject(new RequestEntityTooLargeError(`the request body is ${declared} bytes, more than the limit of ${limit}`));
+      reject(new RequestEntityTooLargeError(`the request body is ${declared} bytes, more than the limit of ${limit} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -39,11 +42,15 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
   });
 }
 
-/** parseJson parses a JSON body; BadRequestError naming the problem and where it is. */
+/**
+ * parseJson parses a JSON body; BadRequestError naming the problem and where
+ * it is, and for a body holding a `__proto__` key at any depth.
+ */
 export function parseJson(text: string): unknown {
   if (text.trim() === '') throw new BadRequestError('the request body is empty; a JSON document is required');
+  let doc: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    doc = JSON.parse(text) as unknown;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const m = /position (\d+)/.exec(msg);
@@ -57,4 +64,8 @@ export function parseJson(text: string): unknown {
     }
     throw new BadRequestError(`error decoding the request body as JSON: ${msg}${where}`, { cause: err });
   }
+  // JSON.parse makes "__proto__" an own key, but any later assignment or merge of it sets a prototype instead.
+  const at = findKey(doc, PROTO);
+  if (at !== undefined) throw new BadRequestError(`the request body sets the field "${at}": the key "__proto__" is not allowed`);
+  return doc;
 }

@@ -88,7 +88,8 @@ export function overlaps(a: FieldPath, b: FieldPath): boolean {
 export function valueAt(obj: unknown, path: FieldPath): unknown {
   let cur = obj;
   for (const name of path) {
-    if (!isJsonMap(cur)) return undefined;
+    // own fields only: a path naming `constructor` or `__proto__` must not reach the prototype
+    if (!isJsonMap(cur) || !Object.hasOwn(cur, name)) return undefined;
     cur = cur[name];
   }
   return cur;
@@ -99,12 +100,12 @@ export function removeAt(obj: Record<string, unknown>, path: FieldPath): void {
   const parents: Array<Record<string, unknown>> = [];
   let cur: unknown = obj;
   for (const name of path.slice(0, -1)) {
-    if (!isJsonMap(cur)) return;
+    if (!isJsonMap(cur) || !Object.hasOwn(cur, name)) return;
     parents.push(cur);
     cur = cur[name];
   }
   const last = path[path.length - 1];
-  if (!isJsonMap(cur) || last === undefined) return;
+  if (!isJsonMap(cur) || last === undefined || !Object.hasOwn(cur, last)) return;
   delete cur[last];
   for (let i = parents.length - 1; i >= 0; i--) {
     const name = path[i] as string;

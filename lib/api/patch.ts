@@ -1,10 +1,29 @@
 /**
  * Patches as the API accepts them: RFC 7386 JSON merge patch and RFC 6902
  * JSON patch. Server-side apply lives in apply.ts. Patches never change
- * their inputs; they return new values.
+ * their inputs; they return new values. No patch may name `__proto__`,
+ * `constructor` or `prototype` (as a pointer segment or as a key of a value
+ * it writes): those reach the prototype chain, so they are refused with a
+ * BadRequestError naming the path.
  */
 import { BadRequestError, ValidationError } from '../errors.js';
-import { deepEqual, isJsonMap } from '../json.js';
+import { deepEqual, findKey, isJsonMap } from '../json.js';
+
+/** FORBIDDEN_KEYS are the keys no patch or applied configuration may name: they lead to the prototype chain. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * refuseForbiddenKeys throws BadRequestError when `value` holds one of
+ * FORBIDDEN_KEYS at any depth; `what` says whose value it is in the message
+ * ("the merge patch", "JSON patch operation 2's value").
+ */
+export function refuseForbiddenKeys(value: unknown, what: string): void {
+  const at = findKey(value, FORBIDDEN_KEYS);
+  if (at !== undefined) {
+    const key = at.slice(at.lastIndexOf('.') + 1);
+    throw new BadRequestError(`${what} sets the field "${at}": the key "${key}" is not allowed`);
+  }
+}
 
 /** deepClone copies a JSON value. */
 export function deepClone<T>(v: T): T {
@@ -13,11 +32,16 @@ export function deepClone<T>(v: T): T {
 
 /** mergePatch applies an RFC 7386 merge patch: objects merge, `null` deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
+  refuseForbiddenKeys(patch, 'the merge patch');
+  return merge(target, patch);
+}
+
+function merge(target: unknown, patch: unknown): unknown {
   if (!isJsonMap(patch)) return deepClone(patch);
   const out: Record<string, unknown> = isJsonMap(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else out[k] = merge(Object.hasOwn(out, k) ? out[k] : undefined, v);
   }
   return out;
 }
@@ -36,7 +60,12 @@ function parsePointer(ptr: string, what: string): string[] {
   return ptr
     .slice(1)
     .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map((raw) => {
+      if (/~[^01]|~$/.test(raw)) throw new BadRequestError(`invalid JSON patch ${what} "${ptr}": "~" must be followed by 0 or 1`);
+      const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (FORBIDDEN_KEYS.has(seg)) throw new BadRequestError(`invalid JSON patch ${what} "${ptr}": the segment "${seg}" is not allowed`);
+      return seg;
+    });
 }
 
 function arrayIndex(arr: unknown[], seg: string, forAdd: boolean, ptr: string): number {
@@ -52,7 +81,7 @@ function parentOf(doc: unknown, segs: string[], ptr: string): unknown {
   let cur = doc;
   for (const seg of segs.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[arrayIndex(cur, seg, false, ptr)];
-    else if (isJsonMap(cur) && seg in cur) cur = cur[seg];
+    else if (isJsonMap(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
     else throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
   }
   return cur;
@@ -64,7 +93,7 @@ function getAt(doc: unknown, ptr: string): unknown {
   const parent = parentOf(doc, segs, ptr);
   const last = segs[segs.length - 1] as string;
   if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false, ptr)];
-  if (isJsonMap(parent) && last in parent) return parent[last];
+  if (isJsonMap(parent) && Object.hasOwn(parent, last)) return parent[last];
   throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
 }
 
@@ -74,7 +103,7 @@ function removeAt(doc: unknown, ptr: string): unknown {
   const parent = parentOf(doc, segs, ptr);
   const last = segs[segs.length - 1] as string;
   if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false, ptr), 1)[0];
-  if (isJsonMap(parent) && last in parent) {
+  if (isJsonMap(parent) && Object.hasOwn(parent, last)) {
     const v = parent[last];
     delete parent[last];
     return v;
@@ -91,7 +120,7 @@ function addAt(doc: unknown, ptr: string, value: unknown, replace: boolean): unk
     const i = arrayIndex(parent, last, !replace, ptr);
     parent.splice(i, replace ? 1 : 0, value);
   } else if (isJsonMap(parent)) {
-    if (replace && !(last in parent)) throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
+    if (replace && !Object.hasOwn(parent, last)) throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
     parent[last] = value;
   } else {
     throw new ValidationError(`the JSON patch path "${ptr}" does not exist`);
@@ -114,6 +143,10 @@ function checkOps(patch: unknown): JsonPatchOp[] {
     if ((raw.op === 'add' || raw.op === 'replace' || raw.op === 'test') && !('value' in raw)) {
       throw new BadRequestError(`JSON patch operation ${i} (${raw.op}) needs "value"`);
     }
+    // Pointers are checked before anything is applied, so a refused segment fails the whole patch as a 400.
+    parsePointer(raw.path, 'path');
+    if (typeof raw.from === 'string') parsePointer(raw.from, 'from');
+    if (raw.op === 'add' || raw.op === 'replace') refuseForbiddenKeys(raw.value, `JSON patch operation ${i} (${raw.op} "${raw.path}")`);
     return raw as unknown as JsonPatchOp;
   });
 }

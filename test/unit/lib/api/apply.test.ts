@@ -76,3 +76,51 @@ describe('parseApplyBody', () => {
     expect(() => parseApplyBody('{{{')).to.throw(BadRequestError);
   });
 });
+
+describe('server-side apply and the prototype chain', () => {
+  afterEach(() => {
+    delete (Object.prototype as Record<string, unknown>).polluted;
+  });
+
+  const bodies: Array<{ what: string; text: string; names: string }> = [
+    {
+      what: 'a YAML __proto__ key under spec',
+      text: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: web\nspec:\n  __proto__:\n    polluted: yes\n',
+      names: '.spec.__proto__',
+    },
+    {
+      what: 'a JSON __proto__ key at the top',
+      text: '{"apiVersion": "cloudlet.dev/v1alpha1", "kind": "Instance", "metadata": {"name": "web"}, "__proto__": {"polluted": "yes"}}',
+      names: '.__proto__',
+    },
+    {
+      what: 'a constructor label',
+      text: '{"apiVersion": "cloudlet.dev/v1alpha1", "kind": "Instance", "metadata": {"name": "web", "labels": {"constructor": "x"}}}',
+      names: '.metadata.labels.constructor',
+    },
+    {
+      what: 'a prototype key inside a list',
+      text: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: web\nspec:\n  disks:\n    - prototype: {}\n',
+      names: '.spec.disks[0].prototype',
+    },
+  ];
+  for (const b of bodies) {
+    it(`refuses an apply body with ${b.what}, naming the field`, () => {
+      expect(() => parseApplyBody(b.text))
+        .to.throw(BadRequestError)
+        .with.property('message')
+        .that.includes(`"${b.names}"`);
+      expect((Object.prototype as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+  }
+
+  it('merges over a live object holding __proto__ as an own key without touching prototypes', () => {
+    const live = JSON.parse(
+      '{"apiVersion": "cloudlet.dev/v1alpha1", "kind": "Instance", "metadata": {"name": "web"}, "spec": {"__proto__": {"polluted": "yes"}, "cpu": 1}}',
+    ) as KubeObject;
+    const out = serverSideApply(live, widget({ cpu: 2 }), { manager: 'kubectl', force: false, time });
+    expect((out.spec as Record<string, unknown>).cpu).to.equal(2);
+    expect(Object.getPrototypeOf(out.spec)).to.equal(Object.prototype);
+    expect((Object.prototype as Record<string, unknown>).polluted).to.equal(undefined);
+  });
+});

@@ -1,14 +1,15 @@
 /**
  * The kind registry: what the API serves and the store keeps. Custom kinds
  * come from the CustomResourceDefinitions in `crds/` (the single source of
- * schema, defaults, printer columns and short names); core v1 Event is built
- * in. Built once at start-up and passed down explicitly.
+ * schema, defaults, printer columns and short names); core v1 Event,
+ * Namespace, ResourceQuota and the RBAC kinds are built in (builtin.ts). Built once at start-up and passed down explicitly.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { InternalError, NotFoundError } from '../errors.js';
+import { BUILTIN_KINDS } from './builtin.js';
 
 /** PrinterColumn is one `additionalPrinterColumns` entry of a CRD version. */
 export interface PrinterColumn {
@@ -41,6 +42,10 @@ export interface KindInfo {
   hasStatus: boolean;
   /** apiVersion as written in objects: `group/version`, or `version` for core */
   apiVersion: string;
+  /** verbs served when not all of them (the review kinds take only `create`) */
+  verbs?: string[];
+  /** virtual kinds are answered, never stored (SelfSubjectAccessReview); absent means false */
+  virtual?: boolean;
 }
 
 /** CLOUDLET_GROUP is the API group of Cloudlet's own kinds. */
@@ -103,28 +108,8 @@ export function kindFromCrd(doc: unknown, source: string): KindInfo {
   };
 }
 
-/** EVENT_KIND is core v1 Event, which `describe` reads. Its schema keeps unknown fields. */
-export const EVENT_KIND: KindInfo = {
-  group: '',
-  version: 'v1',
-  kind: 'Event',
-  listKind: 'EventList',
-  plural: 'events',
-  singular: 'event',
-  shortNames: ['ev'],
-  categories: [],
-  namespaced: true,
-  schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-  printerColumns: [
-    { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp' },
-    { name: 'Type', type: 'string', jsonPath: '.type' },
-    { name: 'Reason', type: 'string', jsonPath: '.reason' },
-    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
-    { name: 'Message', type: 'string', jsonPath: '.message' },
-  ],
-  hasStatus: false,
-  apiVersion: 'v1',
-};
+/** EVENT_KIND is core v1 Event (defined with the other built-in kinds in builtin.ts). */
+export { EVENT_KIND } from './builtin.js';
 
 /** KindRegistry looks kinds up by kind name, plural, singular or short name. */
 export class KindRegistry {
@@ -133,7 +118,7 @@ export class KindRegistry {
     this.kinds = kinds;
   }
 
-  /** KindRegistry.load reads every CRD in `crdDir` (default: the project's crds/) and adds core Event. */
+  /** KindRegistry.load reads every CRD in `crdDir` (default: the project's crds/) and adds the built-in kinds (lib/kinds/builtin.ts). */
   static load(crdDir: string = join(projectRoot(), 'crds')): KindRegistry {
     const kinds: KindInfo[] = [];
     for (const file of readdirSync(crdDir)
@@ -142,7 +127,7 @@ export class KindRegistry {
       const path = join(crdDir, file);
       kinds.push(kindFromCrd(parseYaml(readFileSync(path, 'utf8')), path));
     }
-    kinds.push(EVENT_KIND);
+    kinds.push(...BUILTIN_KINDS);
     return new KindRegistry(kinds);
   }
 

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'Invalid',
   'BadRequest',
   'Unauthorized',
+  'Forbidden',
   'NotSupported',
   'UnsupportedMediaType',
   'MethodNotAllowed',
@@ -99,6 +100,13 @@ export class BadRequestError extends CloudletError {
 export class UnauthorizedError extends CloudletError {
   constructor(message = 'Unauthorized', options?: { cause?: unknown }) {
     super('Unauthorized', message, options);
+  }
+}
+
+/** ForbiddenError: the caller may not do this (RBAC denies it, the namespace is terminating, a quota is exceeded). */
+export class ForbiddenError extends CloudletError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Forbidden', message, options);
   }
 }
 
@@ -198,6 +206,7 @@ export const HTTP_STATUS: Record<CloudletErrorCode, number> = {
   Invalid: 422,
   BadRequest: 400,
   Unauthorized: 401,
+  Forbidden: 403,
   NotSupported: 405,
   UnsupportedMediaType: 415,
   MethodNotAllowed: 405,
@@ -219,6 +228,7 @@ export const KUBE_REASON: Record<CloudletErrorCode, string> = {
   Invalid: 'Invalid',
   BadRequest: 'BadRequest',
   Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
   NotSupported: 'MethodNotAllowed',
   UnsupportedMediaType: 'UnsupportedMediaType',
   MethodNotAllowed: 'MethodNotAllowed',
@@ -290,6 +300,8 @@ export function errorOfCode(code: CloudletErrorCode, message: string, opts: Wire
       return new BadRequestError(message, options);
     case 'Unauthorized':
       return new UnauthorizedError(message, options);
+    case 'Forbidden':
+      return new ForbiddenError(message, options);
     case 'NotSupported':
       return new NotSupportedError(message, options);
     case 'UnsupportedMediaType':

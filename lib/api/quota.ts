@@ -239,6 +239,11 @@ export class QuotaAdmission {
     this.informer.start();
   }
 
+  /** waitForSync resolves once the cache has synced (at once when not started). */
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await this.informer?.waitForSync(signal);
+  }
+
   /** stop ends the cache's watch. */
   async stop(): Promise<void> {
     const informer = this.informer;

@@ -1,7 +1,8 @@
 /**
  * ClusterControllers are the controllers that act on the whole cluster and
- * run on one member at a time, the leader: membership health and the
- * scheduler. start() is called when this member starts leading (with a signal
+ * run on one member at a time, the leader: membership health, the
+ * scheduler, allocation, failover, and the namespace lifecycle and quota
+ * usage. start() is called when this member starts leading (with a signal
  * that aborts when leadership ends); stop() when it stops.
  */
 import type { Informer } from '../lib/controller/informer.js';
@@ -20,6 +21,10 @@ import { FAILOVER_KEY, FailoverReconciler } from '../controllers/membership/fail
 import { STORAGE_DRIVER_INFO } from '../controllers/storage/drivers/registry.js';
 import type { StoragePool, Volume } from '../lib/kinds/types.js';
 import type { ControllerDeps } from '../lib/controller/deps.js';
+import { NAMESPACE_KIND, RESOURCE_QUOTA_KIND } from '../lib/kinds/builtin.js';
+import type { Namespace, ResourceQuota } from '../lib/kinds/types.js';
+import { NamespaceReconciler } from '../controllers/namespaces/namespace-reconciler.js';
+import { enqueueQuotasFor, QuotaReconciler } from '../controllers/namespaces/quota-reconciler.js';
 
 /** ClusterControllersOptions wire the leader's controllers. */
 export type ClusterControllersOptions = ControllerDeps;
@@ -55,6 +60,7 @@ export class ClusterControllers {
     this.controllers.push(membership);
     this.watchHeartbeats(membership);
     this.controllers.push(...this.instanceControllers(members));
+    this.controllers.push(...this.namespaceControllers());
     signal.addEventListener('abort', () => void this.stop(), { once: true });
     await Promise.all(this.controllers.map((c) => c.start()));
   }
@@ -136,6 +142,47 @@ export class ClusterControllers {
       .watches(instances, all)
       .watches(pools, all)
       .watches(volumes, all);
+  }
+
+  /**
+   * namespaceControllers: the namespace lifecycle (a Namespace, and the
+   * Namespace of any instance or volume that goes while it terminates) and
+   * quota usage (a ResourceQuota, and the quotas of the namespace of any
+   * instance or volume whose usage changes).
+   */
+  private namespaceControllers(): Controller[] {
+    const { store, kinds, informers, logger, metrics, clock } = this.o;
+    const namespaces = informers.forKind<Namespace>(NAMESPACE_KIND);
+    const quotas = informers.forKind<ResourceQuota>(RESOURCE_QUOTA_KIND);
+    const instanceKind = kinds.resolve('instances');
+    const volumeKind = kinds.resolve('volumes');
+    const instances = informers.forKind<Instance>(instanceKind);
+    const volumes = informers.forKind<Volume>(volumeKind);
+    const terminatingNamespace = enqueueMapped<KubeObject>((obj) => {
+      const ns = obj.metadata.namespace ? namespaces.get({ name: obj.metadata.namespace }) : undefined;
+      return ns?.metadata.deletionTimestamp ? [{ name: ns.metadata.name }] : [];
+    });
+    const namespace = new Controller({
+      name: 'namespace',
+      reconciler: new NamespaceReconciler({ store, kinds, namespaces, clock }),
+      logger,
+      metrics,
+      clock,
+    })
+      .watches(namespaces, enqueueObject<Namespace>())
+      .watches(instances, terminatingNamespace)
+      .watches(volumes, terminatingNamespace);
+    const quota = new Controller({
+      name: 'quota',
+      reconciler: new QuotaReconciler({ store, kinds, quotas }),
+      logger,
+      metrics,
+      clock,
+    })
+      .watches(quotas, enqueueObject<ResourceQuota>())
+      .watches(instances, enqueueQuotasFor<Instance>(instanceKind, quotas))
+      .watches(volumes, enqueueQuotasFor<Volume>(volumeKind, quotas));
+    return [namespace, quota];
   }
 
   /** watchHeartbeats turns every heartbeat key change into a reconcile of that member. */

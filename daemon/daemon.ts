@@ -23,6 +23,8 @@ import { realClock, type Clock } from '../lib/controller/clock.js';
 import type { KindInfo } from '../lib/kinds/registry.js';
 import { errorMessage } from '../lib/errors.js';
 import { MemberAgent } from '../controllers/membership/member-agent.js';
+import { ensureNamespaces } from '../controllers/namespaces/bootstrap.js';
+import { retryTransient } from '../lib/controller/backoff.js';
 import {
   ensureClusterIdentity,
   parseListen,
@@ -110,6 +112,7 @@ export class Daemon {
   async start(): Promise<void> {
     const base = await this.loadIdentity();
     const etcd = await this.buildStore(base);
+    await this.ensureNamespaces(base, etcd.store);
     const api = await this.serveApi(base, etcd);
     const informers = this.buildInformers(etcd.store);
     const wiring: Wiring = { ...base, ...etcd, ...api, informers };
@@ -142,6 +145,17 @@ export class Daemon {
     const etcdEndpoints = endpoints;
     const openEtcd = (): EtcdMembership => new EtcdMembership({ endpoints: etcdEndpoints, ...(etcdTls ? { tls: etcdTls } : {}) });
     return { store, external, openEtcd };
+  }
+
+  /** ensureNamespaces makes Namespace `default` and, on an upgrade, one for every namespace already holding objects (idempotent; every member runs it). */
+  private async ensureNamespaces(base: Base, store: Store): Promise<void> {
+    await retryTransient(() => ensureNamespaces(store, base.kinds, this.opts.logger), {
+      timeoutMs: 120_000,
+      what: 'create the cluster namespaces',
+      hint: 'check that etcd is reachable',
+      onRetry: ({ error }) => this.log.warn('creating namespaces failed, retrying', { error: errorMessage(error) }),
+      clock: base.clock,
+    });
   }
 
   /** serveApi issues the serving certificate, starts the API (with the join routes) and writes the kubeconfig and member file. */

@@ -13,20 +13,7 @@ import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance, Member, Resources } from '../../lib/kinds/types.js';
 import type { Store } from '../../lib/store/types.js';
 import { requestsOf } from './scheduler.js';
-
-/** exactQuantity renders bytes exactly, in the largest binary unit that divides them (1280Mi, 2Gi, 1000). */
-export function exactQuantity(bytes: number): string {
-  const n = Math.round(bytes);
-  for (const [unit, size] of [
-    ['Ti', 2 ** 40],
-    ['Gi', 2 ** 30],
-    ['Mi', 2 ** 20],
-    ['Ki', 2 ** 10],
-  ] as const) {
-    if (n >= size && n % size === 0) return `${n / size}${unit}`;
-  }
-  return String(n);
-}
+import { formatExactBytes } from '../../lib/kinds/quantity.js';
 
 /** allocatedTo sums the cpu and memory requests of the instances assigned to `member` (memory as an exact quantity). */
 export function allocatedTo(member: string, instances: Instance[]): Resources {
@@ -38,7 +25,7 @@ export function allocatedTo(member: string, instances: Instance[]): Resources {
     cpu += r.cpu;
     memory += r.memoryBytes;
   }
-  return { cpu: Math.round(cpu * 1000) / 1000, memory: exactQuantity(memory) };
+  return { cpu: Math.round(cpu * 1000) / 1000, memory: formatExactBytes(memory) };
 }
 
 /** AllocationReconcilerOptions wire the reconciler. */

@@ -5,12 +5,12 @@
  * and an Event; nothing here touches the store or the clock.
  */
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
+import { DEFAULT_CPU, DEFAULT_MEMORY } from '../../lib/kinds/types.js';
 import type { Instance, InstanceSpec, Member } from '../../lib/kinds/types.js';
 import { labelMatcherFromSelector, matchesLabels } from '../../lib/store/selectors.js';
 
-/** DEFAULT_CPU and DEFAULT_MEMORY are the CRD defaults, used when a spec leaves them out. */
-export const DEFAULT_CPU = 1;
-export const DEFAULT_MEMORY = '256Mi';
+/** DEFAULT_CPU and DEFAULT_MEMORY are the CRD defaults, used when a spec leaves them out (owned by lib/kinds/types.ts). */
+export { DEFAULT_CPU, DEFAULT_MEMORY };
 
 /** ScheduleInput: the instance to place, every member, and every existing instance (with status.member). */
 export interface ScheduleInput {

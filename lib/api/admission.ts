@@ -11,7 +11,8 @@
  *   filesystem or devices may be set or changed only by a caller allowed
  *   `use` on `hostaccess.cloudlet.dev` (cluster-admin has it; admin, edit and
  *   view do not). An unchanged value on an update is not checked again.
- * - Quotas (lib/api/quota.ts) are charged here, last.
+ * - Quotas (lib/api/quota.ts) are charged here, last; a ResourceQuota's
+ *   own limits must parse as quantities.
  */
 import type { UserInfo } from '../auth/identity.js';
 import type { Decision, PolicyRule, RoleRef } from '../auth/rbac.js';
@@ -19,11 +20,19 @@ import type { Authorizer } from './authz.js';
 import { HOST_ACCESS } from '../auth/default-roles.js';
 import { Informer } from '../controller/informer.js';
 import { ForbiddenError, NotFoundError, isCode } from '../errors.js';
-import { CLUSTER_ROLE_BINDING_KIND, CLUSTER_ROLE_KIND, NAMESPACE_KIND, ROLE_BINDING_KIND, ROLE_KIND } from '../kinds/builtin.js';
+import {
+  CLUSTER_ROLE_BINDING_KIND,
+  CLUSTER_ROLE_KIND,
+  NAMESPACE_KIND,
+  RESOURCE_QUOTA_KIND,
+  ROLE_BINDING_KIND,
+  ROLE_KIND,
+} from '../kinds/builtin.js';
 import { completeNamespace, DEFAULT_NAMESPACE, newNamespace } from '../kinds/namespaces.js';
 import type { KindInfo, KindRegistry } from '../kinds/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { KubeObject, Store } from '../store/types.js';
+import { parseResourceList, QuotaAdmission } from './quota.js';
 
 /** UNDELETABLE_NAMESPACES cannot be deleted: `default` is where objects go without -n. */
 export const UNDELETABLE_NAMESPACES: ReadonlySet<string> = new Set([DEFAULT_NAMESPACE]);
@@ -73,8 +82,10 @@ export interface AdmissionOptions {
 /** Admission: see the file comment. */
 export class Admission {
   private readonly namespaces: Informer<KubeObject> | undefined;
+  private readonly quota: QuotaAdmission;
 
   constructor(private readonly o: AdmissionOptions) {
+    this.quota = new QuotaAdmission({ store: o.store, kinds: o.kinds, logger: o.logger });
     const served = o.kinds.all().includes(NAMESPACE_KIND);
     this.namespaces = served
       ? new Informer<KubeObject>({ store: o.store, kind: NAMESPACE_KIND, logger: o.logger, resyncPeriodMs: 0 })
@@ -91,26 +102,33 @@ export class Admission {
       }
     }
     this.namespaces?.start();
+    this.quota.start();
     await this.namespaces?.waitForSync();
+    await this.quota.waitForSync();
   }
 
   /** stop ends the namespace cache. */
   async stop(): Promise<void> {
     await this.namespaces?.stop();
+    await this.quota.stop();
   }
 
-  /** admitCreate checks (and for Namespaces, completes) an object about to be created. */
-  async admitCreate(kind: KindInfo, obj: KubeObject, user: UserInfo): Promise<void> {
+  /** admitCreate checks (and for Namespaces, completes) an object about to be created, and charges its quotas last. */
+  async admitCreate(kind: KindInfo, obj: KubeObject, user: UserInfo, dryRun = false): Promise<void> {
     if (kind === NAMESPACE_KIND) completeNamespace(obj);
     else if (kind.namespaced && obj.metadata.namespace !== undefined) await this.checkNamespace(obj.metadata.namespace);
     this.checkHostFields(kind, obj, undefined, user);
     this.checkEscalation(kind, obj, user);
+    checkQuotaSpec(kind, obj);
+    await this.quota.charge(kind, obj, undefined, dryRun);
   }
 
   /** admitUpdate checks an object about to replace `previous`. */
-  admitUpdate(kind: KindInfo, obj: KubeObject, previous: KubeObject, user: UserInfo): void {
+  async admitUpdate(kind: KindInfo, obj: KubeObject, previous: KubeObject, user: UserInfo, dryRun = false): Promise<void> {
     this.checkHostFields(kind, obj, previous, user);
     this.checkEscalation(kind, obj, user);
+    checkQuotaSpec(kind, obj);
+    await this.quota.charge(kind, obj, previous, dryRun);
   }
 
   /** checkEscalation: a role or binding may grant only what its writer holds (or may `escalate`/`bind`), as in Kubernetes. */
@@ -169,4 +187,11 @@ export class Admission {
       }
     }
   }
+}
+
+/** checkQuotaSpec refuses a ResourceQuota whose limits are not quantities (422 naming the field), so no later create trips on it. */
+function checkQuotaSpec(kind: KindInfo, obj: KubeObject): void {
+  if (kind !== RESOURCE_QUOTA_KIND) return;
+  const spec = obj.spec as { hard?: Record<string, string | number> } | undefined;
+  parseResourceList(spec?.hard, 'spec.hard');
 }

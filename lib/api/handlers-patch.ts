@@ -50,7 +50,7 @@ export async function patchObject(deps: HandlerDeps, r: ResourceRequest): Promis
     const obj = checkBodyObject(kind, patched, namespace !== undefined ? { namespace, name } : { name });
     if (!pinned) obj.metadata.resourceVersion = current.metadata.resourceVersion;
     const { warnings } = deps.validator.validate(kind, obj, { fieldValidation: p.fieldValidation, previous: current });
-    if (!subresource) deps.admission.admitUpdate(kind, obj, current, r.user);
+    if (!subresource) await deps.admission.admitUpdate(kind, obj, current, r.user, p.dryRun);
     obj.metadata.managedFields = recordUpdate({ before: current, after: obj, manager: p.fieldManager, time: rfc3339(deps.now()), ...mf });
     try {
       const updated = await deps.store.update(kind, obj, { dryRun: p.dryRun, ...mf });
@@ -83,8 +83,8 @@ async function applyPatch(deps: HandlerDeps, r: ResourceRequest, p: WriteParams,
       fieldValidation: p.fieldValidation,
       ...(current ? { previous: current } : {}),
     });
-    if (!current) await deps.admission.admitCreate(kind, result, r.user);
-    else if (!subresource) deps.admission.admitUpdate(kind, result, current, r.user);
+    if (!current) await deps.admission.admitCreate(kind, result, r.user, p.dryRun);
+    else if (!subresource) await deps.admission.admitUpdate(kind, result, current, r.user, p.dryRun);
     try {
       if (current) {
         const updated = await deps.store.update(kind, result, { dryRun: p.dryRun, ...mf });

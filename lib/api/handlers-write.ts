@@ -22,7 +22,7 @@ export async function createObject(deps: HandlerDeps, r: ResourceRequest): Promi
   if (typeof meta.name === 'string') r.objectName = meta.name;
   if (kind.hasStatus) delete obj.status;
   const { warnings } = deps.validator.validate(kind, obj, { fieldValidation: p.fieldValidation });
-  await deps.admission.admitCreate(kind, obj, r.user);
+  await deps.admission.admitCreate(kind, obj, r.user, p.dryRun);
   meta.managedFields = recordUpdate({ before: undefined, after: obj, manager: p.fieldManager, time: rfc3339(deps.now()) });
   const created = await deps.store.create(kind, obj, { dryRun: p.dryRun });
   sendJson(r.res, 201, created, warningHeaders(warnings));
@@ -45,7 +45,7 @@ export async function replaceObject(deps: HandlerDeps, r: ResourceRequest): Prom
         : obj;
   if (candidate.status === undefined) delete candidate.status;
   const { warnings } = deps.validator.validate(kind, candidate, { fieldValidation: p.fieldValidation, previous: current });
-  if (subresource !== 'status') deps.admission.admitUpdate(kind, candidate, current, r.user);
+  if (subresource !== 'status') await deps.admission.admitUpdate(kind, candidate, current, r.user, p.dryRun);
   const mf: { subresource?: 'status' } = subresource ? { subresource } : {};
   candidate.metadata.managedFields = recordUpdate({
     before: current,

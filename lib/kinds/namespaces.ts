@@ -11,7 +11,7 @@ export const NAMESPACE_FINALIZER = 'kubernetes';
 /** DEFAULT_NAMESPACE is where objects go without -n; it always exists and cannot be deleted. */
 export const DEFAULT_NAMESPACE = 'default';
 
-/** completeNamespace gives a Namespace about to be created its finalizer, name label and phase Active. */
+/** completeNamespace gives a Namespace about to be created its finalizer and name label (and phase Active, which the store keeps only through the status subresource: the namespace controller writes it). */
 export function completeNamespace(obj: KubeObject): KubeObject {
   const meta = obj.metadata;
   meta.finalizers = [...new Set([...(meta.finalizers ?? []), NAMESPACE_FINALIZER])];

@@ -51,3 +51,25 @@ export function formatBytes(bytes: number): string {
   const rounded = Math.round(v * 10) / 10;
   return `${Number.isInteger(rounded) ? rounded.toFixed(0) : rounded.toFixed(1)}${units[i]}`;
 }
+
+/** formatExactBytes renders bytes exactly, in the largest binary unit that divides them (1280Mi, 2Gi, 1000). */
+export function formatExactBytes(bytes: number): string {
+  const n = Math.round(bytes);
+  for (const [unit, size] of [
+    ['Ei', 2 ** 60],
+    ['Pi', 2 ** 50],
+    ['Ti', 2 ** 40],
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+/** formatCores renders a cpu amount as Kubernetes does: whole cores plainly (`3`), else millicores (`2500m`). */
+export function formatCores(cores: number): string {
+  const milli = Math.round(cores * 1000);
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}

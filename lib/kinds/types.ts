@@ -133,6 +133,9 @@ export interface LabelSelector {
 /** InstancePhase is the lifecycle phase of an instance. */
 export type InstancePhase =
   'Pending' | 'Scheduled' | 'Creating' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Failed' | 'Unknown' | 'Deleting';
+/** DEFAULT_CPU and DEFAULT_MEMORY are the CRD defaults of an Instance's spec.cpu and spec.memory, used when a spec leaves them out. */
+export const DEFAULT_CPU = 1;
+export const DEFAULT_MEMORY = '256Mi';
 /** InstanceSpec is the desired state of an Instance. */
 export interface InstanceSpec {
   image: string;
@@ -193,3 +196,33 @@ export interface EventObject extends KubeObject {
   reportingComponent?: string;
   reportingInstance?: string;
 }
+
+/** ResourceList maps resource names (`requests.cpu`, `count/instances.cloudlet.dev`) to quantities, as in core v1. */
+export type ResourceList = Record<string, Quantity>;
+/** ResourceQuotaSpec is core v1 ResourceQuotaSpec: the hard limits of a namespace (scopes are not supported). */
+export interface ResourceQuotaSpec {
+  hard?: ResourceList;
+  scopes?: string[];
+  scopeSelector?: unknown;
+}
+/** ResourceQuotaStatus is core v1 ResourceQuotaStatus: the limits enforced and what the namespace uses. */
+export interface ResourceQuotaStatus {
+  hard?: ResourceList;
+  used?: ResourceList;
+}
+/** ResourceQuota is core v1 ResourceQuota. */
+export type ResourceQuota = KubeObject<ResourceQuotaSpec, ResourceQuotaStatus>;
+
+/** NamespacePhase is core v1 NamespacePhase. */
+export type NamespacePhase = 'Active' | 'Terminating';
+/** NamespaceSpec is core v1 NamespaceSpec. */
+export interface NamespaceSpec {
+  finalizers?: string[];
+}
+/** NamespaceStatus is core v1 NamespaceStatus. */
+export interface NamespaceStatus {
+  phase?: NamespacePhase;
+  conditions?: Condition[];
+}
+/** Namespace is core v1 Namespace: a tenant. */
+export type Namespace = KubeObject<NamespaceSpec, NamespaceStatus>;

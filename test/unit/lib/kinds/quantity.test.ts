@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseQuantity, formatBytes } from '../../../../lib/kinds/quantity.js';
+import { parseQuantity, formatBytes, formatCores, formatExactBytes } from '../../../../lib/kinds/quantity.js';
 import { ValidationError } from '../../../../lib/errors.js';
 
 describe('quantities', () => {
@@ -24,5 +24,15 @@ describe('quantities', () => {
     expect(formatBytes(256 * 2 ** 20)).to.equal('256Mi');
     expect(formatBytes(1.5 * 2 ** 30)).to.equal('1.5Gi');
     expect(formatBytes(100)).to.equal('100');
+  });
+  it('formats bytes exactly in the largest binary unit that divides them', () => {
+    expect(formatExactBytes(1280 * 2 ** 20)).to.equal('1280Mi');
+    expect(formatExactBytes(2 ** 40)).to.equal('1Ti');
+    expect(formatExactBytes(1000)).to.equal('1000');
+  });
+  it('formats cores as whole cores or millicores', () => {
+    expect(formatCores(3)).to.equal('3');
+    expect(formatCores(2.5)).to.equal('2500m');
+    expect(formatCores(0.1 + 0.2)).to.equal('300m');
   });
 });

@@ -43,9 +43,11 @@ export function apiSuite(
       await api?.close();
       await stop?.();
     });
-    beforeEach(() => {
+    beforeEach(async () => {
       n++;
       ns = `t${n}`;
+      const made = await api.call('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+      expect(made.status, JSON.stringify(made.body)).to.equal(201);
     });
     const inst = (nm: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) =>
       instance(nm, spec, { namespace: ns, ...meta });
@@ -102,11 +104,17 @@ export function apiSuite(
         expect((await api.call('GET', '/metrics')).text).to.contain('cloudlet_api_requests_total');
       });
 
-      it('returns any valid namespace as an active Namespace', async () => {
-        const r = await api.call('GET', '/api/v1/namespaces/prod');
+      it('serves Namespaces as objects and admits objects only into one that exists', async () => {
+        const r = await api.call('GET', `/api/v1/namespaces/${ns}`);
         expect(r.body).to.include({ kind: 'Namespace', apiVersion: 'v1' });
-        expect(r.body.status.phase).to.equal('Active');
-        expect((await api.call('GET', '/api/v1/namespaces/Not_Valid')).status).to.equal(404);
+        expect(r.body.metadata.finalizers).to.deep.equal(['kubernetes']);
+        expect(r.body.metadata.labels).to.deep.equal({ 'kubernetes.io/metadata.name': ns });
+        expect((await api.call('GET', '/api/v1/namespaces/default')).status).to.equal(200);
+        expect((await api.call('GET', '/api/v1/namespaces/nowhere')).status).to.equal(404);
+        const refused = await api.call('POST', `${G}/namespaces/nowhere/instances`, { body: instance('x', {}, { namespace: 'nowhere' }) });
+        expect(refused.status).to.equal(404);
+        expect(refused.body.message).to.equal('namespaces "nowhere" not found');
+        expect((await api.call('DELETE', '/api/v1/namespaces/default')).status).to.equal(403);
       });
     });
 

@@ -219,6 +219,8 @@ describe('the cloudlet CLI against the in-process API over a MemoryStore', funct
   });
 
   it('reads manifests from stdin and applies into -n', async () => {
+    const ns = await cli(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n');
+    expect(ns.stdout, ns.stderr).to.equal('namespace/prod created\n');
     const r = await cli(['apply', '-n', 'prod', '-f', '-'], manifest('db', { labels: 'app: db' }));
     expect(r.stdout).to.equal('instance.cloudlet.dev/db created\n');
     expect(await exists('db', 'prod')).to.equal(true);

@@ -222,28 +222,9 @@ function planDeleting(input: PlanInput): Plan {
 /** planAbsent: no container yet (or it was lost) — wait for the image, or create it. */
 function planAbsent(f: Facts): Plan {
   const { input, instance, status, me, pre } = f;
-  const image = instance.spec?.image ?? '';
   const img = input.image ?? { kind: 'ready' };
-  if (img.kind === 'failed') {
-    const message = `cannot create the container: ${img.message}`;
-    const changed = status.phase !== 'Failed' || status.message !== message;
-    return plan(pre, {
-      status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, [
-        'imageProgress',
-        'startedAt',
-        'addresses',
-      ]),
-      events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
-      ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
-    });
-  }
-  if (img.kind === 'building') {
-    const message = `building image ${image} on member ${me}; the container is created when it is ready`;
-    return plan(pre, {
-      status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }),
-      requeueAfterMs: BUILD_POLL_MS,
-    });
-  }
+  if (img.kind !== 'ready') return planImageNotReady(f, img);
+  const image = instance.spec?.image ?? '';
   // A spec the container cannot be made from stays Failed until the spec changes.
   if (readyReason(instance) === 'CreateFailed' && !f.generationChanged) return plan(pre);
   const lost = status.phase === 'Running' && f.desired === 'Running';
@@ -270,6 +251,29 @@ function planAbsent(f: Facts): Plan {
         ]
       : [],
     requeueAfterMs: STEP_MS,
+  });
+}
+
+/** planImageNotReady: the image the container needs failed (Failed, retried when the failure is retryable) or is being built (Creating). */
+function planImageNotReady(f: Facts, img: Exclude<ImageState, { kind: 'ready' }>): Plan {
+  const { input, instance, status, me, pre } = f;
+  if (img.kind === 'failed') {
+    const message = `cannot create the container: ${img.message}`;
+    const changed = status.phase !== 'Failed' || status.message !== message;
+    return plan(pre, {
+      status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, [
+        'imageProgress',
+        'startedAt',
+        'addresses',
+      ]),
+      events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
+      ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
+    });
+  }
+  const message = `building image ${instance.spec?.image ?? ''} on member ${me}; the container is created when it is ready`;
+  return plan(pre, {
+    status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }),
+    requeueAfterMs: BUILD_POLL_MS,
   });
 }
 

@@ -27,7 +27,7 @@ import type { ImageBuilds } from './image-builds.js';
 import type { RootfsProvider } from './images/rootfs.js';
 import type { ImageInfo } from './images/types.js';
 import { createBlocked, INSTANCE_FINALIZER, needsImage, type ImageState, type Plan } from './instance-plan.js';
-import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
+import type { RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
 import type { FencedInstances } from './fenced-instances.js';
 import type { InstanceLocks } from './instance-lock.js';
@@ -143,23 +143,10 @@ export class InstanceReconciler implements Reconciler {
     else placement = decidePlacement(await this.guard.placementFacts(instance, containerName, container));
     const proceed = placement.kind === 'proceed';
     if (assignedHere && proceed) instance = await this.recordSecurity(instance, container.exists);
-    let imageInfo: ImageInfo | undefined;
-    let image: ImageState | undefined;
-    if (proceed && needsImage(instance, container) && instance.status?.member === memberName && !runtime.info.simulated) {
-      const resolved = await this.builds().resolve(instance.spec?.image ?? '');
-      imageInfo = resolved.info;
-      image = resolved.kind === 'ready' ? { kind: 'ready' } : resolved;
-    }
+    const image = proceed ? await this.observeImage(instance, container) : {};
     const now = this.o.clock.now();
     const key = instance.metadata.uid ?? `${req.namespace}/${req.name}`;
-    const startedAt = instance.status?.startedAt;
-    const ranForMs = startedAt ? now - Date.parse(startedAt) : undefined;
-    const restart = {
-      key,
-      ...(ranForMs !== undefined ? { ranForMs } : {}),
-      waitMs: this.o.backoff.waitMs(key, now),
-      delayMs: nextRestart({ previous: { failures: this.o.backoff.failures(key), notBefore: 0 }, ranForMs, now }).delayMs,
-    };
+    const restart = this.o.backoff.facts(key, { now, startedAt: instance.status?.startedAt });
     return {
       kind: 'found',
       instance,
@@ -168,11 +155,20 @@ export class InstanceReconciler implements Reconciler {
       container,
       assignedHere,
       placement,
-      ...(image ? { image } : {}),
-      ...(imageInfo ? { imageInfo } : {}),
+      ...image,
       restart,
       liveResize: runtime.info.liveResize,
       now,
+    };
+  }
+
+  /** observeImage resolves the image (starting its build if needed) when a container must be made here; otherwise there is nothing to know. */
+  private async observeImage(instance: Instance, container: Observation): Promise<{ image?: ImageState; imageInfo?: ImageInfo }> {
+    if (!needsImage(instance, container) || instance.status?.member !== this.o.memberName || this.o.runtime.info.simulated) return {};
+    const resolved = await this.builds().resolve(instance.spec?.image ?? '');
+    return {
+      image: resolved.kind === 'ready' ? { kind: 'ready' } : resolved,
+      ...(resolved.info ? { imageInfo: resolved.info } : {}),
     };
   }
 

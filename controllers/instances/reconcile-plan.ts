@@ -12,19 +12,8 @@ import type { Instance } from '../../lib/kinds/types.js';
 import type { ImageInfo } from './images/types.js';
 import { INSTANCE_FINALIZER, planInstance, STEP_MS, type ImageState, type Plan } from './instance-plan.js';
 import { FENCED_RECHECK_MS, type PlacementVerdict } from './placement-guard.js';
+import type { RestartFacts } from './restart-backoff.js';
 import type { Observation } from './runtimes/types.js';
-
-/** RestartFacts is the restart backoff as the observe step found it. */
-export interface RestartFacts {
-  /** key names the instance in the backoff tracker */
-  key: string;
-  /** ranForMs: how long the container ran since status.startedAt (undefined: never started) */
-  ranForMs?: number;
-  /** waitMs: backoff left before a crashed instance may start again */
-  waitMs: number;
-  /** delayMs: the backoff a crash found now would get */
-  delayMs: number;
-}
 
 /** FoundInstance is what the observe step found of an instance that is in the store. */
 export interface FoundInstance {

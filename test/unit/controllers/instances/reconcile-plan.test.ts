@@ -4,6 +4,7 @@ import { FENCED_RECHECK_MS } from '../../../../controllers/instances/placement-g
 import { planReconcile, type FoundInstance } from '../../../../controllers/instances/reconcile-plan.js';
 import type { Observation } from '../../../../controllers/instances/runtimes/types.js';
 import type { Instance } from '../../../../lib/kinds/types.js';
+import { instanceObj } from './harness.js';
 
 const NOW = Date.parse('2025-05-01T12:00:00Z');
 const CONTAINER = 'cl-0000abcd-default_web';
@@ -13,20 +14,11 @@ const stopped: Observation = { exists: true, state: 'STOPPED' };
 function instance(
   opts: { member?: string; phase?: 'Running' | 'Stopped'; state?: 'Running' | 'Stopped'; deleting?: boolean } = {},
 ): Instance {
-  return {
-    apiVersion: 'cloudlet.dev/v1alpha1',
-    kind: 'Instance',
-    metadata: {
-      name: 'web',
-      namespace: 'default',
-      uid: 'u1',
-      generation: 1,
-      finalizers: [INSTANCE_FINALIZER],
-      ...(opts.deleting ? { deletionTimestamp: '2025-05-01T11:59:00Z' } : {}),
-    },
-    spec: { image: 'busybox', cpu: 1, memory: '128Mi', recovery: 'failover', ...(opts.state ? { state: opts.state } : {}) },
-    status: { member: opts.member ?? 'm1', placementEpoch: 3, observedGeneration: 1, phase: opts.phase ?? 'Running' },
-  };
+  const base = instanceObj('web', { recovery: 'failover', ...(opts.state ? { state: opts.state } : {}) });
+  const deleting = opts.deleting ? { deletionTimestamp: '2025-05-01T11:59:00Z' } : {};
+  base.metadata = { ...base.metadata, uid: 'u1', generation: 1, finalizers: [INSTANCE_FINALIZER], ...deleting };
+  base.status = { member: opts.member ?? 'm1', placementEpoch: 3, observedGeneration: 1, phase: opts.phase ?? 'Running' };
+  return base;
 }
 
 function found(inst: Instance, container: Observation, extra: Partial<FoundInstance> = {}): FoundInstance {

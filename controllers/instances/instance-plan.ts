@@ -2,9 +2,10 @@
  * The instance agent's decisions as pure functions: from the Instance (spec
  * and status), what the runtime observes of its container, the image's state
  * and the restart backoff, `planInstance` computes the actions to take on the
- * host, the next status, the Events and when to look again. The agent
- * (instance-agent.ts) gathers the inputs and applies the plan; nothing here
- * touches the store, the host or the clock.
+ * host, the next status, the Events and when to look again. The instance
+ * reconciler (instance-reconciler.ts) gathers the inputs in its observe step,
+ * calls it through planReconcile (reconcile-plan.ts) and applies the plan in
+ * its act step; nothing here touches the store, the host or the clock.
  */
 import { setCondition } from '../../lib/controller/conditions.js';
 import { formatBytes } from '../../lib/kinds/quantity.js';

@@ -118,10 +118,10 @@ export class InstanceReconciler implements Reconciler {
   }
 
   /**
-   * observe gathers what planReconcile needs. It stops early when the
-   * instance is gone or the placement guard will not let it be planned (a
-   * stale copy, a fenced instance): then neither the isolation is recorded
-   * nor the image resolved.
+   * observe gathers what planReconcile needs. An instance gone from the
+   * store ends it there. When the placement guard will not let the instance
+   * be planned (a stale copy, a fenced instance), neither is its isolation
+   * recorded nor its image resolved.
    */
   private async observe(req: Request): Promise<Observed> {
     const { store, instanceKind, runtime, memberName } = this.o;

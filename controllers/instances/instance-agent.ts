@@ -2,26 +2,25 @@
  * InstanceAgent is the per-member host agent for instances. It runs an
  * InstanceReconciler over the Instance informer for the instances assigned
  * to this member (and any instance that still has a container here), and
- * two timers the informer cannot provide:
- * - a crash prober: every `probeIntervalMs` (default 2 s) it checks each
- *   Running instance's container cheaply — its init process on the host is
- *   still the one seen last (a /proc read), or for simulated runtimes the
- *   runtime's in-memory state — and queues the instance when it is not, so
- *   a container stopped behind Cloudlet's back is noticed within seconds;
- * - an orphan sweep, once the informer has synced and then every
- *   `orphanSweepMs` (default 60 s): containers and root filesystems this
- *   runtime owns that no instance assigned here claims are deleted (and
- *   the shared volumes they mounted released).
+ * composes the parts the informer cannot provide:
+ * - a crash prober (crash-prober.ts): every couple of seconds it checks each
+ *   Running instance's container cheaply and queues the instance when it is
+ *   not the one seen running last;
+ * - an orphan sweep (orphan-sweeper.ts), once the informer has synced and
+ *   then every minute: containers and root filesystems this runtime owns
+ *   that no instance assigned here claims are deleted;
+ * - fencing (instance-fencing.ts): stale copies are removed when the member
+ *   comes back, before anything starts, and `fence` stops failover copies
+ *   when the member cannot renew its lease.
  * Stopping the agent leaves containers running; the next start adopts them.
  */
-import type { Clock, TimerHandle } from '../../lib/controller/clock.js';
+import type { Clock } from '../../lib/controller/clock.js';
 import { Controller } from '../../lib/controller/controller.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import { enqueueMapped } from '../../lib/controller/handlers.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import { requestFor, type Request } from '../../lib/controller/reconciler.js';
 import { errorMessage } from '../../lib/errors.js';
-import { processStartTime } from '../../lib/host/proc.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Instance } from '../../lib/kinds/types.js';
 import type { Logger } from '../../lib/log/logger.js';
@@ -32,10 +31,14 @@ import type { ImageStore } from './images/image-store.js';
 import type { RootfsProvider } from './images/rootfs.js';
 import { InstanceReconciler, type InstanceReconcilerOptions } from './instance-reconciler.js';
 import { RestartBackoffTracker } from './restart-backoff.js';
-import type { Observation, Runtime } from './runtimes/types.js';
+import type { Runtime } from './runtimes/types.js';
 import type { InstanceLocks } from './instance-lock.js';
 import { FencedInstances } from './fenced-instances.js';
-import { isFailover } from './placement-guard.js';
+import { CrashProber } from './crash-prober.js';
+import { InstanceFencing, type FencedCopy } from './instance-fencing.js';
+import { OrphanSweeper } from './orphan-sweeper.js';
+
+export type { FencedCopy } from './instance-fencing.js';
 
 /** InstanceAgentOptions wire the agent; `images` and `rootfs` are required unless the runtime is simulated. */
 export interface InstanceAgentOptions {
@@ -69,19 +72,6 @@ export interface InstanceAgentOptions {
   idmaps?: InstanceReconcilerOptions['idmaps'];
 }
 
-/** FencedCopy is one local copy the agent stopped when fencing. */
-export interface FencedCopy {
-  instance: Instance;
-  containerName: string;
-  /** wasRunning: the container was running and was force-stopped */
-  wasRunning: boolean;
-}
-
-interface Seen {
-  pid?: number;
-  initStartedAt?: string;
-}
-
 /** InstanceAgent runs this member's instances; see the file comment. */
 export class InstanceAgent {
   readonly controller: Controller;
@@ -90,11 +80,10 @@ export class InstanceAgent {
   private readonly log: Logger;
   /** containers this runtime holds (from list() at start, then kept up to date) */
   private readonly local = new Set<string>();
-  private readonly seen = new Map<string, Seen>();
-  private probeTimer: TimerHandle | undefined;
-  private sweepTimer: TimerHandle | undefined;
+  private readonly prober: CrashProber;
+  private readonly sweeper: OrphanSweeper;
+  private readonly fencing: InstanceFencing;
   private stopped = false;
-  private probing = false;
   /** fenced: the instances this member fenced; shared with the Fencer */
   readonly fenced: FencedInstances;
   private readonly abort = new AbortController();
@@ -124,10 +113,14 @@ export class InstanceAgent {
       locks: opts.locks,
       fenced: this.fenced,
       idmaps: opts.idmaps,
-      observed: (name, obs) => this.remember(name, obs),
+      observed: (name, obs) => {
+        if (obs.exists) this.local.add(name);
+        else this.local.delete(name);
+        this.prober.remember(name, obs);
+      },
       removed: (name) => {
         this.local.delete(name);
-        this.seen.delete(name);
+        this.prober.forget(name);
       },
     });
     this.controller = new Controller({
@@ -142,18 +135,31 @@ export class InstanceAgent {
       opts.instances,
       enqueueMapped<Instance>((obj) => (this.concerns(obj) ? [requestFor(obj)] : [])),
     );
+    const parts = {
+      memberName: opts.memberName,
+      runtime: opts.runtime,
+      instances: opts.instances,
+      clock: opts.clock,
+      logger: this.log,
+      mine: (pick?: (i: Instance) => boolean) => this.mineWhere(pick),
+      containerNameOf: (req: Request) => this.reconciler.containerNameOf(req),
+      removeContainer: (name: string) => this.reconciler.removeContainer(name),
+      warn: (message: string, err: unknown) => this.warn(message, err),
+    };
+    this.prober = new CrashProber({
+      ...parts,
+      metrics: opts.metrics,
+      intervalMs: opts.probeIntervalMs,
+      builds,
+      requeue: (req) => this.controller.add(req),
+    });
+    this.sweeper = new OrphanSweeper({ ...parts, rootfs: opts.rootfs, volumes: opts.volumes, intervalMs: opts.orphanSweepMs });
+    this.fencing = new InstanceFencing({ ...parts, events: opts.events, fenced: this.fenced, records: this.reconciler.guard.records });
   }
 
   /** concerns tells whether an instance is this agent's business: assigned here, or with a container here. */
   private concerns(obj: Instance): boolean {
     return obj.status?.member === this.o.memberName || this.local.has(this.reconciler.containerNameOf(requestFor(obj)));
-  }
-
-  private remember(name: string, obs: Observation): void {
-    if (obs.exists) this.local.add(name);
-    else this.local.delete(name);
-    if (obs.state === 'RUNNING') this.seen.set(name, { pid: obs.pid, initStartedAt: obs.initStartedAt });
-    else this.seen.delete(name);
   }
 
   /** start lists the runtime's containers, starts the controller (after the informer syncs), the prober and the sweep. */
@@ -165,17 +171,18 @@ export class InstanceAgent {
     await this.removeStaleCopies().catch((err: unknown) => this.warn('stale copy removal failed', err));
     await this.controller.start();
     if (this.stopped) return;
-    this.scheduleProbe();
-    await this.sweepOrphans().catch((err: unknown) => this.warn('orphan sweep failed', err));
-    this.scheduleSweep();
+    this.prober.start();
+    await this.sweeper.sweepSafely();
+    if (this.stopped) return;
+    this.sweeper.start();
   }
 
   /** stop stops the timers and the controller; containers keep running. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    if (this.probeTimer) this.o.clock.clearTimeout(this.probeTimer);
-    if (this.sweepTimer) this.o.clock.clearTimeout(this.sweepTimer);
+    this.prober.stop();
+    this.sweeper.stop();
     await this.controller.stop();
   }
 
@@ -202,136 +209,28 @@ export class InstanceAgent {
     for (const req of this.mineWhere((i) => i.spec?.image === image)) this.controller.add(req);
   }
 
-  private scheduleProbe(): void {
-    if (this.stopped) return;
-    this.probeTimer = this.o.clock.setTimeout(() => {
-      this.probe()
-        .catch((err: unknown) => this.warn('crash probe failed', err))
-        .finally(() => this.scheduleProbe());
-    }, this.o.probeIntervalMs ?? 2000);
-  }
-
-  /**
-   * probe queues every Running instance whose container is no longer the one
-   * last seen running, and cancels image builds no instance here wants any
-   * more (instances deleted or moved while their image was being built).
-   */
+  /** probe runs one crash probe now (see CrashProber.probe). */
   async probe(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    try {
-      this.cancelUnwantedBuilds();
-      this.o.metrics.privilegedInstances.set({ member: this.o.memberName }, this.mineWhere((i) => i.status?.privileged === true).length);
-      for (const req of this.mineWhere((i) => i.status?.phase === 'Running' && !i.metadata.deletionTimestamp)) {
-        const name = this.reconciler.containerNameOf(req);
-        if (!(await this.stillRunning(name))) this.controller.add(req);
-      }
-    } finally {
-      this.probing = false;
-    }
+    await this.prober.probe();
   }
 
   /** cancelUnwantedBuilds stops the builds of images no live instance assigned here names; returns them. */
   cancelUnwantedBuilds(): string[] {
-    const builds = this.reconciler.imageBuilds;
-    if (!builds || builds.building().length === 0) return [];
-    const wanted = new Set(this.mineWhere((i) => !i.metadata.deletionTimestamp).map((r) => this.o.instances.get(r)?.spec?.image));
-    const cancelled = builds.cancelUnwanted((image) => wanted.has(image));
-    for (const image of cancelled) this.log.info('cancelled an image build no instance wants', { image });
-    return cancelled;
+    return this.prober.cancelUnwantedBuilds();
   }
 
-  private async stillRunning(name: string): Promise<boolean> {
-    if (this.o.runtime.info.simulated) {
-      const obs = await this.o.runtime.observe(name);
-      const last = this.seen.get(name);
-      return obs.state === 'RUNNING' && last !== undefined && obs.pid === last.pid && obs.initStartedAt === last.initStartedAt;
-    }
-    const last = this.seen.get(name);
-    if (last?.pid === undefined || last.initStartedAt === undefined) return false;
-    // The same init process (pid and start time) means the container has not stopped or restarted.
-    const started = await processStartTime(last.pid);
-    return started?.toISOString() === last.initStartedAt;
-  }
-
-  private scheduleSweep(): void {
-    if (this.stopped) return;
-    this.sweepTimer = this.o.clock.setTimeout(() => {
-      this.sweepOrphans()
-        .catch((err: unknown) => this.warn('orphan sweep failed', err))
-        .finally(() => this.scheduleSweep());
-    }, this.o.orphanSweepMs ?? 60_000);
-  }
-
-  /**
-   * removeStaleCopies deletes every local container whose instance is now
-   * assigned to another member, or to this one at a newer placement epoch
-   * than the container was made for. Returns the removed container names.
-   */
+  /** removeStaleCopies deletes local copies placed elsewhere or at a newer epoch (see InstanceFencing.removeStaleCopies). */
   async removeStaleCopies(): Promise<string[]> {
-    const removed: string[] = [];
-    const byName = new Map(this.o.instances.list().map((i) => [this.reconciler.containerNameOf(requestFor(i)), i] as const));
-    for (const name of await this.o.runtime.list()) {
-      const inst = byName.get(name);
-      if (!inst?.status?.member) continue; // no instance claims it: the orphan sweep decides
-      let stale = inst.status.member !== this.o.memberName;
-      if (!stale) {
-        const rec = await this.reconciler.guard.records.read(name);
-        stale = rec !== undefined && rec.epoch < (inst.status.placementEpoch ?? 0);
-      }
-      if (!stale) continue;
-      this.log.info('removing a stale copy', { container: name, assignedTo: inst.status.member, epoch: inst.status.placementEpoch });
-      await this.reconciler.removeContainer(name);
-      void this.o.events.normal(
-        inst,
-        'StaleCopyRemoved',
-        `removed the stale copy ${name} from member ${this.o.memberName} on its return: the instance is placed on ${inst.status.member} at epoch ${inst.status.placementEpoch ?? 0}`,
-      );
-      removed.push(name);
-    }
-    return removed;
+    return this.fencing.removeStaleCopies();
   }
 
-  /**
-   * fence force-stops every local copy of an instance with recovery failover
-   * assigned here and remembers each as fenced at its epoch, so nothing here
-   * starts it again until it is placed anew. It uses only the informer cache
-   * and the runtime: it works while the store is unreachable.
-   */
+  /** fence force-stops the local copies of failover instances assigned here (see InstanceFencing.fence). */
   async fence(): Promise<FencedCopy[]> {
-    const out: FencedCopy[] = [];
-    const targets = this.o.instances.list((i) => i.status?.member === this.o.memberName && isFailover(i) && !i.metadata.deletionTimestamp);
-    for (const inst of targets) {
-      const ns = inst.metadata.namespace ?? 'default';
-      const epoch = inst.status?.placementEpoch ?? 0;
-      const fresh = !this.fenced.blocks(ns, inst.metadata.name, epoch);
-      this.fenced.add(ns, inst.metadata.name, epoch);
-      const name = this.reconciler.containerNameOf(requestFor(inst));
-      const obs = await this.o.runtime.observe(name);
-      const wasRunning = obs.state === 'RUNNING' || obs.state === 'STARTING';
-      if (obs.exists && obs.state !== 'STOPPED') await this.o.runtime.stop(name, { force: true });
-      if (fresh || wasRunning) out.push({ instance: inst, containerName: name, wasRunning });
-    }
-    return out;
+    return this.fencing.fence();
   }
 
-  /** sweepOrphans deletes containers, root filesystems and volume mounts here that no instance assigned to this member claims. */
+  /** sweepOrphans runs one orphan sweep now (see OrphanSweeper.sweepOrphans). */
   async sweepOrphans(): Promise<string[]> {
-    const claimedNow = (): Set<string> => new Set(this.mineWhere().map((r) => this.reconciler.containerNameOf(r)));
-    const claimed = claimedNow();
-    const names = new Set(await this.o.runtime.list());
-    if (this.o.rootfs && !this.o.runtime.info.simulated) for (const n of await this.o.rootfs.list()) names.add(n);
-    // A container deleted while its volumes failed to unmount: removing it again retries the release.
-    if (this.o.volumes) for (const n of await this.o.volumes.users()) names.add(n);
-    const removed: string[] = [];
-    for (const name of names) {
-      if (claimed.has(name)) continue;
-      // Another instance may claim it now (the informer moved on while we listed): check again.
-      if (claimedNow().has(name)) continue;
-      this.log.info('removing orphaned container', { container: name });
-      await this.reconciler.removeContainer(name);
-      removed.push(name);
-    }
-    return removed;
+    return this.sweeper.sweepOrphans();
   }
 }

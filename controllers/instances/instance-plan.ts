@@ -2,9 +2,10 @@
  * The instance agent's decisions as pure functions: from the Instance (spec
  * and status), what the runtime observes of its container, the image's state
  * and the restart backoff, `planInstance` computes the actions to take on the
- * host, the next status, the Events and when to look again. The agent
- * (instance-agent.ts) gathers the inputs and applies the plan; nothing here
- * touches the store, the host or the clock.
+ * host, the next status, the Events and when to look again. The instance
+ * reconciler (instance-reconciler.ts) gathers the inputs in its observe step,
+ * calls it through planReconcile (reconcile-plan.ts) and applies the plan in
+ * its act step; nothing here touches the store, the host or the clock.
  */
 import { setCondition } from '../../lib/controller/conditions.js';
 import { formatBytes } from '../../lib/kinds/quantity.js';
@@ -153,142 +154,187 @@ function readyReason(instance: Instance): string | undefined {
   return instance.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 }
 
-/** planInstance decides the next step for one instance on this member; see the file comment. */
+/**
+ * Facts is what every branch of planInstance reads besides its input: the
+ * current status, the actions that come first (the finalizer), the desired
+ * state, and whether the spec changed since the status was written.
+ */
+interface Facts {
+  input: PlanInput;
+  instance: Instance;
+  status: InstanceStatus;
+  me: string;
+  /** pre: actions before any other (addFinalizer while it is missing) */
+  pre: PlanAction[];
+  desired: 'Running' | 'Stopped';
+  generationChanged: boolean;
+}
+
+/**
+ * planInstance decides the next step for one instance on this member; see the
+ * file comment. It picks the branch by what is observed: assigned elsewhere,
+ * being deleted, no container, a running one, one in transition, a stopped one.
+ */
 export function planInstance(input: PlanInput): Plan {
   const { instance, observation: obs, memberName: me } = input;
   const status = instance.status ?? {};
-  if (status.member !== me) {
-    // Not ours (never or no longer): a copy left here from an earlier placement must go.
-    return obs.exists
-      ? plan(['deleteContainer', 'deleteRootfs'], {
-          events: [
-            {
-              type: 'Normal',
-              reason: 'StaleCopyRemoved',
-              message: `removed the stale container ${input.containerName} from member ${me}: the instance is assigned to ${status.member ?? 'no member'}`,
-            },
-          ],
-        })
-      : plan([]);
-  }
-  if (instance.metadata.deletionTimestamp !== undefined) {
-    if (!input.hasFinalizer) return plan([]);
-    const message = `deleting the container ${input.containerName} and its root filesystem from member ${me}`;
-    return plan(['deleteContainer', 'deleteRootfs', 'removeFinalizer'], {
-      status: statusWith(input, { phase: 'Deleting', message }, { ok: false, reason: 'Deleting' }, ['addresses', 'startedAt']),
-      events: [{ type: 'Normal', reason: 'Deleting', message }],
+  if (status.member !== me) return planOnAnotherMember(input);
+  if (instance.metadata.deletionTimestamp !== undefined) return planDeleting(input);
+  const facts: Facts = {
+    input,
+    instance,
+    status,
+    me,
+    pre: input.hasFinalizer ? [] : ['addFinalizer'],
+    desired: instance.spec?.state ?? 'Running',
+    generationChanged: instance.metadata.generation !== undefined && status.observedGeneration !== instance.metadata.generation,
+  };
+  if (!obs.exists) return planAbsent(facts);
+  if (obs.state === 'RUNNING') return planRunning(facts);
+  // STARTING, STOPPING, FROZEN, ABORTING: a transition in progress; look again shortly.
+  if (obs.state !== 'STOPPED') return plan(facts.pre, { requeueAfterMs: 500 });
+  return planStopped(facts);
+}
+
+/** planOnAnotherMember: not ours (never or no longer), so a copy left here from an earlier placement must go. */
+function planOnAnotherMember(input: PlanInput): Plan {
+  if (!input.observation.exists) return plan([]);
+  return plan(['deleteContainer', 'deleteRootfs'], {
+    events: [
+      {
+        type: 'Normal',
+        reason: 'StaleCopyRemoved',
+        message: `removed the stale container ${input.containerName} from member ${input.memberName}: the instance is assigned to ${input.instance.status?.member ?? 'no member'}`,
+      },
+    ],
+  });
+}
+
+/** planDeleting removes the container and its root filesystem, then the finalizer. */
+function planDeleting(input: PlanInput): Plan {
+  if (!input.hasFinalizer) return plan([]);
+  const message = `deleting the container ${input.containerName} and its root filesystem from member ${input.memberName}`;
+  return plan(['deleteContainer', 'deleteRootfs', 'removeFinalizer'], {
+    status: statusWith(input, { phase: 'Deleting', message }, { ok: false, reason: 'Deleting' }, ['addresses', 'startedAt']),
+    events: [{ type: 'Normal', reason: 'Deleting', message }],
+  });
+}
+
+/** planAbsent: no container yet (or it was lost) — wait for the image, or create it. */
+function planAbsent(f: Facts): Plan {
+  const { input, instance, status, me, pre } = f;
+  const img = input.image ?? { kind: 'ready' };
+  if (img.kind !== 'ready') return planImageNotReady(f, img);
+  const image = instance.spec?.image ?? '';
+  // A spec the container cannot be made from stays Failed until the spec changes.
+  if (readyReason(instance) === 'CreateFailed' && !f.generationChanged) return plan(pre);
+  const lost = status.phase === 'Running' && f.desired === 'Running';
+  const message = `creating the container ${input.containerName} from image ${image} with ${limitsText(instance)}`;
+  // A creation blocked by what it needs (a network, an address, a volume) keeps saying why while it retries.
+  const blocked = readyReason(instance) === 'CreateBlocked' && !f.generationChanged;
+  return plan([...pre, 'ensureRootfs', 'define'], {
+    ...(blocked
+      ? {}
+      : {
+          status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, [
+            'imageProgress',
+            'startedAt',
+            'addresses',
+          ]),
+        }),
+    events: lost
+      ? [
+          {
+            type: 'Warning',
+            reason: 'ContainerLost',
+            message: `the container ${input.containerName} disappeared from member ${me}; recreating it`,
+          },
+        ]
+      : [],
+    requeueAfterMs: STEP_MS,
+  });
+}
+
+/** planImageNotReady: the image the container needs failed (Failed, retried when the failure is retryable) or is being built (Creating). */
+function planImageNotReady(f: Facts, img: Exclude<ImageState, { kind: 'ready' }>): Plan {
+  const { input, instance, status, me, pre } = f;
+  if (img.kind === 'failed') {
+    const message = `cannot create the container: ${img.message}`;
+    const changed = status.phase !== 'Failed' || status.message !== message;
+    return plan(pre, {
+      status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, [
+        'imageProgress',
+        'startedAt',
+        'addresses',
+      ]),
+      events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
+      ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
     });
   }
-  const pre: PlanAction[] = input.hasFinalizer ? [] : ['addFinalizer'];
-  const desired = instance.spec?.state ?? 'Running';
-  const recovery = instance.spec?.recovery ?? 'restart';
-  const generationChanged = instance.metadata.generation !== undefined && status.observedGeneration !== instance.metadata.generation;
-  const image = instance.spec?.image ?? '';
+  const message = `building image ${instance.spec?.image ?? ''} on member ${me}; the container is created when it is ready`;
+  return plan(pre, {
+    status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }),
+    requeueAfterMs: BUILD_POLL_MS,
+  });
+}
 
-  if (!obs.exists) {
-    const img = input.image ?? { kind: 'ready' };
-    if (img.kind === 'failed') {
-      const message = `cannot create the container: ${img.message}`;
-      const changed = status.phase !== 'Failed' || status.message !== message;
-      return plan(pre, {
-        status: statusWith(input, { phase: 'Failed', message }, { ok: false, reason: img.reason }, [
-          'imageProgress',
-          'startedAt',
-          'addresses',
-        ]),
-        events: changed ? [{ type: 'Warning', reason: img.reason, message }] : [],
-        ...(img.retryable ? { requeueAfterMs: IMAGE_RETRY_MS } : {}),
-      });
-    }
-    if (img.kind === 'building') {
-      const message = `building image ${image} on member ${me}; the container is created when it is ready`;
-      return plan(pre, {
-        status: statusWith(input, { phase: 'Creating', message, imageProgress: img.progress }, { ok: false, reason: 'Creating' }),
-        requeueAfterMs: BUILD_POLL_MS,
-      });
-    }
-    // A spec the container cannot be made from stays Failed until the spec changes.
-    if (readyReason(instance) === 'CreateFailed' && !generationChanged) return plan(pre);
-    const lost = status.phase === 'Running' && desired === 'Running';
-    const message = `creating the container ${input.containerName} from image ${image} with ${limitsText(instance)}`;
-    // A creation blocked by what it needs (a network, an address, a volume) keeps saying why while it retries.
-    const blocked = readyReason(instance) === 'CreateBlocked' && !generationChanged;
-    return plan([...pre, 'ensureRootfs', 'define'], {
-      ...(blocked
-        ? {}
-        : {
-            status: statusWith(input, { phase: 'Creating', message }, { ok: false, reason: 'Creating' }, [
-              'imageProgress',
-              'startedAt',
-              'addresses',
-            ]),
-          }),
-      events: lost
-        ? [
-            {
-              type: 'Warning',
-              reason: 'ContainerLost',
-              message: `the container ${input.containerName} disappeared from member ${me}; recreating it`,
-            },
-          ]
-        : [],
+/** planRunning: the container runs — stop it, apply new limits, or report it Running. */
+function planRunning(f: Facts): Plan {
+  const { input, instance, status, me, pre } = f;
+  const obs = input.observation;
+  if (f.desired === 'Stopped') {
+    const message = `stopping the container because spec.state is Stopped`;
+    return plan([...pre, 'stop'], {
+      status: statusWith(input, { phase: 'Stopping', message }, { ok: false, reason: 'Stopping' }, [], false),
       requeueAfterMs: STEP_MS,
     });
   }
+  const startedAt = obs.initStartedAt ?? status.startedAt ?? new Date(input.now).toISOString();
+  const message = `the container ${input.containerName} is running on member ${me}`;
+  const running = statusWith(
+    input,
+    { phase: 'Running', message, startedAt, ...(obs.addresses ? { addresses: obs.addresses } : {}) },
+    { ok: true, reason: 'Running' },
+    obs.addresses ? ['imageProgress'] : ['imageProgress', 'addresses'],
+  );
+  if (f.generationChanged) return planNewLimits(f, running);
+  const events: PlanEvent[] =
+    status.phase === 'Starting' && readyReason(instance) !== 'Restarting'
+      ? [{ type: 'Normal', reason: 'Started', message: `started the container ${input.containerName} on member ${me}` }]
+      : [];
+  return plan(pre, { status: running, events });
+}
 
-  if (obs.state === 'RUNNING') {
-    if (desired === 'Stopped') {
-      const message = `stopping the container because spec.state is Stopped`;
-      return plan([...pre, 'stop'], {
-        status: statusWith(input, { phase: 'Stopping', message }, { ok: false, reason: 'Stopping' }, [], false),
-        requeueAfterMs: STEP_MS,
-      });
-    }
-    const startedAt = obs.initStartedAt ?? status.startedAt ?? new Date(input.now).toISOString();
-    const message = `the container ${input.containerName} is running on member ${me}`;
-    const running = statusWith(
-      input,
-      { phase: 'Running', message, startedAt, ...(obs.addresses ? { addresses: obs.addresses } : {}) },
-      { ok: true, reason: 'Running' },
-      obs.addresses ? ['imageProgress'] : ['imageProgress', 'addresses'],
-    );
-    if (generationChanged) {
-      if (input.liveResize) {
-        return plan([...pre, 'setLimits'], {
-          status: running,
-          statusWhen: 'after',
-          events: [
-            {
-              type: 'Normal',
-              reason: 'LimitsUpdated',
-              message: `applied ${limitsText(instance)} to the running container without a restart`,
-            },
-          ],
-        });
-      }
-      const restarting = `restarting the container to apply ${limitsText(instance)}: this runtime cannot change limits of a running container`;
-      return plan([...pre, 'define', 'stop', 'start'], {
-        status: statusWith(input, { phase: 'Starting', message: restarting }, { ok: false, reason: 'Starting' }),
-        statusWhen: 'after',
-        events: [{ type: 'Normal', reason: 'Restarting', message: restarting }],
-        requeueAfterMs: STEP_MS,
-      });
-    }
-    const events: PlanEvent[] =
-      status.phase === 'Starting' && readyReason(instance) !== 'Restarting'
-        ? [{ type: 'Normal', reason: 'Started', message: `started the container ${input.containerName} on member ${me}` }]
-        : [];
-    return plan(pre, { status: running, events });
+/** planNewLimits applies a changed spec to a running container: live when the runtime can, else by a restart. */
+function planNewLimits(f: Facts, running: InstanceStatus): Plan {
+  const { input, instance, pre } = f;
+  if (input.liveResize) {
+    return plan([...pre, 'setLimits'], {
+      status: running,
+      statusWhen: 'after',
+      events: [
+        {
+          type: 'Normal',
+          reason: 'LimitsUpdated',
+          message: `applied ${limitsText(instance)} to the running container without a restart`,
+        },
+      ],
+    });
   }
+  const restarting = `restarting the container to apply ${limitsText(instance)}: this runtime cannot change limits of a running container`;
+  return plan([...pre, 'define', 'stop', 'start'], {
+    status: statusWith(input, { phase: 'Starting', message: restarting }, { ok: false, reason: 'Starting' }),
+    statusWhen: 'after',
+    events: [{ type: 'Normal', reason: 'Restarting', message: restarting }],
+    requeueAfterMs: STEP_MS,
+  });
+}
 
-  if (obs.state !== 'STOPPED') {
-    // STARTING, STOPPING, FROZEN, ABORTING: a transition in progress; look again shortly.
-    return plan(pre, { requeueAfterMs: 500 });
-  }
-
-  // The container exists and is stopped.
-  const limitsAction: PlanAction[] = generationChanged ? [input.liveResize ? 'setLimits' : 'define'] : [];
-  if (desired === 'Stopped') {
+/** planStopped: the container exists and is stopped — keep it stopped, notice a crash, restart it, or start it. */
+function planStopped(f: Facts): Plan {
+  const { input, instance, status, pre } = f;
+  const limitsAction: PlanAction[] = f.generationChanged ? [input.liveResize ? 'setLimits' : 'define'] : [];
+  if (f.desired === 'Stopped') {
     const message = `the container is stopped because spec.state is Stopped`;
     const events: PlanEvent[] =
       status.phase === 'Stopping' ? [{ type: 'Normal', reason: 'Stopped', message: `stopped the container ${input.containerName}` }] : [];
@@ -300,58 +346,54 @@ export function planInstance(input: PlanInput): Plan {
       events,
     });
   }
-  if (status.phase === 'Running') {
-    const how = `the container exited on its own (its init stopped: halted inside, stopped outside Cloudlet, or killed)`;
-    if (recovery === 'none') {
-      const message = `${how}; spec.recovery is none, so it stays stopped until its spec changes`;
-      return plan(pre, {
-        status: statusWith(
-          input,
-          { phase: 'Stopped', message },
-          { ok: false, reason: 'ContainerExited' },
-          ['startedAt', 'addresses'],
-          false,
-        ),
-        events: [{ type: 'Warning', reason: 'ContainerExited', message }],
-      });
-    }
-    const secs = Math.round(input.restartDelayMs / 100) / 10;
-    const message = `${how}; restarting it in ${secs} s`;
-    return plan(pre, {
-      status: statusWith(
-        input,
-        { phase: 'Starting', message },
-        { ok: false, reason: 'ContainerExited' },
-        ['startedAt', 'addresses'],
-        false,
-      ),
-      events: [{ type: 'Warning', reason: 'ContainerExited', message }],
-      crashed: true,
-      requeueAfterMs: Math.max(STEP_MS, input.restartDelayMs),
-    });
-  }
+  if (status.phase === 'Running') return planExited(f);
   const exited = readyReason(instance) === 'ContainerExited';
   // Left stopped after exiting with recovery none: only a spec change starts it again.
-  if (exited && status.phase === 'Stopped' && !generationChanged) return plan(pre);
-  if (exited && status.phase === 'Starting') {
-    if (input.restartWaitMs > 0) return plan(pre, { requeueAfterMs: input.restartWaitMs });
-    const count = (status.restartCount ?? 0) + 1;
-    const message = `restarting the container after it exited (restart ${count})`;
-    return plan([...pre, ...limitsAction, 'start'], {
-      status: statusWith(input, { phase: 'Starting', message, restartCount: count }, { ok: false, reason: 'Restarting' }),
-      events: [
-        {
-          type: 'Normal',
-          reason: 'Restarted',
-          message: `restarted the container ${input.containerName} after it exited (restart ${count})`,
-        },
-      ],
-      requeueAfterMs: STEP_MS,
-    });
-  }
-  const message = `starting the container ${input.containerName} on member ${me}`;
+  if (exited && status.phase === 'Stopped' && !f.generationChanged) return plan(pre);
+  if (exited && status.phase === 'Starting') return planRestart(f, limitsAction);
+  const message = `starting the container ${input.containerName} on member ${f.me}`;
   return plan([...pre, ...limitsAction, 'start'], {
     status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'Starting' }),
+    requeueAfterMs: STEP_MS,
+  });
+}
+
+/** planExited: a container that was Running stopped on its own — leave it (recovery none) or restart it after the backoff. */
+function planExited(f: Facts): Plan {
+  const { input, instance, pre } = f;
+  const how = `the container exited on its own (its init stopped: halted inside, stopped outside Cloudlet, or killed)`;
+  if ((instance.spec?.recovery ?? 'restart') === 'none') {
+    const message = `${how}; spec.recovery is none, so it stays stopped until its spec changes`;
+    return plan(pre, {
+      status: statusWith(input, { phase: 'Stopped', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false),
+      events: [{ type: 'Warning', reason: 'ContainerExited', message }],
+    });
+  }
+  const secs = Math.round(input.restartDelayMs / 100) / 10;
+  const message = `${how}; restarting it in ${secs} s`;
+  return plan(pre, {
+    status: statusWith(input, { phase: 'Starting', message }, { ok: false, reason: 'ContainerExited' }, ['startedAt', 'addresses'], false),
+    events: [{ type: 'Warning', reason: 'ContainerExited', message }],
+    crashed: true,
+    requeueAfterMs: Math.max(STEP_MS, input.restartDelayMs),
+  });
+}
+
+/** planRestart starts an exited container again once its restart backoff has passed. */
+function planRestart(f: Facts, limitsAction: PlanAction[]): Plan {
+  const { input, status, pre } = f;
+  if (input.restartWaitMs > 0) return plan(pre, { requeueAfterMs: input.restartWaitMs });
+  const count = (status.restartCount ?? 0) + 1;
+  const message = `restarting the container after it exited (restart ${count})`;
+  return plan([...pre, ...limitsAction, 'start'], {
+    status: statusWith(input, { phase: 'Starting', message, restartCount: count }, { ok: false, reason: 'Restarting' }),
+    events: [
+      {
+        type: 'Normal',
+        reason: 'Restarted',
+        message: `restarted the container ${input.containerName} after it exited (restart ${count})`,
+      },
+    ],
     requeueAfterMs: STEP_MS,
   });
 }

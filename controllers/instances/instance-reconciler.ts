@@ -1,15 +1,22 @@
 /**
- * InstanceReconciler is the host agent's reconciler for one member: it reads
- * an Instance from the store, observes its container through the Runtime,
- * resolves its image when a container must be made, asks the pure
- * `planInstance` what to do, and applies the plan idempotently — finalizer,
- * status writes (status subresource), host actions, Events — returning when
- * to look again. It never starts a container for an instance whose assigned
- * member or placement epoch changed since it was read.
+ * InstanceReconciler is the host agent's reconciler for one member. Each
+ * reconcile reads straight through in three steps:
+ * - observe gathers what is: the Instance from the store, its container
+ *   through the Runtime, the placement guard's facts (the local copy's
+ *   epoch, fencing), the image's state when a container must be made, and
+ *   the restart backoff; for an instance assigned here it also records, once,
+ *   how the instance is isolated, since every plan depends on that record;
+ * - plan is the pure `planReconcile` (reconcile-plan.ts), which applies the
+ *   placement rules and asks `planInstance` (instance-plan.ts) what to do;
+ * - act carries the plan out idempotently — the instance lock, finalizer,
+ *   status writes (status subresource), host actions, Events — and returns
+ *   when to look again.
+ * It never starts a container for an instance whose assigned member or
+ * placement epoch changed since it was read.
  */
 import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
+import { addFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { requestFor, type Reconciler, type ReconcileContext, type Request, type Result } from '../../lib/controller/reconciler.js';
 import { updateStatus } from '../../lib/controller/status.js';
 import { CloudletError, ConflictError, errorMessage, isCode, TerminalError, UnavailableError } from '../../lib/errors.js';
@@ -19,12 +26,13 @@ import type { Store } from '../../lib/store/types.js';
 import type { ImageBuilds } from './image-builds.js';
 import type { RootfsProvider } from './images/rootfs.js';
 import type { ImageInfo } from './images/types.js';
-import { createBlocked, INSTANCE_FINALIZER, needsImage, planInstance, type Plan } from './instance-plan.js';
-import { nextRestart, type RestartBackoffTracker } from './restart-backoff.js';
+import { createBlocked, INSTANCE_FINALIZER, needsImage, type ImageState, type Plan } from './instance-plan.js';
+import type { RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
 import type { FencedInstances } from './fenced-instances.js';
 import type { InstanceLocks } from './instance-lock.js';
-import { PlacementGuard } from './placement-guard.js';
+import { decidePlacement, PlacementGuard, type PlacementVerdict } from './placement-guard.js';
+import { planReconcile, type FoundInstance, type Observed, type ReconcilePlan } from './reconcile-plan.js';
 import type { ContainerSpec, MountSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
 import { DEFAULT_SUBID_RANGE, sharedIdmap, type IdMap, type SubidRange } from './security/idmap.js';
@@ -102,63 +110,102 @@ export class InstanceReconciler implements Reconciler {
     return containerNameFor({ dataDir: this.o.dataDir, namespace: req.namespace ?? 'default', name: req.name });
   }
 
+  /** reconcile observes, plans and acts; see the file comment. */
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
-    const { store, instanceKind, runtime } = this.o;
+    const seen = await this.observe(req);
+    const plan = planReconcile(seen);
+    return this.act(plan);
+  }
+
+  /**
+   * observe gathers what planReconcile needs. An instance gone from the
+   * store ends it there. When the placement guard will not let the instance
+   * be planned (a stale copy, a fenced instance), neither is its isolation
+   * recorded nor its image resolved.
+   */
+  private async observe(req: Request): Promise<Observed> {
+    const { store, instanceKind, runtime, memberName } = this.o;
+    const namespace = req.namespace ?? 'default';
     const containerName = this.containerNameOf(req);
     let instance: Instance;
     try {
       instance = await store.get<Instance>(instanceKind, req.name, req.namespace);
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
-      // Gone from the store without us (finalizer removed by hand): nothing claims the container.
-      this.o.fenced?.forget(req.namespace ?? 'default', req.name);
-      await this.removeContainer(containerName);
-      return {};
+      return { kind: 'gone', namespace, name: req.name, containerName };
     }
-    const obs = await runtime.observe(containerName);
-    this.o.observed?.(containerName, obs);
-    const assignedHere = instance.status?.member === this.o.memberName && instance.metadata.deletionTimestamp === undefined;
+    const container = await runtime.observe(containerName);
+    this.o.observed?.(containerName, container);
+    const assignedHere = instance.status?.member === memberName && instance.metadata.deletionTimestamp === undefined;
+    let placement: PlacementVerdict = { kind: 'proceed' };
     // Fencing here is moot once the instance is placed elsewhere or going away.
-    if (!assignedHere) this.o.fenced?.forget(req.namespace ?? 'default', req.name);
-    if (assignedHere) {
-      const verdict = await this.guard.beforePlan(instance, containerName, obs);
-      if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
-    }
-    if (assignedHere) instance = await this.recordSecurity(instance, obs.exists);
-    const simulated = runtime.info.simulated;
-    let info: ImageInfo | undefined;
-    let image: Parameters<typeof planInstance>[0]['image'];
-    if (needsImage(instance, obs) && instance.status?.member === this.o.memberName && !simulated) {
-      const resolved = await this.builds().resolve(instance.spec?.image ?? '');
-      info = resolved.info;
-      image = resolved.kind === 'ready' ? { kind: 'ready' } : resolved;
-    }
+    if (!assignedHere) this.guard.forgetFencing(namespace, req.name);
+    else placement = decidePlacement(await this.guard.placementFacts(instance, containerName, container));
+    const proceed = placement.kind === 'proceed';
+    if (assignedHere && proceed) instance = await this.recordSecurity(instance, container.exists);
+    const image = proceed ? await this.observeImage(instance, container) : {};
     const now = this.o.clock.now();
     const key = instance.metadata.uid ?? `${req.namespace}/${req.name}`;
-    const startedAt = instance.status?.startedAt;
-    const ranForMs = startedAt ? now - Date.parse(startedAt) : undefined;
-    const plan = planInstance({
+    const restart = this.o.backoff.facts(key, { now, startedAt: instance.status?.startedAt });
+    return {
+      kind: 'found',
       instance,
-      memberName: this.o.memberName,
+      memberName,
       containerName,
-      observation: obs,
-      image,
-      hasFinalizer: hasFinalizer(instance, INSTANCE_FINALIZER),
+      container,
+      assignedHere,
+      placement,
+      ...image,
+      restart,
       liveResize: runtime.info.liveResize,
-      restartWaitMs: this.o.backoff.waitMs(key, now),
-      restartDelayMs: nextRestart({ previous: { failures: this.o.backoff.failures(key), notBefore: 0 }, ranForMs, now }).delayMs,
       now,
-    });
-    if (assignedHere && plan.actions.includes('start')) {
+    };
+  }
+
+  /** observeImage resolves the image (starting its build if needed) when a container must be made here; otherwise there is nothing to know. */
+  private async observeImage(instance: Instance, container: Observation): Promise<{ image?: ImageState; imageInfo?: ImageInfo }> {
+    if (!needsImage(instance, container) || instance.status?.member !== this.o.memberName || this.o.runtime.info.simulated) return {};
+    const resolved = await this.builds().resolve(instance.spec?.image ?? '');
+    return {
+      image: resolved.kind === 'ready' ? { kind: 'ready' } : resolved,
+      ...(resolved.info ? { imageInfo: resolved.info } : {}),
+    };
+  }
+
+  /** act carries out what planReconcile decided and says when to look again. */
+  private async act(next: ReconcilePlan): Promise<Result> {
+    switch (next.kind) {
+      case 'removeOrphan':
+        // Gone from the store without us (finalizer removed by hand): nothing claims the container.
+        this.guard.forgetFencing(next.namespace, next.name);
+        await this.removeContainer(next.containerName);
+        return {};
+      case 'removeStaleCopy':
+        await this.guard.removeStaleCopy(next.instance, next.containerName, next.message);
+        return { requeueAfter: next.requeueAfter };
+      case 'holdFenced':
+        await this.guard.holdFenced(next.instance, next.containerName, next);
+        return { requeueAfter: next.requeueAfter };
+      case 'instance':
+        return this.actOnInstance(next.seen, next.plan, next.lock);
+      default:
+        return unreachable(next);
+    }
+  }
+
+  /** actOnInstance takes or keeps the instance lock the plan needs, applies the plan, then keeps the backoff and records the Events. */
+  private async actOnInstance(seen: FoundInstance, plan: Plan, lock: 'take' | 'keep' | 'none'): Promise<Result> {
+    const { instance, containerName, restart, now } = seen;
+    if (lock === 'take') {
       const verdict = await this.guard.lockForStart(instance);
       if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
-    } else if (assignedHere && obs.state === 'RUNNING') {
+    } else if (lock === 'keep') {
       await this.guard.keepLock(instance);
     }
-    const aborted = await this.apply({ instance, plan, containerName, info });
+    const aborted = await this.apply({ instance, plan, containerName, info: seen.imageInfo });
     if (aborted) return { requeueAfter: 100 };
-    if (plan.crashed) this.o.backoff.crashed(key, { now, ranForMs });
-    if (plan.actions.includes('removeFinalizer')) this.o.backoff.forget(key);
+    if (plan.crashed) this.o.backoff.crashed(restart.key, { now, ranForMs: restart.ranForMs });
+    if (plan.actions.includes('removeFinalizer')) this.o.backoff.forget(restart.key);
     for (const ev of plan.events) void this.o.events.event(instance, ev.type, ev.reason, ev.message);
     return plan.requeueAfterMs ? { requeueAfter: plan.requeueAfterMs } : {};
   }

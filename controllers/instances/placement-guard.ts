@@ -10,6 +10,9 @@
  * - an instance with recovery `failover` starts only while this member holds
  *   its lock (bound to this member's lease) at the current epoch, checked
  *   again right before the start.
+ * The reconciler's observe step reads the facts here (`placementFacts`), the
+ * pure `decidePlacement` turns them into a verdict, and its act step calls the
+ * effects (`removeStaleCopy`, `holdFenced`, `lockForStart`, `mayStart`, …).
  */
 import { setCondition } from '../../lib/controller/conditions.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
@@ -45,6 +48,25 @@ export interface PlacementGuardOptions {
 /** GuardVerdict: go on with the plan, or stop here and requeue after `requeueAfter` ms. */
 export type GuardVerdict = { proceed: true } | { proceed: false; requeueAfter: number };
 
+/** PlacementFacts is what the observe step finds of an instance assigned here: its local copy's record and its fencing. */
+export interface PlacementFacts {
+  /** epoch is the instance's current placement epoch */
+  epoch: number;
+  /** recordEpoch is the epoch the local container was made for (undefined: no container, or no record) */
+  recordEpoch?: number;
+  /** fenced: this member fenced the instance at its current epoch */
+  fenced: boolean;
+}
+
+/** PlacementVerdict: plan as usual, delete the stale local copy first, or keep the fenced instance stopped. */
+export type PlacementVerdict = { kind: 'proceed' } | { kind: 'staleCopy'; recordEpoch: number } | { kind: 'fenced' };
+
+/** decidePlacement applies the first two rules of the file comment: a stale copy goes first, a fenced instance stays stopped. */
+export function decidePlacement(facts: PlacementFacts): PlacementVerdict {
+  if (facts.recordEpoch !== undefined && facts.recordEpoch < facts.epoch) return { kind: 'staleCopy', recordEpoch: facts.recordEpoch };
+  return facts.fenced ? { kind: 'fenced' } : { kind: 'proceed' };
+}
+
 function ref(instance: Instance): { ns: string; name: string; epoch: number } {
   return { ns: instance.metadata.namespace ?? 'default', name: instance.metadata.name, epoch: instance.status?.placementEpoch ?? 0 };
 }
@@ -65,31 +87,34 @@ export class PlacementGuard {
   }
 
   /**
-   * beforePlan runs first for an instance assigned to this member (not being
-   * deleted): it removes a stale copy, keeps a fenced instance stopped, and
-   * forgets fencing that a new placement made moot.
+   * placementFacts reads the facts decidePlacement needs for an instance
+   * assigned here (not being deleted); it forgets fencing that a new
+   * placement made moot, in the same step as it reads the fencing, so a
+   * fence added meanwhile is never lost.
    */
-  async beforePlan(instance: Instance, containerName: string, obs: Observation): Promise<GuardVerdict> {
+  async placementFacts(instance: Instance, containerName: string, obs: Observation): Promise<PlacementFacts> {
     const { ns, name, epoch } = ref(instance);
-    const { fenced, runtime, memberName } = this.o;
+    const { fenced } = this.o;
     if (fenced && !fenced.blocks(ns, name, epoch)) fenced.forget(ns, name);
-    if (obs.exists) {
-      const rec = await this.records.read(containerName);
-      if (rec && rec.epoch < epoch) {
-        await this.removeCopy(containerName);
-        void this.o.events.normal(
-          instance,
-          'StaleCopyRemoved',
-          `removed the copy made for placement epoch ${rec.epoch} from member ${memberName}: the instance is placed here again at epoch ${epoch}`,
-        );
-        return { proceed: false, requeueAfter: 1 };
-      }
-    }
-    if (!fenced?.blocks(ns, name, epoch)) return { proceed: true };
-    if (obs.state === 'RUNNING') await runtime.stop(containerName, { force: true });
-    const message = `fenced on member ${memberName}: its copy was stopped because the member could not renew its heartbeat lease; it runs again once the failover controller places it (a new placement epoch)`;
-    await this.writeStatus(instance, { phase: 'Unknown', message }, 'Fenced');
-    return { proceed: false, requeueAfter: FENCED_RECHECK_MS };
+    const recordEpoch = obs.exists ? (await this.records.read(containerName))?.epoch : undefined;
+    return { epoch, ...(recordEpoch !== undefined ? { recordEpoch } : {}), fenced: fenced?.blocks(ns, name, epoch) ?? false };
+  }
+
+  /** forgetFencing drops the instance's fencing: it is placed elsewhere or going away, so fencing here is moot. */
+  forgetFencing(namespace: string, name: string): void {
+    this.o.fenced?.forget(namespace, name);
+  }
+
+  /** removeStaleCopy deletes the local copy made for an older epoch and says so in an Event. */
+  async removeStaleCopy(instance: Instance, containerName: string, message: string): Promise<void> {
+    await this.removeCopy(containerName);
+    void this.o.events.normal(instance, 'StaleCopyRemoved', message);
+  }
+
+  /** holdFenced keeps a fenced instance stopped (force-stopping a running copy) and shows it Unknown/Fenced. */
+  async holdFenced(instance: Instance, containerName: string, opts: { stop: boolean; message: string }): Promise<void> {
+    if (opts.stop) await this.o.runtime.stop(containerName, { force: true });
+    await this.writeStatus(instance, { phase: 'Unknown', message: opts.message }, 'Fenced');
   }
 
   /** lockForStart takes the instance lock before a start (failover instances only); when it is held elsewhere it says so in status.message. */

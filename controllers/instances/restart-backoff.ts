@@ -43,6 +43,18 @@ export function nextRestart(opts: {
   return { failures, notBefore: opts.now + delayMs, delayMs };
 }
 
+/** RestartFacts is an instance's restart backoff as a reconcile sees it (RestartBackoffTracker.facts). */
+export interface RestartFacts {
+  /** key names the instance in the tracker */
+  key: string;
+  /** ranForMs: how long the container has run since status.startedAt (undefined: not started) */
+  ranForMs?: number;
+  /** waitMs: backoff left before a crashed instance may start again (0 = now) */
+  waitMs: number;
+  /** delayMs: the backoff a crash found now would get */
+  delayMs: number;
+}
+
 /** RestartBackoffTracker remembers each instance's backoff by key (uid or namespace/name). */
 export class RestartBackoffTracker {
   private readonly states = new Map<string, BackoffState>();
@@ -58,6 +70,18 @@ export class RestartBackoffTracker {
   waitMs(key: string, now: number): number {
     const s = this.states.get(key);
     return s ? Math.max(0, s.notBefore - now) : 0;
+  }
+
+  /** facts reads `key`'s backoff at `now` for an instance started at `startedAt` (an ISO time, or undefined); it changes nothing. */
+  facts(key: string, opts: { now: number; startedAt: string | undefined }): RestartFacts {
+    const { now } = opts;
+    const ranForMs = opts.startedAt ? now - Date.parse(opts.startedAt) : undefined;
+    return {
+      key,
+      ...(ranForMs !== undefined ? { ranForMs } : {}),
+      waitMs: this.waitMs(key, now),
+      delayMs: nextRestart({ previous: { failures: this.failures(key), notBefore: 0 }, ranForMs, now }).delayMs,
+    };
   }
 
   /** failures is the crash count remembered for `key`. */

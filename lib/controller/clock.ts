@@ -42,6 +42,34 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
+/** Repeating is a running `repeat`; `stop` cancels the next run (one in progress finishes). */
+export interface Repeating {
+  stop(): void;
+}
+
+/**
+ * repeat runs `tick` every `ms` on `clock`, the first run `ms` from now and
+ * each next one `ms` after the last has settled, so runs never overlap.
+ * `tick` must handle its own errors (log and count them): nothing here catches a rejection.
+ */
+export function repeat(clock: Clock, ms: number, tick: () => Promise<void>): Repeating {
+  let stopped = false;
+  let handle: TimerHandle | undefined;
+  const schedule = (): void => {
+    if (stopped) return;
+    handle = clock.setTimeout(() => {
+      void tick().finally(schedule);
+    }, ms);
+  };
+  schedule();
+  return {
+    stop: () => {
+      stopped = true;
+      if (handle) clock.clearTimeout(handle);
+    },
+  };
+}
+
 interface FakeTimer {
   readonly id: number;
   readonly due: number;

@@ -30,4 +30,19 @@ describe('restart backoff', () => {
     t.forget('a');
     expect(t.failures('a')).to.equal(0);
   });
+
+  it('reports the facts a reconcile plans with, without changing the counters', () => {
+    const t = new RestartBackoffTracker();
+    const now = Date.parse('2025-05-01T12:00:00Z');
+    expect(t.facts('a', { now, startedAt: undefined })).to.deep.equal({ key: 'a', waitMs: 0, delayMs: 1000 });
+    t.crashed('a', { now, ranForMs: 10 });
+    expect(t.facts('a', { now: now + 400, startedAt: '2025-05-01T11:59:59.000Z' })).to.deep.equal({
+      key: 'a',
+      ranForMs: 1400,
+      waitMs: 600,
+      delayMs: 2000,
+    });
+    expect(t.facts('a', { now, startedAt: '2025-05-01T11:50:00.000Z' }).delayMs).to.equal(1000);
+    expect(t.failures('a')).to.equal(1);
+  });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FakeClock, sleep } from '../../../../lib/controller/clock.js';
+import { FakeClock, repeat, sleep } from '../../../../lib/controller/clock.js';
 
 describe('FakeClock', () => {
   it('fires due timers in due order and leaves now at the end of the step', () => {
@@ -48,6 +48,22 @@ describe('FakeClock', () => {
     const q = sleep(clock, 1_000_000, ac.signal);
     ac.abort();
     await q;
+    expect(clock.pending()).to.equal(0);
+  });
+});
+
+describe('repeat', () => {
+  it('runs the tick every interval, timed from the end of the last run, until stopped', async () => {
+    const clock = new FakeClock({ start: 0 });
+    const runs: number[] = [];
+    const r = repeat(clock, 10, async () => {
+      runs.push(clock.now());
+    });
+    await clock.advanceAsync(35);
+    expect(runs).to.deep.equal([10, 20, 30]);
+    r.stop();
+    await clock.advanceAsync(100);
+    expect(runs).to.deep.equal([10, 20, 30]);
     expect(clock.pending()).to.equal(0);
   });
 });

@@ -103,6 +103,9 @@ export function registerAccessCommands(program: Command, ctxOf: (cmd: Command) =
     .option('--out <file>', 'where to write the kubeconfig (default: ./<name>.kubeconfig)')
     .action(async (name: string, flags: UserCreateFlags, cmd: Command) => {
       const ctx = ctxOf(cmd);
+      // -n/--namespace is also the global flag, which commander hands to the program: take it from there too
+      const namespace = flags.namespace ?? ctx.globals.namespace;
+      if (namespace !== undefined) flags.namespace = namespace;
       const client = await ctx.client();
       const { key, csr } = await makeKeyAndCsr(name);
       const res = await client.request<{ certificate: string; bindings: string[] }>({
@@ -126,7 +129,11 @@ export function registerAccessCommands(program: Command, ctxOf: (cmd: Command) =
         namespace: flags.namespace ?? 'default',
       });
       await writeFile(out, text, { mode: 0o600 });
-      const bound = res.bindings.length > 0 ? `bound by ${res.bindings.join(', ')}` : 'no role bound yet (kubectl create rolebinding …)';
+      const where = flags.namespace ? `in namespace ${flags.namespace}` : 'cluster-wide';
+      const bound =
+        res.bindings.length > 0
+          ? `${flags.role} ${where} (${res.bindings.join(', ')})`
+          : 'no role bound yet (kubectl create rolebinding …)';
       ctx.out(`user ${name} created; ${bound}; kubeconfig: ${out}`);
       setExit(0);
     });
@@ -178,7 +185,8 @@ export async function createApiToken(ctx: CliContext, flags: TokenCreateFlags & 
   const body: Record<string, unknown> = { user: flags.user, groups: flags.group };
   if (flags.ttl) body.ttlSeconds = Math.max(1, Math.round(parseDuration(flags.ttl, '--ttl') / 1000));
   if (flags.role) body.role = flags.role;
-  if (flags.namespace) body.namespace = flags.namespace;
+  const namespace = flags.namespace ?? ctx.globals.namespace;
+  if (namespace) body.namespace = namespace;
   if (flags.description) body.description = flags.description;
   const res = await (await ctx.client()).request<{ token: string }>({ method: 'POST', path: '/cloudlet/api-tokens', body });
   ctx.out(res.token);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, RequestEntityTooLargeError } from '../errors.js';
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { findKey } from '../json.js';
 
 const PROTO: ReadonlySet<string> = new Set(['__proto__']);
@@ -11,8 +12,13 @@ const PROTO: ReadonlySet<string> = new Set(['__proto__']);
 /** MAX_BODY_BYTES is the largest request body accepted (3 MiB, like Kubernetes). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-/** readBody collects the request body; RequestEntityTooLargeError beyond `limit` bytes. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+/** readBody collects the request body as text; RequestEntityTooLargeError beyond `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** readBodyBytes collects the request body; RequestEntityTooLargeError beyond `limit` bytes. */
+export function readBodyBytes(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
@@ -34,7 +40,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
     req.on('error', (err) => {
       if (!failed) reject(new BadRequestError(`cannot read the request body: ${err.message}`, { cause: err }));
@@ -68,4 +74,16 @@ export function parseJson(text: string): unknown {
   const at = findKey(doc, PROTO);
   if (at !== undefined) throw new BadRequestError(`the request body sets the field "${at}": the key "__proto__" is not allowed`);
   return doc;
+}
+
+/**
+ * readObjectBody reads a request body that carries an object: JSON, or
+ * Kubernetes protobuf for the built-in kinds kubectl's typed clients send
+ * that way (lib/api/protobuf.ts).
+ */
+export async function readObjectBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const bytes = await readBodyBytes(req, limit);
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeKubernetesProtobuf(bytes);
+  return parseJson(bytes.toString('utf8'));
 }

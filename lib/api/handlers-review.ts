@@ -9,7 +9,7 @@ import { BadRequestError, MethodNotAllowedError } from '../errors.js';
 import { isJsonMap } from '../json.js';
 import { rfc3339 } from '../store/object-rules.js';
 import type { Authorizer } from './authz.js';
-import { parseJson, readBody } from './body.js';
+import { readObjectBody } from './body.js';
 import { checkBodyObject, type HandlerDeps, type ResourceRequest } from './handler-context.js';
 import { sendJson } from './request.js';
 
@@ -50,13 +50,14 @@ function accessAttributes(spec: unknown): RequestAttributes {
 export async function answerReview(deps: HandlerDeps, r: ResourceRequest, verb: string, authz: Authorizer): Promise<void> {
   const { kind } = r.route;
   if (verb !== 'create' || r.route.name !== undefined) throw new MethodNotAllowedError(`only POST is allowed on ${kind.plural}`);
-  const obj = checkBodyObject(kind, parseJson(await readBody(r.req, 64 * 1024)), {});
+  const obj = checkBodyObject(kind, await readObjectBody(r.req, 64 * 1024), {});
   obj.metadata = { ...obj.metadata, creationTimestamp: rfc3339(deps.now()) };
   const user = r.user;
   switch (kind.kind) {
     case 'SelfSubjectAccessReview': {
       const d = authz.authorize(user, accessAttributes(obj.spec));
-      obj.status = d.allowed ? { allowed: true, reason: d.reason } : { allowed: false, reason: d.reason };
+      // Like Kubernetes, a denial carries no reason (RBAC has no opinion to give): `kubectl auth can-i` prints a bare "no".
+      obj.status = d.allowed ? { allowed: true, reason: d.reason } : { allowed: false };
       break;
     }
     case 'SelfSubjectRulesReview': {

@@ -5,7 +5,7 @@
 import { BadRequestError, MethodNotAllowedError } from '../errors.js';
 import { randomSuffix, rfc3339 } from '../store/object-rules.js';
 import type { KubeObject } from '../store/types.js';
-import { parseJson, readBody } from './body.js';
+import { parseJson, readBody, readObjectBody } from './body.js';
 import { checkBodyObject, warningHeaders, type HandlerDeps, type ResourceRequest } from './handler-context.js';
 import { recordUpdate } from './managed-fields.js';
 import { sendJson, writeParams } from './request.js';
@@ -16,7 +16,7 @@ export async function createObject(deps: HandlerDeps, r: ResourceRequest): Promi
   if (name !== undefined) throw new MethodNotAllowedError('POST is not allowed on an object; POST to its collection');
   if (kind.namespaced && namespace === undefined) throw new MethodNotAllowedError('POST needs a namespace in the path');
   const p = writeParams(r.req, r.query);
-  const obj = checkBodyObject(kind, parseJson(await readBody(r.req)), namespace !== undefined ? { namespace } : {});
+  const obj = checkBodyObject(kind, await readObjectBody(r.req), namespace !== undefined ? { namespace } : {});
   const meta = obj.metadata;
   if (!meta.name && typeof meta.generateName === 'string' && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
   if (typeof meta.name === 'string') r.objectName = meta.name;
@@ -34,7 +34,7 @@ export async function replaceObject(deps: HandlerDeps, r: ResourceRequest): Prom
   if (name === undefined) throw new MethodNotAllowedError('PUT needs an object name');
   const p = writeParams(r.req, r.query);
   const route = namespace !== undefined ? { namespace, name } : { name };
-  const obj = checkBodyObject(kind, parseJson(await readBody(r.req)), route);
+  const obj = checkBodyObject(kind, await readObjectBody(r.req), route);
   const current = await deps.store.get(kind, name, namespace);
   // validate what will be stored: the main resource keeps the stored status, /status keeps the stored rest
   const candidate: KubeObject =

@@ -266,6 +266,51 @@ describe('access control: users, roles and tenants against a running daemon', fu
     expect(denied?.stderr).to.match(/forbidden/i);
   });
 
+  it('a quota caps a namespace: the create over it is refused naming the quota, and racing creates at the edge admit one', async () => {
+    const q = await kubectlAs.root1?.run(['create', 'quota', 'team-a-quota', '-n', 'team-a', '--hard=count/instances.cloudlet.dev=3,limits.cpu=8,limits.memory=16Gi']);
+    expect(q?.code, q?.stderr).to.equal(0);
+    // two instances are in team-a already (web, root): one more fits
+    await waitFor('the quota to count what team-a holds', async () => {
+      const r = await kubectlAs.alice?.run(['get', 'quota', 'team-a-quota', '-n', 'team-a', '-o', 'jsonpath={.status.used.count/instances\\.cloudlet\\.dev}']);
+      return r?.stdout.trim() === '2' ? true : undefined;
+    });
+    const body = (name: string) => ({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'team-a' }, spec: { image: 'busybox' } });
+    const path = '/apis/cloudlet.dev/v1alpha1/namespaces/team-a/instances';
+    const alice = callers.alice as Caller;
+    const [a, b] = await Promise.all([alice.send('POST', path, body('race-1')), alice.send('POST', path, body('race-2'))]);
+    expect([a.status, b.status].sort(), `${a.body}\n${b.body}`).to.deep.equal([201, 403]);
+    const refused = a.status === 403 ? a : b;
+    expect(JSON.parse(refused.body).message).to.match(/is forbidden: exceeded quota: team-a-quota, requested: count\/instances\.cloudlet\.dev=1, used: count\/instances\.cloudlet\.dev=3, limited: count\/instances\.cloudlet\.dev=3/);
+    const again = await kubectlAs.alice?.run(['apply', '-f', '-'], {
+      input: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: one-more, namespace: team-a}\nspec: {image: busybox}\n',
+    });
+    expect(again?.code).to.not.equal(0);
+    expect(again?.stderr).to.include('exceeded quota: team-a-quota');
+  });
+
+  it('deleting a namespace deletes what is in it; default cannot be deleted', async () => {
+    const admin = kubectlAs.root1 as KubectlRunner;
+    expect((await admin.run(['create', 'namespace', 'scratch'])).code).to.equal(0);
+    const made = await admin.run(['apply', '-f', '-'], {
+      input: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: tmp, namespace: scratch}\nspec: {image: busybox}\n',
+    });
+    expect(made.code, made.stderr).to.equal(0);
+    const del = await admin.run(['delete', 'namespace', 'scratch', '--wait=false']);
+    expect(del.code, del.stderr).to.equal(0);
+    const refused = await admin.run(['apply', '-f', '-'], {
+      input: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: late, namespace: scratch}\nspec: {image: busybox}\n',
+    });
+    if (refused.code !== 0) expect(refused.stderr).to.match(/being terminated|not found/);
+    await waitFor('namespace scratch and its instance to be gone', async () => {
+      const ns = await admin.run(['get', 'namespace', 'scratch']);
+      const inst = await admin.run(['get', 'instances', '-A', '-o', 'jsonpath={.items[*].metadata.namespace}']);
+      return ns.code !== 0 && !inst.stdout.split(' ').includes('scratch') ? true : undefined;
+    });
+    const def = await admin.run(['delete', 'namespace', 'default', '--wait=false']);
+    expect(def.code).to.not.equal(0);
+    expect(def.stderr).to.include('may not be deleted');
+  });
+
   it('a revoked user is refused by the API within seconds', async () => {
     expect((await callers.bob?.send('GET', '/apis/cloudlet.dev/v1alpha1/namespaces/team-b/instances'))?.status).to.equal(200);
     expect(cloudlet('user', 'revoke', 'bob')).to.match(/user bob revoked: 1 certificate/);

@@ -56,10 +56,10 @@ export function memberTlsFiles(dataDir: string): MemberTlsFiles {
   return { caFile: join(pki, 'ca.crt'), certFile: join(pki, 'member.crt'), keyFile: join(pki, 'member.key') };
 }
 
-/** writeClusterFiles writes DIR/cluster.json and DIR/admin-token for a member made by init or join. */
-export async function writeClusterFiles(dataDir: string, identity: ClusterIdentity, token: string): Promise<void> {
+/** writeClusterFiles writes DIR/cluster.json and, for the member that made the cluster, DIR/admin-token (a joined member gets no admin token). */
+export async function writeClusterFiles(dataDir: string, identity: ClusterIdentity, token: string | undefined): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeAtomic(join(dataDir, 'admin-token'), `${token}\n`, 0o600);
+  if (token !== undefined) await writeAtomic(join(dataDir, 'admin-token'), `${token}\n`, 0o600);
   await writeAtomic(join(dataDir, 'cluster.json'), `${JSON.stringify(identity, null, 2)}\n`, 0o600);
 }
 
@@ -100,16 +100,18 @@ export function defaultMemberName(): string {
 export async function ensureClusterIdentity(
   dataDir: string,
   memberName?: string,
-): Promise<{ identity: ClusterIdentity; token: string; created: boolean }> {
+): Promise<{ identity: ClusterIdentity; token: string | undefined; created: boolean }> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const idPath = join(dataDir, 'cluster.json');
   const tokenPath = join(dataDir, 'admin-token');
-  if (existsSync(idPath) && existsSync(tokenPath)) {
+  if (existsSync(idPath)) {
     const identity = JSON.parse(await readFile(idPath, 'utf8')) as ClusterIdentity;
     if (memberName && memberName !== identity.memberName) {
       throw new ValidationError(`--member ${memberName} does not match this data dir's member "${identity.memberName}" (${idPath})`);
     }
-    return { identity, token: (await readFile(tokenPath, 'utf8')).trim(), created: false };
+    // Only the member that made the cluster holds the admin token; a joined member has none.
+    const token = existsSync(tokenPath) ? (await readFile(tokenPath, 'utf8')).trim() : undefined;
+    return { identity, token, created: false };
   }
   const name = memberName ?? defaultMemberName();
   if (!MEMBER_NAME_RE.test(name)) {
@@ -128,10 +130,14 @@ export function clientAddress(host: string, port: number): string {
   return `https://${h}:${port}`;
 }
 
-/** writeKubeconfig writes DIR/kubeconfig for the admin user, pointing at `server`. */
+/**
+ * writeKubeconfig writes DIR/kubeconfig pointing at `server`: with the admin
+ * token on the member that made the cluster; elsewhere with the member's own
+ * certificate (user system:member:<name>, the cloudlet:member role).
+ */
 export async function writeKubeconfig(
   dataDir: string,
-  opts: { server: string; token: string; clusterName: string; caPem: string },
+  opts: { server: string; token: string | undefined; clusterName: string; caPem: string },
 ): Promise<string> {
   const path = join(dataDir, 'kubeconfig');
   const cfg = {
@@ -143,8 +149,20 @@ export async function writeKubeconfig(
         cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') },
       },
     ],
-    users: [{ name: 'admin', user: { token: opts.token } }],
-    contexts: [{ name: opts.clusterName, context: { cluster: opts.clusterName, user: 'admin', namespace: 'default' } }],
+    users: [
+      opts.token !== undefined
+        ? { name: 'admin', user: { token: opts.token } }
+        : {
+            name: 'member',
+            user: { 'client-certificate': join(dataDir, 'pki', 'member.crt'), 'client-key': join(dataDir, 'pki', 'member.key') },
+          },
+    ],
+    contexts: [
+      {
+        name: opts.clusterName,
+        context: { cluster: opts.clusterName, user: opts.token !== undefined ? 'admin' : 'member', namespace: 'default' },
+      },
+    ],
     'current-context': opts.clusterName,
     preferences: {},
   };

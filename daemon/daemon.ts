@@ -38,7 +38,7 @@ import {
 import { EtcdMembership } from '../lib/etcd/membership.js';
 import { JoinService } from './join-server.js';
 import { AccessService } from './access-service.js';
-import { CredentialCache } from '../lib/auth/credentials.js';
+import { CredentialCache, Credentials } from '../lib/auth/credentials.js';
 import { ensureDefaultRbac } from '../lib/auth/bootstrap.js';
 import { AuditLog, auditLogPath } from '../lib/audit/audit-log.js';
 import { VoterController, waitUntilVoter } from './voters.js';
@@ -58,7 +58,8 @@ interface Stoppable {
 /** Base is what the first step reads: identity, token, kinds, TLS files, clock. */
 interface Base {
   identity: ClusterIdentity;
-  token: string;
+  /** token: the bootstrap admin token, held only by the member that made the cluster */
+  token: string | undefined;
   kinds: KindRegistry;
   memberKind: KindInfo;
   tlsFiles: MemberTlsFiles | undefined;
@@ -172,6 +173,7 @@ export class Daemon {
     const tls = { key: await readFile(serving.key), cert: await readFile(serving.cert), ca: caPem };
     await ensureDefaultRbac(etcd.store, logger);
     const credentials = new CredentialCache({ raw: etcd.store.raw, logger, metrics: this.metrics });
+    if (token !== undefined) await new Credentials(etcd.store.raw).publishAdminToken(token);
     await credentials.start();
     this.stack.push({ name: 'credential cache', stop: () => credentials.stop() });
     const access = new AccessService({ store: etcd.store, pkiDir, logger });
@@ -183,7 +185,6 @@ export class Daemon {
           store: etcd.store,
           memberKind,
           pkiDir,
-          adminToken: token,
           clusterName: identity.clusterName,
           apiServer: () => server,
           etcd: etcd.openEtcd,
@@ -195,7 +196,7 @@ export class Daemon {
       kinds,
       logger,
       metrics: this.metrics,
-      auth: { tokens: [token], credentials },
+      auth: { tokens: token !== undefined ? [token] : [], credentials },
       audit,
       tls,
       extraRoutes: [...(joins?.routes() ?? []), ...access.routes()],

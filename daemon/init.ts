@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { ensureCa, ensureCertificate } from '../lib/pki/pki.js';
 import { ValidationError } from '../lib/errors.js';
+import { CLOUDLET_MEMBERS, memberUserName } from '../lib/auth/identity.js';
 import {
   clientAddress,
   defaultMemberName,
@@ -56,6 +57,11 @@ export async function undoDataDir(dataDir: string, before: string[] | undefined)
   }
 }
 
+/** memberSubject is the subject of a member's certificate: the API reads it as user system:member:<name> in group cloudlet:members. */
+export function memberSubject(name: string): { cn: string; o: string[] } {
+  return { cn: memberUserName(name), o: [CLOUDLET_MEMBERS] };
+}
+
 /** memberSans are the names the member certificate covers. */
 export function memberSans(name: string, address: string): string[] {
   return [address, '127.0.0.1', 'localhost', name];
@@ -72,7 +78,7 @@ export async function runInit(opts: InitOptions): Promise<{ kubeconfig: string; 
   try {
     const pki = join(opts.dataDir, 'pki');
     await ensureCa(pki);
-    await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer' });
+    await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer', subject: memberSubject(name) });
     const identity: ClusterIdentity = {
       clusterName: 'cloudlet',
       memberName: name,

@@ -24,7 +24,7 @@ import {
   writeKubeconfig,
   type ClusterIdentity,
 } from './cluster.js';
-import { checkFreshDataDir, memberAddressOf, memberSans, undoDataDir } from './init.js';
+import { checkFreshDataDir, memberAddressOf, memberSans, memberSubject, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
 
@@ -208,7 +208,7 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
     await writeFile(join(pki, 'ca.crt'), answer.caCert);
     await writeFile(join(pki, 'ca.key'), answer.caKey, { mode: 0o600 });
     await chmod(join(pki, 'ca.key'), 0o600);
-    await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer' });
+    await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer', subject: memberSubject(name) });
     const identity: ClusterIdentity = {
       clusterName: answer.clusterName,
       memberName: name,
@@ -216,10 +216,11 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
       address,
       etcd: answer.etcd,
     };
-    await writeClusterFiles(opts.dataDir, identity, answer.adminToken);
+    // No admin token travels: this member's kubeconfig carries its own certificate (the cloudlet:member role).
+    await writeClusterFiles(opts.dataDir, identity, undefined);
     const kubeconfig = await writeKubeconfig(opts.dataDir, {
       server: clientAddress(host, port),
-      token: answer.adminToken,
+      token: undefined,
       clusterName: answer.clusterName,
       caPem: await readFile(join(pki, 'ca.crt'), 'utf8'),
     });

@@ -25,6 +25,7 @@ import type { Member } from '../lib/kinds/types.js';
 import type { Logger } from '../lib/log/logger.js';
 import type { RawEntry, Store } from '../lib/store/types.js';
 import { withMutex } from '../lib/store/mutex.js';
+import { memberUserName } from '../lib/auth/identity.js';
 import type { EtcdMembership } from '../lib/etcd/membership.js';
 import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_RECORD_PREFIX } from '../lib/store/key-space.js';
 import { initialClusterOf } from '../lib/etcd/args.js';
@@ -69,8 +70,8 @@ interface JoinRecord {
 export interface JoinResponse {
   clusterName: string;
   caCert: string;
+  /** caKey: every member holds the cluster CA key (docs/security.md says why); the admin token never travels */
   caKey: string;
-  adminToken: string;
   etcd: MemberEtcdConfig;
 }
 
@@ -79,7 +80,6 @@ export interface JoinServiceOptions {
   store: Store;
   memberKind: KindInfo;
   pkiDir: string;
-  adminToken: string;
   clusterName: string;
   /** apiServer gives this member's API URL (known once it listens), put into tokens */
   apiServer: () => string;
@@ -151,8 +151,14 @@ export class JoinService {
         method: 'POST',
         path: '/cloudlet/members/remove',
         public: false,
-        attributes: { verb: 'delete', apiGroup: 'cloudlet.dev', resource: 'members' },
-        handle: async (req, res) => sendJson(res, 200, await this.removeMember(str(await jsonBody(req), 'member'))),
+        // `cloudlet leave` on a joined member runs with that member's own certificate: a member may remove itself
+        authorizesItself: true,
+        handle: async (req, res, user, authorize) => {
+          const member = str(await jsonBody(req), 'member');
+          if (user?.name !== memberUserName(member))
+            authorize({ verb: 'delete', apiGroup: 'cloudlet.dev', resource: 'members', name: member });
+          sendJson(res, 200, await this.removeMember(member));
+        },
       },
     ];
   }
@@ -324,7 +330,6 @@ export class JoinService {
       clusterName: this.o.clusterName,
       caCert: await readFile(join(this.o.pkiDir, 'ca.crt'), 'utf8'),
       caKey: await readFile(join(this.o.pkiDir, 'ca.key'), 'utf8'),
-      adminToken: this.o.adminToken,
       etcd,
     };
   }

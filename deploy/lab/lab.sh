@@ -189,12 +189,12 @@ cmd_join() {
   done
 }
 
-live_kubeconfig() { # prints a kubeconfig that points at a member whose API answers
+live_kubeconfig() { # prints the admin kubeconfig (m1 made the cluster and holds the admin token) pointed at a member whose API answers
   local i
+  [[ -f $(dir_of 1)/kubeconfig ]] || return 1
   for i in $(members); do
-    [[ -f $(dir_of "$i")/kubeconfig ]] || continue
     if healthy "$i"; then
-      sed "s#server: https://[^ ]*#server: https://$(addr_of "$i"):$PORT#" "$(dir_of "$i")/kubeconfig" >"$LAB_DIR/kubeconfig"
+      sed "s#server: https://[^ ]*#server: https://$(addr_of "$i"):$PORT#" "$(dir_of 1)/kubeconfig" >"$LAB_DIR/kubeconfig"
       chmod 600 "$LAB_DIR/kubeconfig"
       echo "$LAB_DIR/kubeconfig"
       return 0

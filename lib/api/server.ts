@@ -51,7 +51,14 @@ export interface ExtraRoute {
   public: boolean;
   /** attributes: what RBAC decides on for a non-public route (default: the non-resource path and method) */
   attributes?: RequestAttributes;
-  handle(req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined): Promise<void>;
+  /** authorizesItself: the handler decides from the body, calling `authorize` (e.g. a member may remove itself) */
+  authorizesItself?: boolean;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: UserInfo | undefined,
+    authorize: (attrs: RequestAttributes) => void,
+  ): Promise<void>;
 }
 
 /** ApiServerOptions: the store and kinds to serve, who may call, and optional TLS. */
@@ -187,14 +194,18 @@ export class ApiServer {
       const extra = this.opts.extraRoutes?.find((x) => x.method === method && x.path === url.pathname);
       if (extra) {
         attrs = extra.attributes ?? { verb: method.toLowerCase(), path: url.pathname };
-        if (!extra.public) {
-          user = await this.authn.authenticate(req);
-          const d = this.authz.authorize(user, attrs);
+        const authorize = (a: RequestAttributes): void => {
+          if (!user) throw new ForbiddenError('forbidden: the request is not authenticated');
+          const d = this.authz.authorize(user, a);
           decision = d;
           this.enforce(d, r);
+        };
+        if (!extra.public) {
+          user = await this.authn.authenticate(req);
+          if (!extra.authorizesItself) authorize(attrs);
           release = this.admit(user);
         }
-        await extra.handle(req, res, user);
+        await extra.handle(req, res, user, authorize);
         return;
       }
       r = routeOf(this.opts.kinds, url.pathname);

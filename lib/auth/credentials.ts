@@ -12,6 +12,10 @@
  *   refuses them as soon as its watch delivers the entry (seconds). Entries
  *   can be dropped once the certificate has expired.
  *
+ * - the bootstrap admin token's SHA-256 (ADMIN_TOKEN_PREFIX), published by
+ *   the member that made the cluster (the only one holding the token), so
+ *   the admin can reach the API of any member.
+ *
  * CredentialCache follows the token and deny-list prefixes for the
  * authenticator, so a request costs no etcd round trip.
  */
@@ -20,7 +24,7 @@ import { RawPrefixSource } from '../controller/raw-source.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { AUTH_TOKEN_PREFIX, AUTH_USER_PREFIX, REVOKED_CERTIFICATE_PREFIX } from '../store/key-space.js';
+import { ADMIN_TOKEN_PREFIX, AUTH_TOKEN_PREFIX, AUTH_USER_PREFIX, REVOKED_CERTIFICATE_PREFIX } from '../store/key-space.js';
 import type { RawEvent, RawKV } from '../store/types.js';
 
 /** TokenRecord is a stored automation token (never the secret itself). */
@@ -139,6 +143,11 @@ export class Credentials {
     if (!(await this.raw.delete(AUTH_TOKEN_PREFIX + id))) throw new NotFoundError(`token "${id}" not found`);
   }
 
+  /** publishAdminToken records the SHA-256 of the bootstrap admin token, so every member accepts it (idempotent). */
+  async publishAdminToken(token: string): Promise<void> {
+    await this.raw.claim(ADMIN_TOKEN_PREFIX + tokenSecretHash(token), JSON.stringify({ publishedAt: this.now().toISOString() }));
+  }
+
   /** user reads a user record, or undefined. */
   async user(name: string): Promise<UserRecord | undefined> {
     const e = await this.raw.get(AUTH_USER_PREFIX + name);
@@ -182,6 +191,7 @@ export interface CredentialCacheOptions {
 export class CredentialCache {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly revoked = new Set<string>();
+  private readonly adminHashes = new Set<string>();
   private readonly sources: RawPrefixSource[];
   private readonly now: () => Date;
   private readonly raw: RawKV;
@@ -198,6 +208,11 @@ export class CredentialCache {
         if (record) this.tokens.set(id, record);
         else this.tokens.delete(id);
       }),
+      source(ADMIN_TOKEN_PREFIX, (ev) => {
+        const hash = ev.key.slice(ADMIN_TOKEN_PREFIX.length);
+        if (ev.type === 'PUT') this.adminHashes.add(hash);
+        else this.adminHashes.delete(hash);
+      }),
       source(REVOKED_CERTIFICATE_PREFIX, (ev) => {
         const serial = ev.key.slice(REVOKED_CERTIFICATE_PREFIX.length);
         if (ev.type === 'PUT') this.revoked.add(serial);
@@ -208,7 +223,12 @@ export class CredentialCache {
 
   /** start lists both prefixes once (so the first requests see every credential), then follows them. */
   async start(): Promise<void> {
-    const [tokens, revoked] = await Promise.all([this.raw.list(AUTH_TOKEN_PREFIX), this.raw.list(REVOKED_CERTIFICATE_PREFIX)]);
+    const [tokens, revoked, admin] = await Promise.all([
+      this.raw.list(AUTH_TOKEN_PREFIX),
+      this.raw.list(REVOKED_CERTIFICATE_PREFIX),
+      this.raw.list(ADMIN_TOKEN_PREFIX),
+    ]);
+    for (const e of admin.entries) this.adminHashes.add(e.key.slice(ADMIN_TOKEN_PREFIX.length));
     for (const e of tokens.entries) {
       const record = parseJsonRecord<TokenRecord>(e.value);
       if (record) this.tokens.set(e.key.slice(AUTH_TOKEN_PREFIX.length), record);
@@ -240,6 +260,11 @@ export class CredentialCache {
   private async lookup(id: string): Promise<TokenRecord | undefined> {
     const e = await this.raw.get(AUTH_TOKEN_PREFIX + id);
     return e ? parseJsonRecord<TokenRecord>(e.value) : undefined;
+  }
+
+  /** isAdminToken tells whether `token` is a bootstrap admin token published in etcd. */
+  isAdminToken(token: string): boolean {
+    return this.adminHashes.size > 0 && this.adminHashes.has(tokenSecretHash(token));
   }
 
   /** isRevoked tells whether a certificate serial (normalised) is on the deny list. */

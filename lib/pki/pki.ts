@@ -30,6 +30,8 @@ export interface CertificateRequest {
   sans: string[];
   /** what the certificate may be used for */
   usage: 'server' | 'client' | 'peer';
+  /** subject: CN (default: `name`) and O values; the API reads CN as the user and O as its groups */
+  subject?: { cn: string; o?: string[] };
 }
 
 const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -85,7 +87,8 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
     const lines = [`extendedKeyUsage=${eku}`, 'keyUsage=critical,digitalSignature,keyEncipherment', 'basicConstraints=CA:FALSE'];
     if (req.sans.length) lines.push(`subjectAltName=${sanExtension(req.sans)}`);
     await writeFile(ext, `${lines.join('\n')}\n`);
-    await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', `/CN=${req.name}`], { timeoutMs: 30_000 });
+    const subject = [...(req.subject?.o ?? []).map((o) => `/O=${o}`), `/CN=${req.subject?.cn ?? req.name}`].join('');
+    await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', subject], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
     await run(
       [

@@ -38,6 +38,9 @@ export const JOIN_RECORD_PREFIX = '/cloudlet/join-records/';
 /** IDMAP_PREFIX: `<prefix><hostId>` is one private user-namespace id range, valued `<namespace>/<name>/<uid>` of the instance holding it. */
 export const IDMAP_PREFIX = '/cloudlet/idmaps/';
 
+/** ADMIN_TOKEN_PREFIX: `<prefix><sha256(token)>` marks a bootstrap admin token, so every member's API accepts it without holding it. */
+export const ADMIN_TOKEN_PREFIX = '/cloudlet/auth/admin-tokens/';
+
 /** AUTH_TOKEN_PREFIX: `<prefix><id>` is an API bearer token for automation: its user, groups, expiry and the SHA-256 of its secret. */
 export const AUTH_TOKEN_PREFIX = '/cloudlet/auth/tokens/';
 

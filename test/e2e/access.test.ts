@@ -267,20 +267,42 @@ describe('access control: users, roles and tenants against a running daemon', fu
   });
 
   it('a quota caps a namespace: the create over it is refused naming the quota, and racing creates at the edge admit one', async () => {
-    const q = await kubectlAs.root1?.run(['create', 'quota', 'team-a-quota', '-n', 'team-a', '--hard=count/instances.cloudlet.dev=3,limits.cpu=8,limits.memory=16Gi']);
+    const q = await kubectlAs.root1?.run([
+      'create',
+      'quota',
+      'team-a-quota',
+      '-n',
+      'team-a',
+      '--hard=count/instances.cloudlet.dev=3,limits.cpu=8,limits.memory=16Gi',
+    ]);
     expect(q?.code, q?.stderr).to.equal(0);
     // two instances are in team-a already (web, root): one more fits
     await waitFor('the quota to count what team-a holds', async () => {
-      const r = await kubectlAs.alice?.run(['get', 'quota', 'team-a-quota', '-n', 'team-a', '-o', 'jsonpath={.status.used.count/instances\\.cloudlet\\.dev}']);
+      const r = await kubectlAs.alice?.run([
+        'get',
+        'quota',
+        'team-a-quota',
+        '-n',
+        'team-a',
+        '-o',
+        'jsonpath={.status.used.count/instances\\.cloudlet\\.dev}',
+      ]);
       return r?.stdout.trim() === '2' ? true : undefined;
     });
-    const body = (name: string) => ({ apiVersion: 'cloudlet.dev/v1alpha1', kind: 'Instance', metadata: { name, namespace: 'team-a' }, spec: { image: 'busybox' } });
+    const body = (name: string) => ({
+      apiVersion: 'cloudlet.dev/v1alpha1',
+      kind: 'Instance',
+      metadata: { name, namespace: 'team-a' },
+      spec: { image: 'busybox' },
+    });
     const path = '/apis/cloudlet.dev/v1alpha1/namespaces/team-a/instances';
     const alice = callers.alice as Caller;
     const [a, b] = await Promise.all([alice.send('POST', path, body('race-1')), alice.send('POST', path, body('race-2'))]);
     expect([a.status, b.status].sort(), `${a.body}\n${b.body}`).to.deep.equal([201, 403]);
     const refused = a.status === 403 ? a : b;
-    expect(JSON.parse(refused.body).message).to.match(/is forbidden: exceeded quota: team-a-quota, requested: count\/instances\.cloudlet\.dev=1, used: count\/instances\.cloudlet\.dev=3, limited: count\/instances\.cloudlet\.dev=3/);
+    expect(JSON.parse(refused.body).message).to.match(
+      /is forbidden: exceeded quota: team-a-quota, requested: count\/instances\.cloudlet\.dev=1, used: count\/instances\.cloudlet\.dev=3, limited: count\/instances\.cloudlet\.dev=3/,
+    );
     const again = await kubectlAs.alice?.run(['apply', '-f', '-'], {
       input: 'apiVersion: cloudlet.dev/v1alpha1\nkind: Instance\nmetadata: {name: one-more, namespace: team-a}\nspec: {image: busybox}\n',
     });

@@ -201,6 +201,8 @@ describe('the cloudlet CLI against a running daemon', function () {
   });
 
   it('reads manifests from stdin and applies into -n', async () => {
+    const ns = await cli(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n');
+    expect(ns.stdout, ns.stderr).to.equal('namespace/prod created\n');
     const r = await cli(['apply', '-n', 'prod', '-f', '-'], manifest('db', { labels: 'app: db' }));
     expect(r.stdout).to.equal('instance.cloudlet.dev/db created\n');
     expect(await exists('db', 'prod')).to.equal(true);

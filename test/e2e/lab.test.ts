@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,21 @@ describe('the lab: a three-member cluster', function () {
     expect(peers).to.have.length(2);
     expect(peers[0]).to.match(/^m1=https:\/\/10\.77\.0\.11:\d+$/);
     expect(peers[1]).to.match(/^m2=https:\/\/10\.77\.0\.12:\d+$/);
+  });
+
+  it('a join hands out no admin token: a joined member acts as itself (system:member) and the admin reaches every member', async () => {
+    expect(existsSync(join(labDir, 'm1', 'admin-token')), 'the member that made the cluster holds the admin token').to.equal(true);
+    for (const m of ['m2', 'm3']) expect(existsSync(join(labDir, m, 'admin-token')), `${m} has no admin token`).to.equal(false);
+    const asMember = await cloudlet('--kubeconfig', join(labDir, 'm2', 'kubeconfig'), 'token', 'create', '--ttl', '5m');
+    expect(asMember.code).to.not.equal(0);
+    expect(asMember.stderr).to.include('User "system:member:m2" cannot create resource "jointokens"');
+    // the admin token, verified through its hash in etcd, on a member that never held it
+    const m1kc = readFileSync(join(labDir, 'm1', 'kubeconfig'), 'utf8').replace(/server: https:\/\/\S+/, 'server: https://10.77.0.13:6443');
+    const viaM3 = join(labDir, 'admin-via-m3.kubeconfig');
+    writeFileSync(viaM3, m1kc, { mode: 0o600 });
+    const listed = await cloudlet('--kubeconfig', viaM3, 'get', 'members', '-o', 'name');
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout.trim().split('\n')).to.have.length(3);
   });
 
   it('refuses malformed, expired, forged, wrongly pinned and reused tokens and changes nothing', async () => {

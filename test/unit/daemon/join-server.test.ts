@@ -93,7 +93,6 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
       store,
       memberKind: MEMBER,
       pkiDir: pki,
-      adminToken: 'admin',
       clusterName: 'c',
       apiServer: () => 'https://10.0.0.1:6443',
       etcd: () => etcd,

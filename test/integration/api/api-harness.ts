@@ -42,7 +42,10 @@ export interface WatchStream {
 }
 
 /** startApi starts an ApiServer on a free loopback port over `store`. */
-export async function startApi(store: Store, opts: { bookmarkIntervalMs?: number } = {}): Promise<ApiHarness> {
+export async function startApi(
+  store: Store,
+  opts: { bookmarkIntervalMs?: number; maxInFlightPerUser?: number; requestTimeoutMs?: number } = {},
+): Promise<ApiHarness> {
   const server = new ApiServer({
     store,
     kinds: KindRegistry.load(),
@@ -50,6 +53,8 @@ export async function startApi(store: Store, opts: { bookmarkIntervalMs?: number
     metrics: createMetrics(),
     auth: { tokens: [TOKEN] },
     ...(opts.bookmarkIntervalMs ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+    ...(opts.maxInFlightPerUser ? { maxInFlightPerUser: opts.maxInFlightPerUser } : {}),
+    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   });
   const { port } = await server.listen('127.0.0.1', 0);
   const base = `http://127.0.0.1:${port}`;

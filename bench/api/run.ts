@@ -9,10 +9,16 @@
  *   3. watch delivery latency (write acknowledged → event received) to an
  *      in-process store watch and to an HTTP watch client at about 1,000 events/s
  *      (the goal), then at about 200/s (delivery without queueing);
- *   4. idle RSS of a real `cloudlet up` daemon (etcd is a separate process, not counted).
+ *   4. idle RSS of a real `cloudlet up` daemon (etcd is a separate process, not counted);
+ *   5. RBAC overhead: creates and gets at concurrency 64 as the admin
+ *      (system:masters, allowed before any rule is read) and as a user bound
+ *      to 20 roles (bench/api/rbac.ts), alternating, on the same server.
+ *
+ * The server authenticates, authorizes (RBAC) and admits every request as a
+ * daemon does, so the namespaces are created first.
  *
  * Prints a table and writes bench/results/api.json. Usage:
- *   node dist/bench/api/run.js [--ops 2000] [--watch-events 3000]
+ *   node dist/bench/api/run.js [--ops 2000] [--watch-events 3000] [--rbac-rounds 2]
  */
 import { Etcd3 } from 'etcd3';
 import { Agent, request } from 'node:http';
@@ -27,13 +33,20 @@ import { KindRegistry, projectRoot } from '../../lib/kinds/registry.js';
 import { silentLogger } from '../../lib/log/logger.js';
 import type { KubeObject } from '../../lib/store/types.js';
 import { percentile, pool, printTable, ratio, sleepMs } from '../common.js';
+import { createNamespaces, httpCall, must, type ApiTarget } from './http.js';
+import { measureAuthorizerCost, measureRbacOverhead, setupBenchUser, BENCH_USER, type AuthorizerCost, type RbacResult } from './rbac.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i] ?? '', process.argv[i + 1] ?? '');
 const OPS = Number(args.get('--ops') ?? 2000);
 const WATCH_EVENTS = Number(args.get('--watch-events') ?? 3000);
 const VALUE = 'x'.repeat(2048);
+const RBAC_ROUNDS = Number(args.get('--rbac-rounds') ?? 3);
+const RBAC_ROLES = 20;
 const TOKEN = 'bench-token';
+const RBAC_NS = 'bench-rbac';
+/** NAMESPACES: every namespace the bench writes into (admission refuses objects in a missing one). */
+const NAMESPACES = ['bench-c1', 'bench-c64', 'bench-c1-list', 'bench-c64-list', 'bench-watch', 'bench-watch-light', RBAC_NS];
 
 interface Row {
   op: string;
@@ -50,34 +63,7 @@ async function timeOps(n: number, concurrency: number, op: (i: number) => Promis
   return n / seconds;
 }
 
-function httpCall(agent: Agent, port: number, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          'content-type': 'application/json',
-          ...(data ? { 'content-length': data.length } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
+/** instance is a stopped busybox Instance carrying a 2 KB annotation (the raw side's value size). */
 function instance(name: string, ns: string): KubeObject {
   return {
     apiVersion: 'cloudlet.dev/v1alpha1',
@@ -87,15 +73,10 @@ function instance(name: string, ns: string): KubeObject {
   };
 }
 
-async function must(res: Promise<{ status: number; text: string }>, want: number): Promise<void> {
-  const r = await res;
-  if (r.status !== want) throw new Error(`API answered ${r.status}, expected ${want}: ${r.text.slice(0, 300)}`);
-}
-
 async function throughput(client: Etcd3, port: number): Promise<Row[]> {
   const rows: Row[] = [];
   for (const c of [1, 64]) {
-    const agent = new Agent({ keepAlive: true, maxSockets: c });
+    const api: ApiTarget = { port, agent: new Agent({ keepAlive: true, maxSockets: c }), token: TOKEN };
     const ns = `bench-c${c}`;
     const rawPut = await timeOps(OPS, c, (i) =>
       client
@@ -104,19 +85,19 @@ async function throughput(client: Etcd3, port: number): Promise<Row[]> {
         .exec(),
     );
     const apiCreate = await timeOps(OPS, c, (i) =>
-      must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`i${i}`, ns)), 201),
+      must(httpCall(api, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`i${i}`, ns)), 201),
     );
     rows.push({ op: 'put / create', concurrency: c, rawOpsPerSec: rawPut, apiOpsPerSec: apiCreate, ratio: ratio(apiCreate, rawPut) });
     const rawGet = await timeOps(OPS, c, (i) => client.get(`/bench/raw/c${c}/${String(i).padStart(6, '0')}`).string());
     const apiGet = await timeOps(OPS, c, (i) =>
-      must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances/i${i}`), 200),
+      must(httpCall(api, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances/i${i}`), 200),
     );
     rows.push({ op: 'get', concurrency: c, rawOpsPerSec: rawGet, apiOpsPerSec: apiGet, ratio: ratio(apiGet, rawGet) });
     // ranges/lists of 100 objects: a prefix holding exactly 100 keys on both sides
     const listOps = Math.max(50, Math.floor(OPS / 20));
     const rawRange = await timeOps(listOps, c, () => client.getAll().prefix(`/bench/raw/c${c}/0000`).strings());
     const apiList = await timeOps(listOps, c, () =>
-      must(httpCall(agent, port, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}-list/instances`), 200),
+      must(httpCall(api, 'GET', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}-list/instances`), 200),
     );
     rows.push({
       op: 'range / list (100 items)',
@@ -125,20 +106,21 @@ async function throughput(client: Etcd3, port: number): Promise<Row[]> {
       apiOpsPerSec: apiList,
       ratio: ratio(apiList, rawRange),
     });
-    agent.destroy();
+    api.agent.destroy();
   }
   return rows;
 }
 
 async function seedLists(port: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const api: ApiTarget = { port, agent: new Agent({ keepAlive: true, maxSockets: 16 }), token: TOKEN };
+  await createNamespaces(api, NAMESPACES);
   for (const c of [1, 64]) {
     const ns = `bench-c${c}-list`;
     await pool(100, 16, (i) =>
-      must(httpCall(agent, port, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`l${i}`, ns)), 201),
+      must(httpCall(api, 'POST', `/apis/cloudlet.dev/v1alpha1/namespaces/${ns}/instances`, instance(`l${i}`, ns)), 201),
     );
   }
-  agent.destroy();
+  api.agent.destroy();
 }
 
 /** WatchRun is one paced run: latencies per consumer, the pace asked for and the acknowledged write rate reached. */
@@ -238,6 +220,34 @@ async function watchLatency(
   return { inproc, http, rate: WATCH_EVENTS / elapsed, ackRate: (acked.size / Math.max(1, lastAck - start)) * 1000 };
 }
 
+/** printRbac prints the best and median turn of each side with the overhead, every turn in the order run, and the in-process cost. */
+function printRbac(r: RbacResult, cost: AuthorizerCost): void {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  const rows: string[][] = [];
+  for (const [label, s] of [
+    ['best', r.best],
+    ['median', r.median],
+  ] as const) {
+    rows.push([`create (${label} turn)`, s.admin.create.toFixed(0), s.user.create.toFixed(0), pct(s.overhead.create), '≤ 10 %']);
+    rows.push([`get (${label} turn)`, s.admin.get.toFixed(0), s.user.get.toFixed(0), pct(s.overhead.get), '≤ 10 %']);
+  }
+  printTable(
+    [`RBAC, conc ${r.concurrency}, ${r.ops} ops/turn`, 'admin ops/s', `${BENCH_USER} (${RBAC_ROLES} roles) ops/s`, 'overhead', 'goal'],
+    rows,
+  );
+  printTable(
+    ['RBAC turn', 'as', 'create ops/s', 'get ops/s'],
+    r.samples.map((s, i) => [String(i + 1), s.who, s.createOpsPerSec.toFixed(0), s.getOpsPerSec.toFixed(0)]),
+  );
+  printTable(
+    ['in-process, per request', 'admin µs', `${BENCH_USER} µs`],
+    [
+      ['RbacAuthorizer.authorize (get instance)', cost.adminAuthorizeUs.toFixed(2), cost.userAuthorizeUs.toFixed(2)],
+      ['issued token SHA-256', '0', cost.tokenHashUs.toFixed(2)],
+    ],
+  );
+}
+
 async function idleDaemonRss(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'cloudlet-bench-daemon-'));
   const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'up', '--data-dir', dir, '--listen', '127.0.0.1:0'], {
@@ -299,6 +309,21 @@ async function main(): Promise<void> {
           .exec(),
       );
     const rows = await throughput(client, port);
+    const admin: ApiTarget = { port, agent: new Agent({ keepAlive: true, maxSockets: 4 }), token: TOKEN };
+    const setup = await setupBenchUser({ raw: store.raw, admin, namespace: RBAC_NS, roles: RBAC_ROLES });
+    admin.agent.destroy();
+    const rbac = await measureRbacOverhead({
+      port,
+      adminToken: TOKEN,
+      userToken: setup.token,
+      namespace: RBAC_NS,
+      ops: OPS,
+      concurrency: 64,
+      rounds: RBAC_ROUNDS,
+      timeOps,
+      instance,
+    });
+    const authzCost = await measureAuthorizerCost({ store, namespace: RBAC_NS, calls: 100_000 });
     // The goal's pace (~1,000/s), then a light one (~200/s): the second tells the delivery path's own
     // latency apart from queueing when the machine cannot sustain the first pace.
     const watch = await watchLatency(store, kinds, port, { events: WATCH_EVENTS, intervalMs: 1, ns: 'bench-watch' });
@@ -368,6 +393,7 @@ async function main(): Promise<void> {
       ],
     );
     printTable(['idle daemon RSS (MB, etcd excluded)', 'goal'], [[rss.toFixed(1), '≤ 120 MB']]);
+    printRbac(rbac, authzCost);
     const create64 = rows.find((r) => r.op === 'put / create' && r.concurrency === 64);
     const result = {
       when: new Date().toISOString(),
@@ -382,11 +408,15 @@ async function main(): Promise<void> {
       },
       watchLight: { ...wl, events: light.inproc.length, rate: light.rate, ackRate: light.ackRate },
       idleRssMb: rss,
+      rbac: { userName: BENCH_USER, roles: setup.roles, grantedBy: setup.grantedBy, rounds: RBAC_ROUNDS, ...rbac, inProcess: authzCost },
       goals: {
         createRatioC64: { value: create64?.ratio, goal: 0.5, met: (create64?.ratio ?? 0) >= 0.5 },
         inprocWatchP99: { value: w.inprocP99, goal: 10, met: w.inprocP99 <= 10 },
         httpWatchP99: { value: w.httpP99, goal: 25, met: w.httpP99 <= 25 },
         idleRss: { value: rss, goal: 120, met: rss <= 120 },
+        // judged on the median turns; the best turns are in rbac.best
+        rbacOverheadCreateC64: { value: rbac.median.overhead.create, goal: 0.1, met: rbac.median.overhead.create <= 0.1 },
+        rbacOverheadGetC64: { value: rbac.median.overhead.get, goal: 0.1, met: rbac.median.overhead.get <= 0.1 },
       },
     };
     const out = join(projectRoot(), 'bench/results');

@@ -90,31 +90,47 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
     const subject = [...(req.subject?.o ?? []).map((o) => `/O=${o}`), `/CN=${req.subject?.cn ?? req.name}`].join('');
     await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', subject], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
-    await run(
-      [
-        'openssl',
-        'x509',
-        '-req',
-        '-in',
-        csr,
-        '-CA',
-        ca.cert,
-        '-CAkey',
-        ca.key,
-        '-CAcreateserial',
-        '-out',
-        paths.cert,
-        '-days',
-        '825',
-        '-extfile',
-        ext,
-      ],
-      { timeoutMs: 30_000 },
-    );
+    await signCsrFile(ca, { csr, ext, out: paths.cert, days: 825 });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   return paths;
+}
+
+/**
+ * signCsrFile signs the CSR at `csr` with the CA (extensions from `ext`, a
+ * random 128-bit serial, `subject` replacing the CSR's own when given) into
+ * `out`; openssl checks the CSR's self-signature first.
+ */
+async function signCsrFile(
+  ca: CertificatePaths,
+  o: { csr: string; ext: string; out: string; days: number; subject?: string },
+): Promise<void> {
+  const serial = `0x${randomBytes(16).toString('hex')}`;
+  const subject = o.subject !== undefined ? ['-subj', o.subject] : [];
+  await run(
+    [
+      'openssl',
+      'x509',
+      '-req',
+      '-in',
+      o.csr,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-set_serial',
+      serial,
+      ...subject,
+      '-days',
+      String(o.days),
+      '-extfile',
+      o.ext,
+      '-out',
+      o.out,
+    ],
+    { timeoutMs: 30_000 },
+  );
 }
 
 async function coversSans(certPath: string, sans: string[]): Promise<boolean> {
@@ -157,31 +173,7 @@ export async function signClientCsr(
     await writeFile(csr, csrPem);
     await writeFile(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n');
     const subject = [...opts.groups.map((g) => `/O=${g}`), `/CN=${opts.user}`].join('');
-    const serial = `0x${randomBytes(16).toString('hex')}`;
-    await run(
-      [
-        'openssl',
-        'x509',
-        '-req',
-        '-in',
-        csr,
-        '-CA',
-        ca.cert,
-        '-CAkey',
-        ca.key,
-        '-set_serial',
-        serial,
-        '-subj',
-        subject,
-        '-days',
-        String(opts.days),
-        '-extfile',
-        ext,
-        '-out',
-        out,
-      ],
-      { timeoutMs: 30_000 },
-    );
+    await signCsrFile(ca, { csr, ext, out, days: opts.days, subject });
     const pem = await readFile(out, 'utf8');
     const x = new X509Certificate(pem);
     return { pem, serial: x.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''), notAfter: new Date(x.validTo).toISOString() };

@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { choosePorts } from '../lib/etcd/ports.js';
 import { httpsUrlOf } from '../lib/etcd/args.js';
-import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
+import { caFingerprint, makeKeyAndCsr } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
 import {
@@ -24,7 +24,7 @@ import {
   writeKubeconfig,
   type ClusterIdentity,
 } from './cluster.js';
-import { checkFreshDataDir, memberAddressOf, memberSans, memberSubject, undoDataDir } from './init.js';
+import { checkFreshDataDir, memberAddressOf, memberSubject, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
 
@@ -202,13 +202,20 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
     const etcdPeerUrl = httpsUrlOf(address, ports.peer);
     // One attempt id for this run: its retries may get a lost answer again; another run with the same token may not.
     const attempt = randomBytes(16).toString('hex');
-    const answer = await postJoin({ server, caPem, body: { secret: token.secret, member: name, address, etcdPeerUrl, attempt }, ...opts });
+    // The member key is made here and stays here: the cluster signs a CSR for it.
     const pki = join(opts.dataDir, 'pki');
     await mkdir(pki, { recursive: true, mode: 0o700 });
+    const csr = await makeKeyAndCsr(join(pki, 'member.key'), memberSubject(name).cn);
+    const answer = await postJoin({
+      server,
+      caPem,
+      body: { secret: token.secret, member: name, address, etcdPeerUrl, attempt, csr },
+      ...opts,
+    });
     await writeFile(join(pki, 'ca.crt'), answer.caCert);
     await writeFile(join(pki, 'ca.key'), answer.caKey, { mode: 0o600 });
     await chmod(join(pki, 'ca.key'), 0o600);
-    await ensureCertificate(pki, { name: 'member', sans: memberSans(name, address), usage: 'peer', subject: memberSubject(name) });
+    await writeFile(join(pki, 'member.crt'), answer.memberCert);
     const identity: ClusterIdentity = {
       clusterName: answer.clusterName,
       memberName: name,

@@ -29,11 +29,13 @@ import { memberUserName } from '../lib/auth/identity.js';
 import type { EtcdMembership } from '../lib/etcd/membership.js';
 import { ETCD_MEMBERSHIP_LOCK_KEY, JOIN_RECORD_PREFIX } from '../lib/store/key-space.js';
 import { initialClusterOf } from '../lib/etcd/args.js';
-import { caFingerprint } from '../lib/pki/pki.js';
+import { caFingerprint, signCsr } from '../lib/pki/pki.js';
+import { memberSans, memberSubject } from './init.js';
 import {
   AlreadyExistsError,
   BadRequestError,
   ConflictError,
+  HostCommandError,
   NotFoundError,
   UnauthorizedError,
   UnavailableError,
@@ -51,9 +53,14 @@ export interface JoinRequest {
   member: string;
   address: string;
   etcdPeerUrl: string;
+  /** csr: the joiner's certificate signing request for its member certificate (its key never leaves it) */
+  csr: string;
   /** attempt is random per `cloudlet join` run, the same across its retries: a retry is not a reuse */
   attempt?: string;
 }
+
+/** MEMBER_CERT_DAYS: how long a member certificate lasts (as the certificates `init` makes). */
+const MEMBER_CERT_DAYS = 825;
 
 /** JOIN_RECORD_TTL_SECONDS is how long an admitted join's answer is kept for retries. */
 const JOIN_RECORD_TTL_SECONDS = 600;
@@ -64,6 +71,7 @@ interface JoinRecord {
   etcdPeerUrl: string;
   attempt: string | undefined;
   etcd: MemberEtcdConfig;
+  memberCert: string;
 }
 
 /** JoinResponse is what a joiner receives: everything to start as a member. */
@@ -72,6 +80,8 @@ export interface JoinResponse {
   caCert: string;
   /** caKey: every member holds the cluster CA key (docs/security.md says why); the admin token never travels */
   caKey: string;
+  /** memberCert: the joiner's member certificate, signed from its CSR (CN system:member:<name>, O cloudlet:members) */
+  memberCert: string;
   etcd: MemberEtcdConfig;
 }
 
@@ -216,6 +226,7 @@ export class JoinService {
       member: str(body, 'member'),
       address: str(body, 'address'),
       etcdPeerUrl: str(body, 'etcdPeerUrl'),
+      csr: str(body, 'csr'),
     };
     if (body.attempt !== undefined) {
       if (typeof body.attempt !== 'string' || !/^[0-9a-f]{16,64}$/.test(body.attempt))
@@ -237,10 +248,29 @@ export class JoinService {
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
     }
+    const memberCert = await this.signMember(req);
     return withMutex(
       { store: this.o.store, key: ETCD_MEMBERSHIP_LOCK_KEY, holder: `the join of ${req.member}`, waitMs: 10_000, logger: this.o.logger },
-      () => this.admit(req, hash),
+      () => this.admit(req, hash, memberCert),
     );
+  }
+
+  /** signMember issues the joiner's member certificate from its CSR: the subject, addresses and usage are the cluster's to set. */
+  private async signMember(req: JoinRequest): Promise<string> {
+    if (!req.csr.includes('-----BEGIN CERTIFICATE REQUEST-----'))
+      throw new BadRequestError('"csr" must be a PEM certificate signing request');
+    try {
+      const cert = await signCsr(this.o.pkiDir, req.csr, {
+        ...memberSubject(req.member),
+        sans: memberSans(req.member, req.address),
+        usage: 'peer',
+        days: MEMBER_CERT_DAYS,
+      });
+      return cert.pem;
+    } catch (err) {
+      if (err instanceof HostCommandError) throw new BadRequestError(`the member CSR cannot be signed: ${err.message}`, { cause: err });
+      throw err;
+    }
   }
 
   /** usedToken is the one 401 for a token the cluster does not hold (never issued, expired, or used). */
@@ -267,11 +297,11 @@ export class JoinService {
     if (r.attempt === undefined || r.attempt !== req.attempt || r.member !== req.member || r.etcdPeerUrl !== req.etcdPeerUrl)
       throw this.usedToken();
     this.o.logger.info('join retried after its answer was lost: answering again', { member: req.member });
-    return this.answer(r.etcd);
+    return this.answer(r.etcd, r.memberCert);
   }
 
   /** admit is one attempt under the membership mutex (see join). */
-  private async admit(req: JoinRequest, hash: string): Promise<JoinResponse> {
+  private async admit(req: JoinRequest, hash: string, memberCert: string): Promise<JoinResponse> {
     // Another join may have used the token while this one waited for the mutex.
     const entry = await this.liveToken(hash);
     const etcd = this.o.etcd();
@@ -290,8 +320,8 @@ export class JoinService {
       const endpoints = voters.flatMap((m) => m.clientUrls);
       if (voters.length >= DEFAULT_VOTERS) {
         const config: MemberEtcdConfig = { mode: 'client', endpoints };
-        await this.consume(entry, hash, req, config);
-        return this.answer(config);
+        await this.consume(entry, hash, req, config, memberCert);
+        return this.answer(config, memberCert);
       }
       const added = await etcd.addLearner(req.etcdPeerUrl);
       const config: MemberEtcdConfig = {
@@ -301,22 +331,22 @@ export class JoinService {
         endpoints,
       };
       try {
-        await this.consume(entry, hash, req, config);
+        await this.consume(entry, hash, req, config, memberCert);
       } catch (err) {
         // A learner nobody will start would block every later add: take it out again.
         await etcd.remove(added.id);
         throw err;
       }
       this.o.logger.info('member joins etcd as a learner', { member: req.member, peerUrl: req.etcdPeerUrl });
-      return this.answer(config);
+      return this.answer(config, memberCert);
     } finally {
       etcd.close();
     }
   }
 
   /** consume records the admission (for a retried request) and deletes the token; 401 if the token went meanwhile. */
-  private async consume(entry: RawEntry, hash: string, req: JoinRequest, etcd: MemberEtcdConfig): Promise<void> {
-    const record: JoinRecord = { member: req.member, etcdPeerUrl: req.etcdPeerUrl, attempt: req.attempt, etcd };
+  private async consume(entry: RawEntry, hash: string, req: JoinRequest, etcd: MemberEtcdConfig, memberCert: string): Promise<void> {
+    const record: JoinRecord = { member: req.member, etcdPeerUrl: req.etcdPeerUrl, attempt: req.attempt, etcd, memberCert };
     const lease = await this.o.store.grantLease(JOIN_RECORD_TTL_SECONDS);
     await this.o.store.raw.put(JOIN_RECORD_PREFIX + hash, JSON.stringify(record), { lease });
     if (!(await this.o.store.raw.delete(entry.key, { ifValue: entry.value }))) {
@@ -325,11 +355,12 @@ export class JoinService {
     }
   }
 
-  private async answer(etcd: MemberEtcdConfig): Promise<JoinResponse> {
+  private async answer(etcd: MemberEtcdConfig, memberCert: string): Promise<JoinResponse> {
     return {
       clusterName: this.o.clusterName,
       caCert: await readFile(join(this.o.pkiDir, 'ca.crt'), 'utf8'),
       caKey: await readFile(join(this.o.pkiDir, 'ca.key'), 'utf8'),
+      memberCert,
       etcd,
     };
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseDuration, type CliContext } from '../context.js';
 import { ValidationError } from '../../lib/errors.js';
-import { run } from '../../lib/host/exec.js';
+import { makeKeyAndCsr } from '../../lib/pki/pki.js';
 import { AlignedWriter } from '../output/table.js';
 
 interface UserCreateFlags {
@@ -25,32 +25,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** makeKeyAndCsr creates an ECDSA P-256 key and a CSR for `user` with openssl; returns both PEMs. */
-async function makeKeyAndCsr(user: string): Promise<{ key: string; csr: string }> {
+/** newKeyAndCsr makes an ECDSA P-256 key and a CSR for `user` here; only the CSR leaves this machine. */
+async function newKeyAndCsr(user: string): Promise<{ key: string; csr: string }> {
   const work = await mkdtemp(join(tmpdir(), 'cloudlet-user-'));
   try {
     const keyPath = join(work, 'user.key');
-    const csrPath = join(work, 'user.csr');
-    await run(
-      [
-        'openssl',
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyPath,
-        '-out',
-        csrPath,
-        '-subj',
-        `/CN=${user}`,
-      ],
-      { timeoutMs: 30_000 },
-    );
-    return { key: await readFile(keyPath, 'utf8'), csr: await readFile(csrPath, 'utf8') };
+    const csr = await makeKeyAndCsr(keyPath, user);
+    return { key: await readFile(keyPath, 'utf8'), csr };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -107,7 +88,7 @@ export function registerAccessCommands(program: Command, ctxOf: (cmd: Command) =
       const namespace = flags.namespace ?? ctx.globals.namespace;
       if (namespace !== undefined) flags.namespace = namespace;
       const client = await ctx.client();
-      const { key, csr } = await makeKeyAndCsr(name);
+      const { key, csr } = await newKeyAndCsr(name);
       const res = await client.request<{ certificate: string; bindings: string[] }>({
         method: 'POST',
         path: '/cloudlet/users',

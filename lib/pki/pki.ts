@@ -83,11 +83,8 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
   try {
     const csr = join(work, 'req.csr');
     const ext = join(work, 'ext.cnf');
-    const eku = req.usage === 'server' ? 'serverAuth' : req.usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
-    const lines = [`extendedKeyUsage=${eku}`, 'keyUsage=critical,digitalSignature,keyEncipherment', 'basicConstraints=CA:FALSE'];
-    if (req.sans.length) lines.push(`subjectAltName=${sanExtension(req.sans)}`);
-    await writeFile(ext, `${lines.join('\n')}\n`);
-    const subject = [...(req.subject?.o ?? []).map((o) => `/O=${o}`), `/CN=${req.subject?.cn ?? req.name}`].join('');
+    await writeFile(ext, extensionsFor(req.usage, req.sans));
+    const subject = subjectOf(req.subject?.cn ?? req.name, req.subject?.o ?? []);
     await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', subject], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
     await signCsrFile(ca, { csr, ext, out: paths.cert, days: 825 });
@@ -153,17 +150,35 @@ export interface SignedCertificate {
   notAfter: string;
 }
 
+/** extensionsFor renders the X.509 extensions of a certificate for `usage` covering `sans`. */
+function extensionsFor(usage: CertificateRequest['usage'], sans: string[]): string {
+  const eku = usage === 'server' ? 'serverAuth' : usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
+  const lines = [`extendedKeyUsage=${eku}`, 'keyUsage=critical,digitalSignature,keyEncipherment', 'basicConstraints=CA:FALSE'];
+  if (sans.length) lines.push(`subjectAltName=${sanExtension(sans)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** subjectOf renders a subject for openssl: each O, then the CN. */
+function subjectOf(cn: string, o: readonly string[]): string {
+  return [...o.map((x) => `/O=${x}`), `/CN=${cn}`].join('');
+}
+
+/** CsrSigning is what the CA puts into a certificate issued from a CSR; the CSR's own subject and extensions are ignored. */
+export interface CsrSigning {
+  cn: string;
+  o: string[];
+  sans: string[];
+  usage: CertificateRequest['usage'];
+  days: number;
+}
+
 /**
- * signClientCsr issues a client certificate from `csrPem` with the CA in
- * `dir`. The subject is set here (CN = `user`, one O per group) and the
- * CSR's own subject is ignored, so a request cannot claim a name or group;
- * openssl checks the CSR's self-signature (the requester holds the key).
+ * signCsr issues a certificate from `csrPem` with the CA in `dir`. The
+ * subject, SANs and usage are set here, so a request cannot claim a name, a
+ * group or an address; openssl checks the CSR's self-signature (the
+ * requester holds the key).
  */
-export async function signClientCsr(
-  dir: string,
-  csrPem: string,
-  opts: { user: string; groups: string[]; days: number },
-): Promise<SignedCertificate> {
+export async function signCsr(dir: string, csrPem: string, o: CsrSigning): Promise<SignedCertificate> {
   const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   const work = await mkdtemp(join(tmpdir(), 'cloudlet-csr-'));
   try {
@@ -171,12 +186,33 @@ export async function signClientCsr(
     const ext = join(work, 'ext.cnf');
     const out = join(work, 'out.crt');
     await writeFile(csr, csrPem);
-    await writeFile(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n');
-    const subject = [...opts.groups.map((g) => `/O=${g}`), `/CN=${opts.user}`].join('');
-    await signCsrFile(ca, { csr, ext, out, days: opts.days, subject });
+    await writeFile(ext, extensionsFor(o.usage, o.sans));
+    await signCsrFile(ca, { csr, ext, out, days: o.days, subject: subjectOf(o.cn, o.o) });
     const pem = await readFile(out, 'utf8');
     const x = new X509Certificate(pem);
     return { pem, serial: x.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''), notAfter: new Date(x.validTo).toISOString() };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** signClientCsr issues a client certificate for `user` in `groups` from a CSR (see signCsr). */
+export function signClientCsr(
+  dir: string,
+  csrPem: string,
+  opts: { user: string; groups: string[]; days: number },
+): Promise<SignedCertificate> {
+  return signCsr(dir, csrPem, { cn: opts.user, o: opts.groups, sans: [], usage: 'client', days: opts.days });
+}
+
+/** makeKeyAndCsr writes a new ECDSA P-256 key to `keyPath` (0600) and returns a CSR for it (the subject is the CA's to set). */
+export async function makeKeyAndCsr(keyPath: string, cn: string): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'cloudlet-key-'));
+  try {
+    const csrPath = join(work, 'req.csr');
+    await run(['openssl', 'req', '-new', ...CURVE, '-keyout', keyPath, '-out', csrPath, '-subj', `/CN=${cn}`], { timeoutMs: 30_000 });
+    await chmod(keyPath, 0o600);
+    return await readFile(csrPath, 'utf8');
   } finally {
     await rm(work, { recursive: true, force: true });
   }

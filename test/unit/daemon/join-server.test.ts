@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { ensureCa } from '../../../lib/pki/pki.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ensureCa, makeKeyAndCsr } from '../../../lib/pki/pki.js';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JoinService } from '../../../daemon/join-server.js';
@@ -68,6 +69,7 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
   let store: MemoryStore;
   let etcd: FakeEtcd;
   let joins: JoinService;
+  let csr: string;
 
   const request = (i: number, secret: string, attempt = `${'a'.repeat(31)}${i}`) => ({
     secret,
@@ -75,6 +77,7 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
     address: `10.0.0.${i}`,
     etcdPeerUrl: peer(i),
     attempt,
+    csr,
   });
   const newSecret = async (): Promise<string> => decodeJoinToken(await joins.createToken(600)).secret;
   const tokensLeft = async (): Promise<number> => (await store.raw.list(JOIN_TOKEN_KEY_PREFIX)).entries.length;
@@ -82,6 +85,7 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
   before(async () => {
     pki = mkdtempSync(join(tmpdir(), 'cloudlet-join-test-'));
     await ensureCa(pki);
+    csr = await makeKeyAndCsr(join(pki, 'joiner.key'), 'joiner');
   });
   after(() => rmSync(pki, { recursive: true, force: true }));
 
@@ -103,8 +107,24 @@ describe('JoinService admitting joiners (MemoryStore, fake etcd)', () => {
   it('admits a joiner as an etcd learner and consumes the token', async () => {
     const answer = await joins.join(request(2, await newSecret()));
     expect(answer.etcd.mode).to.equal('member');
+    // its member certificate: signed from its CSR, with the subject and addresses the cluster sets, and no admin token
+    const cert = new X509Certificate(answer.memberCert);
+    expect(cert.subject.split('\n')).to.include.members(['CN=system:member:m2', 'O=cloudlet:members']);
+    expect(cert.subjectAltName).to.include('IP Address:10.0.0.2');
+    expect(cert.checkIssued(new X509Certificate(readFileSync(join(pki, 'ca.crt'))))).to.equal(true);
+    expect(answer).to.not.have.property('adminToken');
     expect(etcd.members.filter((m) => m.isLearner)).to.have.length(1);
     expect(await tokensLeft()).to.equal(0);
+  });
+
+  it('refuses a request without a valid CSR with 400 and keeps the token', async () => {
+    const secret = await newSecret();
+    const err = await joins
+      .join({ ...request(2, secret), csr: '-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n-----END CERTIFICATE REQUEST-----\n' })
+      .catch((e: unknown) => e);
+    expect(isCode(err, 'BadRequest'), String(err)).to.equal(true);
+    expect(await tokensLeft()).to.equal(1);
+    expect(etcd.members).to.have.length(1);
   });
 
   it('answers 503 and keeps the token while another member is still a learner', async () => {

@@ -24,7 +24,7 @@ import type { ControllerDeps } from '../lib/controller/deps.js';
 import { NAMESPACE_KIND, RESOURCE_QUOTA_KIND } from '../lib/kinds/builtin.js';
 import type { Namespace, ResourceQuota } from '../lib/kinds/types.js';
 import { NamespaceReconciler } from '../controllers/namespaces/namespace-reconciler.js';
-import { enqueueQuotasFor, QuotaReconciler } from '../controllers/namespaces/quota-reconciler.js';
+import { enqueueQuotaLimits, enqueueQuotasFor, QuotaReconciler } from '../controllers/namespaces/quota-reconciler.js';
 
 /** ClusterControllersOptions wire the leader's controllers. */
 export type ClusterControllersOptions = ControllerDeps;
@@ -179,7 +179,7 @@ export class ClusterControllers {
       metrics,
       clock,
     })
-      .watches(quotas, enqueueObject<ResourceQuota>())
+      .watches(quotas, enqueueQuotaLimits())
       .watches(instances, enqueueQuotasFor<Instance>(instanceKind, quotas))
       .watches(volumes, enqueueQuotasFor<Volume>(volumeKind, quotas));
     return [namespace, quota];

@@ -114,20 +114,31 @@ export class LabDriver {
     return report;
   }
 
+  /**
+   * endpoints: every member's API, reached with the admin token. Only the
+   * member that made the cluster (m1) holds the token; every member accepts
+   * it (its hash is in etcd), so it is used with every member's address.
+   */
   private endpoints(): Endpoint[] {
-    const out: Endpoint[] = [];
+    const found: Array<{ server: string; ca: string; token?: string }> = [];
     for (let i = 1; i <= 9; i++) {
       const path = join(this.o.labDir, `m${i}`, 'kubeconfig');
       if (!existsSync(path)) continue;
       const kc = parse(readFileSync(path, 'utf8')) as {
         clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
-        users: Array<{ user: { token: string } }>;
+        users: Array<{ user: { token?: string } }>;
       };
       const c = kc.clusters[0]?.cluster;
       const token = kc.users[0]?.user.token;
-      if (c && token) out.push({ server: c.server, token, ca: Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8') });
+      if (c)
+        found.push({
+          server: c.server,
+          ca: Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8'),
+          ...(token ? { token } : {}),
+        });
     }
-    return out;
+    const token = found.find((f) => f.token)?.token;
+    return token ? found.map((f) => ({ server: f.server, ca: f.ca, token })) : [];
   }
 
   /** api sends one request to a member that answers (the last one that did first). */

@@ -8,9 +8,14 @@
  *
  * The quota is read before the objects are listed and written at that
  * resourceVersion, so a charge admitted after the read makes the write
- * conflict and the key is recounted. One window is left, as in Kubernetes: a
- * charge made before the read whose object is not stored yet when the list
- * runs is dropped until that object's event recounts the quota.
+ * conflict and the key is recounted. A charge made before the read whose
+ * object is not stored yet when the list runs would be dropped by a recount,
+ * and the next create at the edge admitted over the limit: so, as Kubernetes'
+ * quota controller does, a recount runs only when usage can have gone down
+ * or the limits changed — a tracked object deleted or shrunk, a quota's
+ * `spec.hard` changed or new, a resync — never on the quota's own `used`
+ * writes nor on a create (admission has charged it already). The window is
+ * left only for a delete that races a create at the edge.
  */
 import type { EventHandler, RequestQueue } from '../../lib/controller/handlers.js';
 import type { Informer } from '../../lib/controller/informer.js';
@@ -82,8 +87,9 @@ function usageChanged(kind: KindInfo, oldObj: KubeObject, newObj: KubeObject): b
 
 /**
  * enqueueQuotasFor maps changes of objects of `kind` to the quotas of their
- * namespace that limit something such objects use. Updates that change
- * nothing a quota counts (status writes) are ignored, except resyncs.
+ * namespace that limit something such objects use, when usage can have gone
+ * down: deletes and updates that change what a quota counts (resyncs too);
+ * creates are charged at admission and start no recount.
  */
 export function enqueueQuotasFor<T extends KubeObject>(kind: KindInfo, quotas: Informer<ResourceQuota>): EventHandler<T> {
   const tracked = new Set(trackedResources(kind));
@@ -96,10 +102,28 @@ export function enqueueQuotasFor<T extends KubeObject>(kind: KindInfo, quotas: I
     for (const quota of limiting) q.add(requestFor(quota));
   };
   return {
-    onAdd: enqueue,
+    // a create was charged at admission: nothing to lower
+    onAdd: () => undefined,
     onUpdate: (oldObj, newObj, q) => {
       if (oldObj === newObj || usageChanged(kind, oldObj, newObj)) enqueue(newObj, q);
     },
     onDelete: enqueue,
+  };
+}
+
+/**
+ * enqueueQuotaLimits maps a ResourceQuota's own changes to a recount only
+ * when its limits are new or changed (or on a resync): the `used` writes of
+ * admission must not start a recount (see the file comment).
+ */
+export function enqueueQuotaLimits(): EventHandler<ResourceQuota> {
+  return {
+    onAdd: (quota, q) => q.add(requestFor(quota)),
+    onUpdate: (oldObj, newObj, q) => {
+      const limitsChanged = !deepEqual(oldObj.spec?.hard ?? {}, newObj.spec?.hard ?? {});
+      const unsynced = !deepEqual(newObj.status?.hard ?? {}, newObj.spec?.hard ?? {});
+      if (oldObj === newObj || limitsChanged || unsynced) q.add(requestFor(newObj));
+    },
+    onDelete: () => undefined,
   };
 }

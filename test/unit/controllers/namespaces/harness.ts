@@ -10,7 +10,7 @@ import { silentLogger } from '../../../../lib/log/logger.js';
 import { createMetrics } from '../../../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../../../lib/store/memory-store.js';
 import type { KubeObject } from '../../../../lib/store/types.js';
-import { enqueueQuotasFor, QuotaReconciler } from '../../../../controllers/namespaces/quota-reconciler.js';
+import { enqueueQuotaLimits, enqueueQuotasFor, QuotaReconciler } from '../../../../controllers/namespaces/quota-reconciler.js';
 import { NamespaceReconciler } from '../../../../controllers/namespaces/namespace-reconciler.js';
 import { eventually } from '../../../helpers/poll.js';
 
@@ -47,7 +47,7 @@ const deps = { logger: silentLogger(), metrics: createMetrics(), clock: realCloc
 export async function startQuotas(h: Harness): Promise<void> {
   const quotas = h.informers.forKind<ResourceQuota>(RESOURCE_QUOTA_KIND);
   const c = new Controller({ name: 'quota', reconciler: new QuotaReconciler({ store: h.store, kinds, quotas }), ...deps })
-    .watches(quotas, enqueueObject<ResourceQuota>())
+    .watches(quotas, enqueueQuotaLimits())
     .watches(h.informers.forKind(INSTANCE), enqueueQuotasFor(INSTANCE, quotas))
     .watches(h.informers.forKind(VOLUME), enqueueQuotasFor(VOLUME, quotas));
   h.controllers.push(c);

@@ -31,13 +31,10 @@ export type ClusterControllersOptions = ControllerDeps;
 
 /** ClusterControllers starts and stops the leader-only controllers together. */
 export class ClusterControllers {
-  private readonly o: ClusterControllersOptions;
   private controllers: Controller[] = [];
   private sources: RawPrefixSource[] = [];
 
-  constructor(opts: ClusterControllersOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: ClusterControllersOptions) {}
 
   /** start builds and starts every cluster controller; they stop when `signal` aborts or stop() is called. */
   async start(signal: AbortSignal): Promise<void> {

@@ -37,11 +37,8 @@ export interface HostAgentsOptions extends ControllerDeps {
 
 /** HostAgents starts and stops this member's agents together. */
 export class HostAgents {
-  private readonly o: HostAgentsOptions;
   private readonly stops: Array<() => Promise<void>> = [];
-  constructor(opts: HostAgentsOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: HostAgentsOptions) {}
 
   /** start starts every host agent. */
   async start(): Promise<void> {

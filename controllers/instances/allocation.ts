@@ -38,10 +38,7 @@ export interface AllocationReconcilerOptions {
 
 /** AllocationReconciler keeps Member.status.allocated equal to allocatedTo(member). */
 export class AllocationReconciler implements Reconciler {
-  private readonly o: AllocationReconcilerOptions;
-  constructor(opts: AllocationReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: AllocationReconcilerOptions) {}
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
     const cached = this.o.members.get({ name: req.name });

@@ -40,12 +40,9 @@ export interface SchedulerReconcilerOptions {
 
 /** SchedulerReconciler places unscheduled instances; see the file comment. */
 export class SchedulerReconciler implements Reconciler {
-  private readonly o: SchedulerReconcilerOptions;
   private readonly assumed = new Map<string, Instance>();
 
-  constructor(opts: SchedulerReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: SchedulerReconcilerOptions) {}
 
   /** needsScheduling tells whether the scheduler acts on `obj`: no member yet and not being deleted. */
   static needsScheduling(obj: Instance): boolean {

@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { parseDuration, type CliContext } from '../context.js';
 import { ValidationError } from '../../lib/errors.js';
 import { run } from '../../lib/host/exec.js';
+import { newKeyArgs } from '../../lib/pki/pki.js';
 import { AlignedWriter } from '../output/table.js';
 
 interface UserCreateFlags {
@@ -31,25 +32,7 @@ async function makeKeyAndCsr(user: string): Promise<{ key: string; csr: string }
   try {
     const keyPath = join(work, 'user.key');
     const csrPath = join(work, 'user.csr');
-    await run(
-      [
-        'openssl',
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyPath,
-        '-out',
-        csrPath,
-        '-subj',
-        `/CN=${user}`,
-      ],
-      { timeoutMs: 30_000 },
-    );
+    await run(['openssl', 'req', '-new', ...newKeyArgs(keyPath, csrPath), '-subj', `/CN=${user}`], { timeoutMs: 30_000 });
     return { key: await readFile(keyPath, 'utf8'), csr: await readFile(csrPath, 'utf8') };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -34,7 +34,14 @@ export interface CertificateRequest {
   subject?: { cn: string; o?: string[] };
 }
 
-const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/**
+ * newKeyArgs are the `openssl req` arguments that make a new unencrypted
+ * ECDSA P-256 key at `keyPath` and write the request (or, with -x509, the
+ * certificate) to `outPath`: the one key type of the cluster.
+ */
+export function newKeyArgs(keyPath: string, outPath: string): string[] {
+  return ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', outPath];
+}
 
 /** ensureCa creates the cluster CA in `dir` unless it exists; returns its paths. */
 export async function ensureCa(dir: string): Promise<CertificatePaths> {
@@ -46,11 +53,7 @@ export async function ensureCa(dir: string): Promise<CertificatePaths> {
       'openssl',
       'req',
       '-x509',
-      ...CURVE,
-      '-keyout',
-      paths.key,
-      '-out',
-      paths.cert,
+      ...newKeyArgs(paths.key, paths.cert),
       '-days',
       '3650',
       '-subj',
@@ -88,7 +91,7 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
     if (req.sans.length) lines.push(`subjectAltName=${sanExtension(req.sans)}`);
     await writeFile(ext, `${lines.join('\n')}\n`);
     const subject = [...(req.subject?.o ?? []).map((o) => `/O=${o}`), `/CN=${req.subject?.cn ?? req.name}`].join('');
-    await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', subject], { timeoutMs: 30_000 });
+    await run(['openssl', 'req', ...newKeyArgs(paths.key, csr), '-subj', subject], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
     await signCsrFile(ca, { csr, ext, out: paths.cert, days: 825 });
   } finally {

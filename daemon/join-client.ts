@@ -15,16 +15,8 @@ import { httpsUrlOf } from '../lib/etcd/args.js';
 import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
-import {
-  clientAddress,
-  defaultMemberName,
-  MEMBER_NAME_RE,
-  parseListen,
-  writeClusterFiles,
-  writeKubeconfig,
-  type ClusterIdentity,
-} from './cluster.js';
-import { checkFreshDataDir, memberAddressOf, memberSans, memberSubject, undoDataDir } from './init.js';
+import { clientAddress, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
+import { checkFreshDataDir, memberSans, memberSubject, newMemberOf, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
 
@@ -188,11 +180,7 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
   const now = opts.now ?? Date.now;
   const token = decodeJoinToken(opts.token);
   assertNotExpired(token, now());
-  const name = opts.memberName ?? defaultMemberName();
-  if (!MEMBER_NAME_RE.test(name))
-    throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
-  const address = memberAddressOf(opts.listen, opts.address);
-  const { host, port } = parseListen(opts.listen);
+  const { name, address, host, port } = newMemberOf(opts);
   const existed = await checkFreshDataDir(opts.dataDir);
   const { address: server, caPem } = await fetchPinnedCa(token.addresses, token.caFingerprint);
   try {

@@ -229,24 +229,19 @@ async function main(): Promise<void> {
     await store.close();
 
     const med = (xs: number[]): number => percentile(xs, 50);
-    const rows = [
-      [
-        'ping RTT (ms, median of avg)',
-        med(rtt.veth).toFixed(3),
-        med(rtt.vxlan).toFixed(3),
-        med(rtt.ovn).toFixed(3),
-        ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2),
-        ratio(med(rtt.ovn), med(rtt.veth)).toFixed(2),
-      ],
-      [
-        'TCP throughput (Gbit/s, median)',
-        med(gbps.veth).toFixed(2),
-        med(gbps.vxlan).toFixed(2),
-        med(gbps.ovn).toFixed(2),
-        ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2),
-        ratio(med(gbps.ovn), med(gbps.veth)).toFixed(2),
-      ],
-    ];
+    // A measure's row: the median per path, then vxlan and ovn against plain veth.
+    const row = (label: string, xs: typeof rtt, digits: number): string[] => {
+      const [veth, vxlan, ovn] = [med(xs.veth), med(xs.vxlan), med(xs.ovn)];
+      return [
+        label,
+        veth.toFixed(digits),
+        vxlan.toFixed(digits),
+        ovn.toFixed(digits),
+        ratio(vxlan, veth).toFixed(2),
+        ratio(ovn, veth).toFixed(2),
+      ];
+    };
+    const rows = [row('ping RTT (ms, median of avg)', rtt, 3), row('TCP throughput (Gbit/s, median)', gbps, 2)];
     printTable(['measure', 'plain veth', 'vxlan', 'ovn', 'vxlan/veth', 'ovn/veth'], rows);
     printTable(
       ['instance start → address answers ping (ms)', 'median', 'max'],

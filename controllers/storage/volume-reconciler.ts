@@ -23,7 +23,7 @@ import type { Store } from '../../lib/store/types.js';
 import type { ImageInfo } from '../instances/images/types.js';
 import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolSpec, StorageDriver, VolumeRequest, VolumeSource } from './drivers/types.js';
-import { toPoolSpec } from './pool-plan.js';
+import { storageRequeue, toPoolSpec, type StorageRequeue } from './pool-plan.js';
 import {
   decideHolder,
   parseSnapshotSource,
@@ -58,13 +58,9 @@ export interface VolumeReconcilerOptions {
 
 /** VolumeReconciler drives the volumes this member holds; see the file comment. */
 export class VolumeReconciler implements Reconciler {
-  private readonly o: VolumeReconcilerOptions;
-  private readonly slow: Result;
-  private readonly resync: Result;
-  constructor(opts: VolumeReconcilerOptions) {
-    this.o = opts;
-    this.slow = { requeueAfter: opts.slowRetryMs ?? 30_000 };
-    this.resync = { requeueAfter: opts.resyncMs ?? 60_000 };
+  private readonly requeue: StorageRequeue;
+  constructor(private readonly o: VolumeReconcilerOptions) {
+    this.requeue = storageRequeue(o);
   }
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
@@ -86,7 +82,11 @@ export class VolumeReconciler implements Reconciler {
     });
     if (holder.action === 'wait') {
       if (!cached.status?.member && !isBeingDeleted(cached)) await this.waiting(cached, holder);
-      return isBeingDeleted(cached) && !cached.status?.member ? this.dropUnheld(cached, users) : cached.status?.member ? {} : this.slow;
+      return isBeingDeleted(cached) && !cached.status?.member
+        ? this.dropUnheld(cached, users)
+        : cached.status?.member
+          ? {}
+          : this.requeue.slow;
     }
     let vol = cached;
     if (holder.action === 'claim') {
@@ -182,7 +182,7 @@ export class VolumeReconciler implements Reconciler {
       );
       s.conditions = removeCondition(s.conditions, 'InUse');
     });
-    return this.resync;
+    return this.requeue.resync;
   }
 
   private async restore(
@@ -252,7 +252,7 @@ export class VolumeReconciler implements Reconciler {
       s.conditions = setCondition(s.conditions, { type: 'InUse', status: 'True', reason: 'UsedByInstance', message }, this.o.clock.now());
     });
     void this.o.events.warning(vol, 'VolumeInUse', message);
-    return this.slow;
+    return this.requeue.slow;
   }
 
   private async fail(vol: Volume, phase: NonNullable<VolumeStatus['phase']>, message: string): Promise<Result> {
@@ -265,7 +265,7 @@ export class VolumeReconciler implements Reconciler {
         this.o.clock.now(),
       );
     });
-    return this.slow;
+    return this.requeue.slow;
   }
 
   /** writeStatus applies `change` to the latest status and writes it when it changed (a conflict re-reads, four writes at most). */

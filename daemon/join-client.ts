@@ -15,6 +15,7 @@ import { httpsUrlOf } from '../lib/etcd/args.js';
 import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
+import { stringFieldOr } from '../lib/json.js';
 import { clientAddress, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
 import { checkFreshDataDir, memberSans, memberSubject, newMemberOf, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
@@ -114,13 +115,7 @@ async function fetchPinnedCa(addresses: string[], fingerprint: string): Promise<
 }
 
 function serverMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    // not JSON: show the text
-  }
-  return text.slice(0, 300);
+  return stringFieldOr(text, 'message', 300);
 }
 
 /**

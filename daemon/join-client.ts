@@ -16,6 +16,7 @@ import { caFingerprint, ensureCertificate } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
 import { stringFieldOr } from '../lib/json.js';
+import { readText } from '../lib/http-text.js';
 import { clientAddress, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
 import { checkFreshDataDir, memberSans, memberSubject, newMemberOf, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
@@ -68,13 +69,7 @@ function call(url: string, opts: { method: 'GET' | 'POST'; ca?: string; body?: u
         ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
         headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {},
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
+      (res) => readText(res).then(resolve, reject),
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);

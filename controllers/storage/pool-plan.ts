@@ -6,7 +6,6 @@ import { ValidationError } from '../../lib/errors.js';
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
 import type { PoolMemberStatus, StoragePool, StoragePoolStatus } from '../../lib/kinds/types.js';
 import type { PoolObservation, PoolSpec } from './drivers/types.js';
-import type { Result } from '../../lib/controller/reconciler.js';
 
 /** POOL_FINALIZER_PREFIX + member name is the finalizer each member holds until its part of the pool is torn down. */
 export const POOL_FINALIZER_PREFIX = 'storage.cloudlet.dev/pool-';
@@ -25,17 +24,6 @@ export function toPoolSpec(pool: StoragePool): PoolSpec {
     spec.source = pool.spec.source;
   }
   return spec;
-}
-
-/** StorageRequeue is when the pool and volume reconcilers look again: `slow` after a failure or while waiting, `resync` once ready. */
-export interface StorageRequeue {
-  slow: Result;
-  resync: Result;
-}
-
-/** storageRequeue reads the requeue delays from the options: 30 s slow retry and 60 s resync unless set. */
-export function storageRequeue(o: { slowRetryMs?: number; resyncMs?: number }): StorageRequeue {
-  return { slow: { requeueAfter: o.slowRetryMs ?? 30_000 }, resync: { requeueAfter: o.resyncMs ?? 60_000 } };
 }
 
 /** selectedMembers lists the members that provide the pool: spec.members, or every known member when empty. */

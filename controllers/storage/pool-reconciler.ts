@@ -10,45 +10,22 @@
  */
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
-import type { Clock } from '../../lib/controller/clock.js';
 import { setCondition, removeCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { updateStatus } from '../../lib/controller/status.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, StoragePool, StoragePoolStatus, Volume } from '../../lib/kinds/types.js';
-import type { Store } from '../../lib/store/types.js';
-import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolObservation } from './drivers/types.js';
-import {
-  isSelected,
-  memberEntry,
-  poolFinalizer,
-  poolPhase,
-  selectedMembers,
-  storageRequeue,
-  toPoolSpec,
-  withEntry,
-  withoutEntry,
-  type StorageRequeue,
-} from './pool-plan.js';
+import { isSelected, memberEntry, poolFinalizer, poolPhase, selectedMembers, toPoolSpec, withEntry, withoutEntry } from './pool-plan.js';
+import { storageRequeue, type StorageReconcilerOptions, type StorageRequeue } from './storage-reconciler.js';
 
 /** PoolReconcilerOptions wire the reconciler for one member. */
-export interface PoolReconcilerOptions {
-  store: Store;
+export interface PoolReconcilerOptions extends StorageReconcilerOptions {
   poolKind: KindInfo;
   pools: Informer<StoragePool>;
   volumes: Informer<Volume>;
   members: Informer<Member>;
-  drivers: StorageDriverRegistry;
-  events: EventRecorder;
-  clock: Clock;
-  memberName: string;
-  /** slowRetryMs: retry delay for a pool that is not ready or cannot be deleted yet (default 30 s) */
-  slowRetryMs?: number;
-  /** resyncMs: refresh of capacity and usage for a ready pool (default 60 s) */
-  resyncMs?: number;
 }
 
 /** PoolReconciler drives this member's part of each StoragePool; see the file comment. */

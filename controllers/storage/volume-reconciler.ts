@@ -10,8 +10,6 @@
  */
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
-import type { Clock } from '../../lib/controller/clock.js';
 import { getCondition, removeCondition, setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { updateStatus } from '../../lib/controller/status.js';
@@ -19,11 +17,10 @@ import { errorMessage, isCode, NotSupportedError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
 import type { Instance, StoragePool, Volume, VolumeStatus } from '../../lib/kinds/types.js';
-import type { Store } from '../../lib/store/types.js';
 import type { ImageInfo } from '../instances/images/types.js';
-import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolSpec, StorageDriver, VolumeRequest, VolumeSource } from './drivers/types.js';
-import { storageRequeue, toPoolSpec, type StorageRequeue } from './pool-plan.js';
+import { toPoolSpec } from './pool-plan.js';
+import { storageRequeue, type StorageReconcilerOptions, type StorageRequeue } from './storage-reconciler.js';
 import {
   decideHolder,
   parseSnapshotSource,
@@ -41,19 +38,12 @@ export interface ImageSource {
 }
 
 /** VolumeReconcilerOptions wire the reconciler for one member. */
-export interface VolumeReconcilerOptions {
-  store: Store;
+export interface VolumeReconcilerOptions extends StorageReconcilerOptions {
   volumeKind: KindInfo;
   volumes: Informer<Volume>;
   pools: Informer<StoragePool>;
   instances: Informer<Instance>;
-  drivers: StorageDriverRegistry;
-  events: EventRecorder;
-  clock: Clock;
-  memberName: string;
   images?: ImageSource;
-  slowRetryMs?: number;
-  resyncMs?: number;
 }
 
 /** VolumeReconciler drives the volumes this member holds; see the file comment. */

@@ -112,22 +112,8 @@ async function main(): Promise<void> {
     );
     await d1.ensure(p1);
     await d2.ensure(p2);
-    const epA = await lab.endpoint({
-      member: m1,
-      bridge: p1.names.bridge,
-      suffix: 'a',
-      cidr: '10.43.0.2/24',
-      gateway: '10.43.0.1',
-      mtu: p1.mtu,
-    });
-    const epB = await lab.endpoint({
-      member: m2,
-      bridge: p2.names.bridge,
-      suffix: 'b',
-      cidr: '10.43.0.3/24',
-      gateway: '10.43.0.1',
-      mtu: p2.mtu,
-    });
+    const epA = await lab.endpointOn(m1, p1, { suffix: 'a', cidr: '10.43.0.2/24', gateway: '10.43.0.1' });
+    const epB = await lab.endpointOn(m2, p2, { suffix: 'b', cidr: '10.43.0.3/24', gateway: '10.43.0.1' });
     await pingRtt(epA, '10.43.0.3', 3);
     await pingRtt(m1, '10.97.0.2', 3);
 

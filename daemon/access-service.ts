@@ -87,50 +87,37 @@ export class AccessService {
 
   /** routes are the extra API routes to pass to ApiServer. */
   routes(): ExtraRoute[] {
-    const attrs = (verb: string, resource: string): ExtraRoute['attributes'] => ({ verb, apiGroup: 'cloudlet.dev', resource });
+    // Every access route is a cloudlet.dev resource verb that RBAC decides on.
+    const route = (
+      method: ExtraRoute['method'],
+      path: string,
+      verb: string,
+      resource: string,
+      handle: ExtraRoute['handle'],
+    ): ExtraRoute => ({
+      method,
+      path,
+      public: false,
+      attributes: { verb, apiGroup: 'cloudlet.dev', resource },
+      handle,
+    });
     return [
-      {
-        method: 'POST',
-        path: '/cloudlet/users',
-        public: false,
-        attributes: attrs('create', 'users'),
-        handle: async (req, res, by) => sendJson(res, 201, await this.createUser(await body(req), by)),
-      },
-      {
-        method: 'GET',
-        path: '/cloudlet/users',
-        public: false,
-        attributes: attrs('list', 'users'),
-        handle: async (_req, res) => sendJson(res, 200, { items: await this.listUsers() }),
-      },
-      {
-        method: 'POST',
-        path: '/cloudlet/users/revoke',
-        public: false,
-        attributes: attrs('delete', 'users'),
-        handle: async (req, res) => sendJson(res, 200, await this.revokeUser(await body(req))),
-      },
-      {
-        method: 'POST',
-        path: '/cloudlet/api-tokens',
-        public: false,
-        attributes: attrs('create', 'apitokens'),
-        handle: async (req, res) => sendJson(res, 201, await this.createToken(await body(req))),
-      },
-      {
-        method: 'GET',
-        path: '/cloudlet/api-tokens',
-        public: false,
-        attributes: attrs('list', 'apitokens'),
-        handle: async (_req, res) => sendJson(res, 200, { items: await this.listTokens() }),
-      },
-      {
-        method: 'POST',
-        path: '/cloudlet/api-tokens/revoke',
-        public: false,
-        attributes: attrs('delete', 'apitokens'),
-        handle: async (req, res) => sendJson(res, 200, await this.revokeToken(await body(req))),
-      },
+      route('POST', '/cloudlet/users', 'create', 'users', async (req, res, by) =>
+        sendJson(res, 201, await this.createUser(await body(req), by)),
+      ),
+      route('GET', '/cloudlet/users', 'list', 'users', async (_req, res) => sendJson(res, 200, { items: await this.listUsers() })),
+      route('POST', '/cloudlet/users/revoke', 'delete', 'users', async (req, res) =>
+        sendJson(res, 200, await this.revokeUser(await body(req))),
+      ),
+      route('POST', '/cloudlet/api-tokens', 'create', 'apitokens', async (req, res) =>
+        sendJson(res, 201, await this.createToken(await body(req))),
+      ),
+      route('GET', '/cloudlet/api-tokens', 'list', 'apitokens', async (_req, res) =>
+        sendJson(res, 200, { items: await this.listTokens() }),
+      ),
+      route('POST', '/cloudlet/api-tokens/revoke', 'delete', 'apitokens', async (req, res) =>
+        sendJson(res, 200, await this.revokeToken(await body(req))),
+      ),
     ];
   }
 

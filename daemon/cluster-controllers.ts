@@ -9,7 +9,6 @@ import type { Informer } from '../lib/controller/informer.js';
 import { Controller } from '../lib/controller/controller.js';
 import { enqueueMapped, enqueueObject } from '../lib/controller/handlers.js';
 import { RawPrefixSource } from '../lib/controller/raw-source.js';
-import { requestFor } from '../lib/controller/reconciler.js';
 import { EventRecorder } from '../lib/controller/events.js';
 import type { Instance, Member } from '../lib/kinds/types.js';
 import type { KubeObject } from '../lib/store/types.js';
@@ -31,13 +30,10 @@ export type ClusterControllersOptions = ControllerDeps;
 
 /** ClusterControllers starts and stops the leader-only controllers together. */
 export class ClusterControllers {
-  private readonly o: ClusterControllersOptions;
   private controllers: Controller[] = [];
   private sources: RawPrefixSource[] = [];
 
-  constructor(opts: ClusterControllersOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: ClusterControllersOptions) {}
 
   /** start builds and starts every cluster controller; they stop when `signal` aborts or stop() is called. */
   async start(signal: AbortSignal): Promise<void> {
@@ -74,42 +70,35 @@ export class ClusterControllers {
     const { store, kinds, informers, logger, metrics, clock, memberName } = this.o;
     const instanceKind = kinds.resolve('instances');
     const instances = informers.forKind<Instance>(instanceKind);
-    const scheduler = new Controller({
-      name: 'scheduler',
-      // decisions are made synchronously against the cache plus assumed placements, so workers can overlap their writes
-      concurrency: 16,
-      reconciler: new SchedulerReconciler({
-        store,
-        instanceKind,
-        members,
-        instances,
+    const scheduler = SchedulerReconciler.watch(
+      new Controller({
+        name: 'scheduler',
+        // decisions are made synchronously against the cache plus assumed placements, so workers can overlap their writes
+        concurrency: 16,
+        reconciler: new SchedulerReconciler({
+          store,
+          instanceKind,
+          members,
+          instances,
+          clock,
+          events: new EventRecorder({ store, logger, metrics, component: 'scheduler', host: memberName, clock }),
+        }),
+        logger,
+        metrics,
         clock,
-        events: new EventRecorder({ store, logger, metrics, component: 'scheduler', host: memberName, clock }),
       }),
-      logger,
-      metrics,
-      clock,
-    })
-      .watches(
-        instances,
-        enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])),
-      )
-      .watches(
-        members,
-        enqueueMapped<Member>(() => instances.listShared(SchedulerReconciler.needsScheduling).map(requestFor)),
-      );
-    const allocation = new Controller({
-      name: 'allocation',
-      reconciler: new AllocationReconciler({ store, memberKind: kinds.resolve('members'), members, instances }),
-      logger,
-      metrics,
-      clock,
-    })
-      .watches(members, enqueueObject<Member>())
-      .watches(
-        instances,
-        enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])),
-      );
+      { instances, members },
+    );
+    const allocation = AllocationReconciler.watch(
+      new Controller({
+        name: 'allocation',
+        reconciler: new AllocationReconciler({ store, memberKind: kinds.resolve('members'), members, instances }),
+        logger,
+        metrics,
+        clock,
+      }),
+      { members, instances },
+    );
     return [scheduler, allocation, this.failoverController(members, instances)];
   }
 

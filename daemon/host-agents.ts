@@ -6,7 +6,6 @@
 import { IdmapAllocator } from '../controllers/instances/security/idmap-allocator.js';
 import type { MemberAgent } from '../controllers/membership/member-agent.js';
 import { StorageAgent } from '../controllers/storage/storage-agent.js';
-import { StorageDriverRegistry } from '../controllers/storage/drivers/registry.js';
 import { join } from 'node:path';
 import { secureDataDir } from '../lib/host/data-dir.js';
 import { ensureDir } from '../lib/host/fs.js';
@@ -37,11 +36,8 @@ export interface HostAgentsOptions extends ControllerDeps {
 
 /** HostAgents starts and stops this member's agents together. */
 export class HostAgents {
-  private readonly o: HostAgentsOptions;
   private readonly stops: Array<() => Promise<void>> = [];
-  constructor(opts: HostAgentsOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: HostAgentsOptions) {}
 
   /** start starts every host agent. */
   async start(): Promise<void> {
@@ -126,17 +122,7 @@ export class HostAgents {
   /** startStorage starts the storage agent (pools and volumes on this member) without blocking on informer sync. */
   private startStorage(): StorageAgent {
     const { store, kinds, informers, logger, metrics, clock, memberName, dataDir } = this.o;
-    const storage = new StorageAgent({
-      store,
-      kinds,
-      informers,
-      logger,
-      metrics,
-      clock,
-      memberName,
-      drivers: new StorageDriverRegistry({ dataDir, memberName }),
-      events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: memberName, clock }),
-    });
+    const storage = StorageAgent.onHost({ store, kinds, informers, logger, metrics, clock, memberName, dataDir });
     this.stops.push(() => storage.stop());
     storage.start().catch((err: unknown) => {
       logger.error('the storage agent failed to start', { error: err instanceof Error ? err.message : String(err) });

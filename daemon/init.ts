@@ -67,13 +67,28 @@ export function memberSans(name: string, address: string): string[] {
   return [address, '127.0.0.1', 'localhost', name];
 }
 
-/** runInit makes the cluster; returns the kubeconfig path. */
-export async function runInit(opts: InitOptions): Promise<{ kubeconfig: string; identity: ClusterIdentity }> {
+/**
+ * newMemberOf settles a new member's name (--member-name or the default),
+ * its address (memberAddressOf) and the API listen host and port;
+ * ValidationError for an invalid name or address.
+ */
+export function newMemberOf(opts: { listen: string; memberName?: string; address?: string }): {
+  name: string;
+  address: string;
+  host: string;
+  port: number;
+} {
   const name = opts.memberName ?? defaultMemberName();
   if (!MEMBER_NAME_RE.test(name))
     throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
   const address = memberAddressOf(opts.listen, opts.address);
   const { host, port } = parseListen(opts.listen);
+  return { name, address, host, port };
+}
+
+/** runInit makes the cluster; returns the kubeconfig path. */
+export async function runInit(opts: InitOptions): Promise<{ kubeconfig: string; identity: ClusterIdentity }> {
+  const { name, address, host, port } = newMemberOf(opts);
   const existed = await checkFreshDataDir(opts.dataDir);
   try {
     const pki = join(opts.dataDir, 'pki');

@@ -15,16 +15,10 @@ import { httpsUrlOf } from '../lib/etcd/args.js';
 import { caFingerprint, makeKeyAndCsr } from '../lib/pki/pki.js';
 import { UnavailableError, ValidationError, errorMessage } from '../lib/errors.js';
 import { retryTransient } from '../lib/controller/backoff.js';
-import {
-  clientAddress,
-  defaultMemberName,
-  MEMBER_NAME_RE,
-  parseListen,
-  writeClusterFiles,
-  writeKubeconfig,
-  type ClusterIdentity,
-} from './cluster.js';
-import { checkFreshDataDir, memberAddressOf, memberSubject, undoDataDir } from './init.js';
+import { stringFieldOr } from '../lib/json.js';
+import { readText } from '../lib/http-text.js';
+import { clientAddress, writeClusterFiles, writeKubeconfig, type ClusterIdentity } from './cluster.js';
+import { checkFreshDataDir, memberSubject, newMemberOf, undoDataDir } from './init.js';
 import { assertNotExpired, decodeJoinToken, fingerprintMatches } from '../lib/join-token.js';
 import type { JoinResponse } from './join-server.js';
 
@@ -75,13 +69,7 @@ function call(url: string, opts: { method: 'GET' | 'POST'; ca?: string; body?: u
         ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
         headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {},
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
+      (res) => readText(res).then(resolve, reject),
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
@@ -122,13 +110,7 @@ async function fetchPinnedCa(addresses: string[], fingerprint: string): Promise<
 }
 
 function serverMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    // not JSON: show the text
-  }
-  return text.slice(0, 300);
+  return stringFieldOr(text, 'message', 300);
 }
 
 /**
@@ -188,11 +170,7 @@ export async function runJoin(opts: JoinOptions): Promise<{ kubeconfig: string; 
   const now = opts.now ?? Date.now;
   const token = decodeJoinToken(opts.token);
   assertNotExpired(token, now());
-  const name = opts.memberName ?? defaultMemberName();
-  if (!MEMBER_NAME_RE.test(name))
-    throw new ValidationError(`member name "${name}" is invalid: use lowercase letters, digits and '-', at most 63 characters`);
-  const address = memberAddressOf(opts.listen, opts.address);
-  const { host, port } = parseListen(opts.listen);
+  const { name, address, host, port } = newMemberOf(opts);
   const existed = await checkFreshDataDir(opts.dataDir);
   const { address: server, caPem } = await fetchPinnedCa(token.addresses, token.caFingerprint);
   try {

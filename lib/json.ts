@@ -14,6 +14,21 @@ export function isJsonMap(v: unknown): v is JsonMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * stringFieldOr reads the string `field` of the JSON object in `text` (a
+ * server's message, a lock's holder); when the text is not such an object it
+ * returns the text itself, cut to `max` characters, so it can still be shown.
+ */
+export function stringFieldOr(text: string, field: string, max: number): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isJsonMap(parsed) && typeof parsed[field] === 'string') return parsed[field];
+  } catch {
+    // not JSON: show the text
+  }
+  return text.slice(0, max);
+}
+
 /** DeepEqualOptions: keys to leave out of the comparison, at any depth. */
 export interface DeepEqualOptions {
   /**

@@ -133,6 +133,22 @@ interface WatchRun {
   ackRate: number;
 }
 
+/** watchPercentiles are the p50 and p99 latencies of a watch run's two consumers. */
+function watchPercentiles(run: WatchRun): { inprocP50: number; inprocP99: number; httpP50: number; httpP99: number } {
+  return {
+    inprocP50: percentile(run.inproc, 50),
+    inprocP99: percentile(run.inproc, 99),
+    httpP50: percentile(run.http, 50),
+    httpP99: percentile(run.http, 99),
+  };
+}
+
+/** watchRow is the table row of one consumer's `latencies` in `run`. */
+function watchRow(label: string, run: WatchRun, latencies: number[], goal: string): string[] {
+  const p = (q: number): string => percentile(latencies, q).toFixed(2);
+  return [label, String(latencies.length), run.rate.toFixed(0), run.ackRate.toFixed(0), p(50), p(99), goal];
+}
+
 /**
  * watchLatency writes `events` paced creates (one every `intervalMs`) through
  * the store and measures ack → event delivery for both consumers.
@@ -339,57 +355,15 @@ async function main(): Promise<void> {
       ['operation', 'conc', 'raw etcd ops/s', 'API ops/s', 'API/raw'],
       rows.map((r) => [r.op, String(r.concurrency), r.rawOpsPerSec.toFixed(0), r.apiOpsPerSec.toFixed(0), r.ratio.toFixed(2)]),
     );
-    const w = {
-      inprocP50: percentile(watch.inproc, 50),
-      inprocP99: percentile(watch.inproc, 99),
-      httpP50: percentile(watch.http, 50),
-      httpP99: percentile(watch.http, 99),
-    };
-    const wl = {
-      inprocP50: percentile(light.inproc, 50),
-      inprocP99: percentile(light.inproc, 99),
-      httpP50: percentile(light.http, 50),
-      httpP99: percentile(light.http, 99),
-    };
+    const w = watchPercentiles(watch);
+    const wl = watchPercentiles(light);
     printTable(
       ['watch consumer', 'events', 'paced/s', 'acked/s', 'p50 ms', 'p99 ms', 'goal p99'],
       [
-        [
-          'in-process store watch',
-          String(watch.inproc.length),
-          watch.rate.toFixed(0),
-          watch.ackRate.toFixed(0),
-          w.inprocP50.toFixed(2),
-          w.inprocP99.toFixed(2),
-          '≤ 10 ms',
-        ],
-        [
-          'HTTP watch client',
-          String(watch.http.length),
-          watch.rate.toFixed(0),
-          watch.ackRate.toFixed(0),
-          w.httpP50.toFixed(2),
-          w.httpP99.toFixed(2),
-          '≤ 25 ms',
-        ],
-        [
-          'in-process, light pace',
-          String(light.inproc.length),
-          light.rate.toFixed(0),
-          light.ackRate.toFixed(0),
-          wl.inprocP50.toFixed(2),
-          wl.inprocP99.toFixed(2),
-          '',
-        ],
-        [
-          'HTTP, light pace',
-          String(light.http.length),
-          light.rate.toFixed(0),
-          light.ackRate.toFixed(0),
-          wl.httpP50.toFixed(2),
-          wl.httpP99.toFixed(2),
-          '',
-        ],
+        watchRow('in-process store watch', watch, watch.inproc, '≤ 10 ms'),
+        watchRow('HTTP watch client', watch, watch.http, '≤ 25 ms'),
+        watchRow('in-process, light pace', light, light.inproc, ''),
+        watchRow('HTTP, light pace', light, light.http, ''),
       ],
     );
     printTable(['idle daemon RSS (MB, etcd excluded)', 'goal'], [[rss.toFixed(1), '≤ 120 MB']]);

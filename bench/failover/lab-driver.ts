@@ -46,12 +46,9 @@ export interface WatchReport {
 
 /** LabDriver wraps one lab; see the file comment. */
 export class LabDriver {
-  private readonly o: LabDriverOptions;
   private preferred = 0;
 
-  constructor(opts: LabDriverOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: LabDriverOptions) {}
 
   /** lab runs `lab.sh ARGS` with this lab's LAB_DIR and LAB_ID. */
   lab(args: string[], timeoutMs = 300_000): Promise<RunResult> {

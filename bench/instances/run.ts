@@ -143,6 +143,21 @@ async function cloudletLxc(debian: DebianCache | undefined): Promise<LxcCloudlet
   return { sequential: seq, ...(deb ? { debian: deb } : {}), sequentialMetrics, sequentialDeleteMs: seqDel, burst: b, burstDeleteMs: bDel };
 }
 
+/** burstCells are a burst's table cells: instances, concurrency, and the seconds until all were created and all Running. */
+function burstCells(instances: number, b: BurstResult): string[] {
+  return [String(instances), String(CONCURRENCY), (b.allCreatedMs / 1000).toFixed(2), (b.allRunningMs / 1000).toFixed(2)];
+}
+
+/** burstSummary is a burst's result entry: wall times, per-instance stats and the median phase times. */
+function burstSummary(b: BurstResult, perInstance: ReturnType<typeof stats>): Record<string, unknown> {
+  return {
+    allCreatedMs: b.allCreatedMs,
+    allRunningMs: b.allRunningMs,
+    perInstance,
+    phasesP50: phaseSummary(b.timelines, percentile, 50),
+  };
+}
+
 function stats(xs: number[]): { p50: number; p99: number; mean: number; min: number; max: number } {
   return {
     p50: percentile(xs, 50),
@@ -227,29 +242,21 @@ async function main(): Promise<void> {
       const dS = { u: startingOf(d.u), p: startingOf(d.p) };
       const dR = { u: stats(d.u.map((t) => t.totalMs)), p: stats(d.p.map((t) => t.totalMs)) };
       const mib = (debian.bytes / 2 ** 20).toFixed(0);
+      const ratioRow = (label: string, x: typeof dS): string[] => [
+        label,
+        ...(['p50', 'p99', 'mean'] as const).map((k) => ratio(x.u[k], x.p[k]).toFixed(2)),
+        '',
+        '',
+      ];
       printTable(
         [`${DEBIAN_IMAGE} rootfs (${mib} MiB, ${debian.files} files), ${DEBIAN} each (ms)`, 'p50', 'p99', 'mean', 'min', 'max'],
         [
           row('create → Starting (rootfs ready), unprivileged', dS.u),
           row('create → Starting (rootfs ready), privileged', dS.p),
-          [
-            'ratio unprivileged/privileged (goal ≤ 1.2)',
-            ratio(dS.u.p50, dS.p.p50).toFixed(2),
-            ratio(dS.u.p99, dS.p.p99).toFixed(2),
-            ratio(dS.u.mean, dS.p.mean).toFixed(2),
-            '',
-            '',
-          ],
+          ratioRow('ratio unprivileged/privileged (goal ≤ 1.2)', dS),
           row('create → Running, unprivileged', dR.u),
           row('create → Running, privileged', dR.p),
-          [
-            'ratio unprivileged/privileged',
-            ratio(dR.u.p50, dR.p.p50).toFixed(2),
-            ratio(dR.u.p99, dR.p.p99).toFixed(2),
-            ratio(dR.u.mean, dR.p.mean).toFixed(2),
-            '',
-            '',
-          ],
+          ratioRow('ratio unprivileged/privileged', dR),
         ],
       );
       goals.debianRootfsRatio = { value: ratio(dS.u.p50, dS.p.p50), goal: 1.2, unit: '×', met: ratio(dS.u.p50, dS.p.p50) <= 1.2 };
@@ -268,18 +275,7 @@ async function main(): Promise<void> {
     const bS = stats(cl.burst.timelines.map((t) => t.totalMs));
     printTable(
       ['burst', 'instances', 'conc', 'all created s', 'all Running s', 'per-instance p50 ms', 'p99 ms', 'delete all s'],
-      [
-        [
-          'LXC',
-          String(BURST),
-          String(CONCURRENCY),
-          (cl.burst.allCreatedMs / 1000).toFixed(2),
-          (cl.burst.allRunningMs / 1000).toFixed(2),
-          f1(bS.p50),
-          f1(bS.p99),
-          (cl.burstDeleteMs / 1000).toFixed(2),
-        ],
-      ],
+      [['LXC', ...burstCells(BURST, cl.burst), f1(bS.p50), f1(bS.p99), (cl.burstDeleteMs / 1000).toFixed(2)]],
     );
     printTable(['daemon metrics over the sequential instances', 'name', 'count', 'total s', 'mean ms'], metricsRows(cl.sequentialMetrics));
     goals.overheadP99 = { value: over.p99, goal: 100, unit: 'ms', met: over.p99 <= 100 };
@@ -302,13 +298,7 @@ async function main(): Promise<void> {
       timelines: cl.sequential.p,
       unprivilegedMinusPrivileged: { p50: clS.p50 - clP.p50, p99: clS.p99 - clP.p99 },
     };
-    result.burst = {
-      allCreatedMs: cl.burst.allCreatedMs,
-      allRunningMs: cl.burst.allRunningMs,
-      perInstance: bS,
-      phasesP50: phaseSummary(cl.burst.timelines, percentile, 50),
-      deleteAllMs: cl.burstDeleteMs,
-    };
+    result.burst = { ...burstSummary(cl.burst, bS), deleteAllMs: cl.burstDeleteMs };
     await cleanupAll();
   }
   if (!args.has('--skip-hollow')) {
@@ -326,18 +316,7 @@ async function main(): Promise<void> {
     const hS = stats(h.burst.timelines.map((t) => t.totalMs));
     printTable(
       ['hollow', 'instances', 'conc', 'all created s', 'all Running s', 'goal', 'per-instance p50 ms', 'p99 ms'],
-      [
-        [
-          'hollow runtime',
-          String(HOLLOW),
-          String(CONCURRENCY),
-          (h.burst.allCreatedMs / 1000).toFixed(2),
-          (h.burst.allRunningMs / 1000).toFixed(2),
-          '≤ 10 s',
-          f1(hS.p50),
-          f1(hS.p99),
-        ],
-      ],
+      [['hollow runtime', ...burstCells(HOLLOW, h.burst), '≤ 10 s', f1(hS.p50), f1(hS.p99)]],
     );
     printTable(
       ['idle daemon', 'objects', 'fill', 'window s', 'CPU % of one core', 'goal', 'daemon RSS MB', 'etcd CPU %', 'etcd RSS MB'],
@@ -372,10 +351,7 @@ async function main(): Promise<void> {
     goals.idleCpu = { value: h.idle.percentOfCore, goal: 5, unit: '% of one core', met: h.idle.percentOfCore <= 5 };
     result.hollow = {
       instances: HOLLOW,
-      allCreatedMs: h.burst.allCreatedMs,
-      allRunningMs: h.burst.allRunningMs,
-      perInstance: hS,
-      phasesP50: phaseSummary(h.burst.timelines, percentile, 50),
+      ...burstSummary(h.burst, hS),
       metrics: h.burstMetrics,
       burstCpu: h.burstCpu,
       fill: h.fill,

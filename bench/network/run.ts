@@ -112,22 +112,8 @@ async function main(): Promise<void> {
     );
     await d1.ensure(p1);
     await d2.ensure(p2);
-    const epA = await lab.endpoint({
-      member: m1,
-      bridge: p1.names.bridge,
-      suffix: 'a',
-      cidr: '10.43.0.2/24',
-      gateway: '10.43.0.1',
-      mtu: p1.mtu,
-    });
-    const epB = await lab.endpoint({
-      member: m2,
-      bridge: p2.names.bridge,
-      suffix: 'b',
-      cidr: '10.43.0.3/24',
-      gateway: '10.43.0.1',
-      mtu: p2.mtu,
-    });
+    const epA = await lab.endpointOn(m1, p1, { suffix: 'a', cidr: '10.43.0.2/24', gateway: '10.43.0.1' });
+    const epB = await lab.endpointOn(m2, p2, { suffix: 'b', cidr: '10.43.0.3/24', gateway: '10.43.0.1' });
     await pingRtt(epA, '10.43.0.3', 3);
     await pingRtt(m1, '10.97.0.2', 3);
 
@@ -229,24 +215,19 @@ async function main(): Promise<void> {
     await store.close();
 
     const med = (xs: number[]): number => percentile(xs, 50);
-    const rows = [
-      [
-        'ping RTT (ms, median of avg)',
-        med(rtt.veth).toFixed(3),
-        med(rtt.vxlan).toFixed(3),
-        med(rtt.ovn).toFixed(3),
-        ratio(med(rtt.vxlan), med(rtt.veth)).toFixed(2),
-        ratio(med(rtt.ovn), med(rtt.veth)).toFixed(2),
-      ],
-      [
-        'TCP throughput (Gbit/s, median)',
-        med(gbps.veth).toFixed(2),
-        med(gbps.vxlan).toFixed(2),
-        med(gbps.ovn).toFixed(2),
-        ratio(med(gbps.vxlan), med(gbps.veth)).toFixed(2),
-        ratio(med(gbps.ovn), med(gbps.veth)).toFixed(2),
-      ],
-    ];
+    // A measure's row: the median per path, then vxlan and ovn against plain veth.
+    const row = (label: string, xs: typeof rtt, digits: number): string[] => {
+      const [veth, vxlan, ovn] = [med(xs.veth), med(xs.vxlan), med(xs.ovn)];
+      return [
+        label,
+        veth.toFixed(digits),
+        vxlan.toFixed(digits),
+        ovn.toFixed(digits),
+        ratio(vxlan, veth).toFixed(2),
+        ratio(ovn, veth).toFixed(2),
+      ];
+    };
+    const rows = [row('ping RTT (ms, median of avg)', rtt, 3), row('TCP throughput (Gbit/s, median)', gbps, 2)];
     printTable(['measure', 'plain veth', 'vxlan', 'ovn', 'vxlan/veth', 'ovn/veth'], rows);
     printTable(
       ['instance start → address answers ping (ms)', 'median', 'max'],

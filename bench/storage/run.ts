@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { realClock } from '../../lib/controller/clock.js';
-import { EventRecorder } from '../../lib/controller/events.js';
 import { SharedInformerFactory } from '../../lib/controller/shared-informer-factory.js';
 import { run } from '../../lib/host/exec.js';
 import { KindRegistry, projectRoot } from '../../lib/kinds/registry.js';
@@ -37,7 +36,6 @@ import { CopyRootfsProvider } from '../../controllers/instances/images/rootfs.js
 import type { ImageInfo } from '../../controllers/instances/images/types.js';
 import { PoolRootfsProvider } from '../../controllers/storage/btrfs-rootfs.js';
 import { BtrfsDriver } from '../../controllers/storage/drivers/btrfs.js';
-import { StorageDriverRegistry } from '../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../controllers/storage/storage-agent.js';
 import { percentile, printTable, ratio, sleepMs } from '../common.js';
 import { benchRbd, type RbdBenchResult } from './rbd.js';
@@ -97,16 +95,10 @@ async function main(): Promise<void> {
     const volKind = kinds.resolve('volumes');
     await store.create(kinds.resolve('members'), { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-    agent = new StorageAgent({
-      store,
-      kinds,
-      informers,
-      logger,
-      metrics,
-      clock: realClock,
-      memberName: 'm1',
-      drivers: new StorageDriverRegistry({ dataDir }),
-      events: new EventRecorder({ store, logger, metrics, component: 'bench', host: 'm1' }),
+    const host = { store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1', dataDir };
+    agent = StorageAgent.onHost({
+      ...host,
+      component: 'bench',
       slowRetryMs: 200,
     });
     const started = agent.start();

@@ -21,22 +21,28 @@ const MAINTENANCE = 'cloudlet.dev/maintenance';
 /** registerRecoveryCommands adds `member evacuate|restore` and `cluster recover` to `program` (the `member` group exists already). */
 export function registerRecoveryCommands(program: Command, ctxOf: (cmd: Command) => CliContext, setExit: (code: number) => void): void {
   const member = program.commands.find((c) => c.name() === 'member') ?? program.command('member').description('cluster members');
-  member
-    .command('evacuate')
-    .description('make a member unschedulable and move its failover and restart instances to other members (for maintenance)')
-    .argument('<name>', 'member name')
-    .option('--wait', 'wait until the member is Evacuated')
-    .action(async (name: string, flags: { wait?: boolean }, cmd: Command) => {
-      setExit(await maintain(ctxOf(cmd), name, 'evacuate', flags.wait ?? false));
-    });
-  member
-    .command('restore')
-    .description('make an evacuated member schedulable again and move the instances evacuated from it back')
-    .argument('<name>', 'member name')
-    .option('--wait', 'wait until every evacuated instance is back')
-    .action(async (name: string, flags: { wait?: boolean }, cmd: Command) => {
-      setExit(await maintain(ctxOf(cmd), name, 'restore', flags.wait ?? false));
-    });
+  const verbs = [
+    {
+      verb: 'evacuate',
+      description: 'make a member unschedulable and move its failover and restart instances to other members (for maintenance)',
+      wait: 'wait until the member is Evacuated',
+    },
+    {
+      verb: 'restore',
+      description: 'make an evacuated member schedulable again and move the instances evacuated from it back',
+      wait: 'wait until every evacuated instance is back',
+    },
+  ] as const;
+  for (const { verb, description, wait } of verbs) {
+    member
+      .command(verb)
+      .description(description)
+      .argument('<name>', 'member name')
+      .option('--wait', wait)
+      .action(async (name: string, flags: { wait?: boolean }, cmd: Command) => {
+        setExit(await maintain(ctxOf(cmd), name, verb, flags.wait ?? false));
+      });
+  }
 
   const cluster =
     program.commands.find((c) => c.name() === 'cluster') ?? program.command('cluster').description('whole-cluster operations');

@@ -4,6 +4,8 @@
  * it. `allocatedTo` is pure; AllocationReconciler (leader-only) writes it
  * when it differs.
  */
+import type { Controller } from '../../lib/controller/controller.js';
+import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import { updateStatus } from '../../lib/controller/status.js';
@@ -38,9 +40,14 @@ export interface AllocationReconcilerOptions {
 
 /** AllocationReconciler keeps Member.status.allocated equal to allocatedTo(member). */
 export class AllocationReconciler implements Reconciler {
-  private readonly o: AllocationReconcilerOptions;
-  constructor(opts: AllocationReconcilerOptions) {
-    this.o = opts;
+  constructor(private readonly o: AllocationReconcilerOptions) {}
+
+  /** AllocationReconciler.watch makes `controller` reconcile a member when it changes and whenever an instance assigned to it changes. */
+  static watch(controller: Controller, o: { members: Informer<Member>; instances: Informer<Instance> }): Controller {
+    return controller.watches(o.members, enqueueObject<Member>()).watches(
+      o.instances,
+      enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])),
+    );
   }
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {

@@ -44,14 +44,11 @@ interface Seen {
 
 /** CrashProber probes running containers; see the file comment. */
 export class CrashProber {
-  private readonly o: CrashProberOptions;
   private readonly seen = new Map<string, Seen>();
   private probing = false;
   private timer: Repeating | undefined;
 
-  constructor(opts: CrashProberOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: CrashProberOptions) {}
 
   /** remember keeps the init process of a running container from an observation (and forgets a container not running). */
   remember(name: string, obs: Observation): void {

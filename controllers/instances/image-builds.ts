@@ -55,13 +55,10 @@ export function classifyImageError(image: string, err: unknown): Extract<ImageSt
 
 /** ImageBuilds tracks background image builds; see the file comment. */
 export class ImageBuilds {
-  private readonly o: ImageBuildsOptions;
   private readonly running = new Map<string, { progress: string; abort: AbortController }>();
   private readonly failures = new Map<string, Failure>();
 
-  constructor(opts: ImageBuildsOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: ImageBuildsOptions) {}
 
   /** resolve returns the image's state now, starting a background build when it is neither cached nor building. */
   async resolve(image: string): Promise<ResolvedImage> {

@@ -43,11 +43,7 @@ export interface InstanceFencingOptions {
 
 /** InstanceFencing fences local copies and removes stale ones; see the file comment. */
 export class InstanceFencing {
-  private readonly o: InstanceFencingOptions;
-
-  constructor(opts: InstanceFencingOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: InstanceFencingOptions) {}
 
   /**
    * fence force-stops every local copy of an instance with recovery failover

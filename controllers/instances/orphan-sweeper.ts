@@ -31,12 +31,9 @@ export interface OrphanSweeperOptions {
 
 /** OrphanSweeper deletes what no instance here claims; see the file comment. */
 export class OrphanSweeper {
-  private readonly o: OrphanSweeperOptions;
   private timer: Repeating | undefined;
 
-  constructor(opts: OrphanSweeperOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: OrphanSweeperOptions) {}
 
   /** start sweeps every interval until stop (the first sweep is the agent's, at start). */
   start(): void {

@@ -10,11 +10,13 @@
  * an "assumed" map so back-to-back decisions count them.
  */
 import type { Clock } from '../../lib/controller/clock.js';
+import type { Controller } from '../../lib/controller/controller.js';
+import { enqueueMapped } from '../../lib/controller/handlers.js';
 import { getCondition, setCondition } from '../../lib/controller/conditions.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
 import type { Informer } from '../../lib/controller/informer.js';
 import { cacheKey } from '../../lib/controller/informer.js';
-import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
+import { requestFor, type Reconciler, type ReconcileContext, type Request, type Result } from '../../lib/controller/reconciler.js';
 import { isCode } from '../../lib/errors.js';
 import { deepEqual } from '../../lib/json.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
@@ -40,16 +42,26 @@ export interface SchedulerReconcilerOptions {
 
 /** SchedulerReconciler places unscheduled instances; see the file comment. */
 export class SchedulerReconciler implements Reconciler {
-  private readonly o: SchedulerReconcilerOptions;
   private readonly assumed = new Map<string, Instance>();
 
-  constructor(opts: SchedulerReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: SchedulerReconcilerOptions) {}
 
   /** needsScheduling tells whether the scheduler acts on `obj`: no member yet and not being deleted. */
   static needsScheduling(obj: Instance): boolean {
     return !obj.status?.member && obj.metadata.deletionTimestamp === undefined;
+  }
+
+  /** SchedulerReconciler.watch makes `controller` reconcile every instance that needs scheduling, and all of them again when any member changes. */
+  static watch(controller: Controller, o: { instances: Informer<Instance>; members: Informer<Member> }): Controller {
+    return controller
+      .watches(
+        o.instances,
+        enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])),
+      )
+      .watches(
+        o.members,
+        enqueueMapped<Member>(() => o.instances.listShared(SchedulerReconciler.needsScheduling).map(requestFor)),
+      );
   }
 
   private instancesWithAssumed(): readonly Instance[] {

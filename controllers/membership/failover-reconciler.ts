@@ -54,11 +54,8 @@ type Move = Extract<FailoverAction | MaintenanceAction, { kind: 'move' }>;
 
 /** FailoverReconciler moves instances off lost and evacuated members; see the file comment. */
 export class FailoverReconciler implements Reconciler {
-  private readonly o: FailoverReconcilerOptions;
   private lastPass = Number.NEGATIVE_INFINITY;
-  constructor(opts: FailoverReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: FailoverReconcilerOptions) {}
 
   async reconcile(_req: Request, _ctx: ReconcileContext): Promise<Result> {
     // One pass looks at every instance, and every instance change asks for a

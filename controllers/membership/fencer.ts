@@ -63,7 +63,6 @@ interface Pending {
 
 /** Fencer fences this member when its lease may expire; see the file comment. */
 export class Fencer {
-  private readonly o: FencerOptions;
   private timer: TimerHandle | undefined;
   private stopped = true;
   private busy = false;
@@ -73,9 +72,7 @@ export class Fencer {
   /** memberFenced: what this Fencer last wrote to Member status.fenced (undefined = not written) */
   private memberFenced: boolean | undefined;
 
-  constructor(opts: FencerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: FencerOptions) {}
 
   /** start begins the periodic checks. */
   start(): void {

@@ -29,10 +29,7 @@ export interface MembershipReconcilerOptions {
 
 /** MembershipReconciler keeps Member phase and Ready condition true to the heartbeat lease. */
 export class MembershipReconciler implements Reconciler {
-  private readonly o: MembershipReconcilerOptions;
-  constructor(opts: MembershipReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: MembershipReconcilerOptions) {}
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
     const recheck = { requeueAfter: this.o.recheckMs ?? 15_000 };

@@ -61,10 +61,7 @@ export function describeRemaining(remaining: Remaining): string {
 
 /** NamespaceReconciler drives one Namespace; see the file comment. */
 export class NamespaceReconciler implements Reconciler {
-  private readonly o: NamespaceReconcilerOptions;
-  constructor(opts: NamespaceReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: NamespaceReconcilerOptions) {}
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
     const ns = this.o.namespaces.get({ name: req.name });

@@ -42,10 +42,7 @@ export interface QuotaReconcilerOptions {
 
 /** QuotaReconciler recounts one ResourceQuota; see the file comment. */
 export class QuotaReconciler implements Reconciler {
-  private readonly o: QuotaReconcilerOptions;
-  constructor(opts: QuotaReconcilerOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: QuotaReconcilerOptions) {}
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
     const quota = this.o.quotas.get(req);

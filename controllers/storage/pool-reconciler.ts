@@ -10,45 +10,29 @@
  */
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
-import type { Clock } from '../../lib/controller/clock.js';
 import { setCondition, removeCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { updateStatus } from '../../lib/controller/status.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import type { Member, StoragePool, StoragePoolStatus, Volume } from '../../lib/kinds/types.js';
-import type { Store } from '../../lib/store/types.js';
-import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolObservation } from './drivers/types.js';
 import { isSelected, memberEntry, poolFinalizer, poolPhase, selectedMembers, toPoolSpec, withEntry, withoutEntry } from './pool-plan.js';
+import { storageRequeue, type StorageReconcilerOptions, type StorageRequeue } from './storage-reconciler.js';
 
 /** PoolReconcilerOptions wire the reconciler for one member. */
-export interface PoolReconcilerOptions {
-  store: Store;
+export interface PoolReconcilerOptions extends StorageReconcilerOptions {
   poolKind: KindInfo;
   pools: Informer<StoragePool>;
   volumes: Informer<Volume>;
   members: Informer<Member>;
-  drivers: StorageDriverRegistry;
-  events: EventRecorder;
-  clock: Clock;
-  memberName: string;
-  /** slowRetryMs: retry delay for a pool that is not ready or cannot be deleted yet (default 30 s) */
-  slowRetryMs?: number;
-  /** resyncMs: refresh of capacity and usage for a ready pool (default 60 s) */
-  resyncMs?: number;
 }
 
 /** PoolReconciler drives this member's part of each StoragePool; see the file comment. */
 export class PoolReconciler implements Reconciler {
-  private readonly o: PoolReconcilerOptions;
-  private readonly slow: Result;
-  private readonly resync: Result;
-  constructor(opts: PoolReconcilerOptions) {
-    this.o = opts;
-    this.slow = { requeueAfter: opts.slowRetryMs ?? 30_000 };
-    this.resync = { requeueAfter: opts.resyncMs ?? 60_000 };
+  private readonly requeue: StorageRequeue;
+  constructor(private readonly o: PoolReconcilerOptions) {
+    this.requeue = storageRequeue(o);
   }
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
@@ -64,7 +48,7 @@ export class PoolReconciler implements Reconciler {
       status.members = withEntry(status.members, memberEntry(me, obs));
       status.conditions = removeCondition(status.conditions, 'DeletionBlocked');
     });
-    return obs.ready ? this.resync : this.slow;
+    return obs.ready ? this.requeue.resync : this.requeue.slow;
   }
 
   private async ensure(pool: StoragePool): Promise<PoolObservation> {
@@ -87,29 +71,12 @@ export class PoolReconciler implements Reconciler {
       .sort();
     if (users.length > 0) {
       const message = `pool ${pool.metadata.name} still has ${users.length} volume(s): ${users.join(', ')}; delete them first`;
-      await this.writeStatus(pool, (status) => {
-        status.conditions = setCondition(
-          status.conditions,
-          { type: 'DeletionBlocked', status: 'True', reason: 'VolumesExist', message },
-          this.o.clock.now(),
-        );
-      });
-      void this.o.events.warning(pool, 'DeletionBlocked', message);
-      return this.slow;
+      return this.blockDeletion(pool, 'VolumesExist', 'DeletionBlocked', message);
     }
     try {
       await this.o.drivers.get(pool.spec?.driver ?? '').deletePool(toPoolSpec(pool));
     } catch (err) {
-      const message = `tearing down on member ${me} failed: ${errorMessage(err)}`;
-      await this.writeStatus(pool, (status) => {
-        status.conditions = setCondition(
-          status.conditions,
-          { type: 'DeletionBlocked', status: 'True', reason: 'TeardownFailed', message },
-          this.o.clock.now(),
-        );
-      });
-      void this.o.events.warning(pool, 'TeardownFailed', message);
-      return this.slow;
+      return this.blockDeletion(pool, 'TeardownFailed', 'TeardownFailed', `tearing down on member ${me} failed: ${errorMessage(err)}`);
     }
     const fresh = await this.writeStatus(pool, (status) => {
       status.members = withoutEntry(status.members, me);
@@ -117,6 +84,15 @@ export class PoolReconciler implements Reconciler {
     await this.update(removeFinalizer(structuredClone(fresh), poolFinalizer(me)));
     void this.o.events.normal(pool, 'TornDown', `member ${me} removed its part of the pool`);
     return {};
+  }
+
+  /** blockDeletion sets DeletionBlocked=True with `reason`, warns with an Event of `eventReason`, and retries slowly. */
+  private async blockDeletion(pool: StoragePool, reason: string, eventReason: string, message: string): Promise<Result> {
+    await this.writeStatus(pool, (status) => {
+      status.conditions = setCondition(status.conditions, { type: 'DeletionBlocked', status: 'True', reason, message }, this.o.clock.now());
+    });
+    void this.o.events.warning(pool, eventReason, message);
+    return this.requeue.slow;
   }
 
   private async update(pool: StoragePool): Promise<StoragePool> {

@@ -5,11 +5,11 @@
  * changes). Built and started by the daemon's HostAgents.
  */
 import { Controller } from '../../lib/controller/controller.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
+import { EventRecorder } from '../../lib/controller/events.js';
 import { enqueueMapped, enqueueObject } from '../../lib/controller/handlers.js';
 import { requestFor } from '../../lib/controller/reconciler.js';
 import type { Instance, Member, StoragePool, Volume } from '../../lib/kinds/types.js';
-import type { StorageDriverRegistry } from './drivers/registry.js';
+import { StorageDriverRegistry } from './drivers/registry.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { type ImageSource, VolumeReconciler } from './volume-reconciler.js';
 import type { RootfsProvider } from '../instances/images/rootfs.js';
@@ -27,10 +27,32 @@ export interface StorageAgentOptions extends ControllerDeps {
   resyncMs?: number;
 }
 
+/** StorageAgentHostOptions wire the storage agent of the member whose data dir is `dataDir`. */
+export interface StorageAgentHostOptions extends Omit<StorageAgentOptions, 'drivers' | 'events'> {
+  dataDir: string;
+  /** component names the agent as the source of its Events (default `storage-agent`) */
+  component?: string;
+}
+
 /** StorageAgent owns the pool and volume controllers of this member. */
 export class StorageAgent {
   private readonly controllers: Controller[] = [];
   constructor(private readonly o: StorageAgentOptions) {}
+
+  /**
+   * StorageAgent.onHost builds the agent with this member's storage drivers
+   * over `dataDir` (shared drivers lock in the member's name) and an event
+   * recorder reporting from the member.
+   */
+  static onHost(opts: StorageAgentHostOptions): StorageAgent {
+    const { dataDir, component, ...o } = opts;
+    const { store, logger, metrics, clock, memberName } = o;
+    return new StorageAgent({
+      ...o,
+      drivers: new StorageDriverRegistry({ dataDir, memberName }),
+      events: new EventRecorder({ store, logger, metrics, component: component ?? 'storage-agent', host: memberName, clock }),
+    });
+  }
 
   /** start builds and starts both controllers (they begin once their informers have synced). */
   async start(): Promise<void> {

@@ -10,8 +10,6 @@
  */
 import type { Reconciler, ReconcileContext, Request, Result } from '../../lib/controller/reconciler.js';
 import type { Informer } from '../../lib/controller/informer.js';
-import type { EventRecorder } from '../../lib/controller/events.js';
-import type { Clock } from '../../lib/controller/clock.js';
 import { getCondition, removeCondition, setCondition } from '../../lib/controller/conditions.js';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { updateStatus } from '../../lib/controller/status.js';
@@ -19,11 +17,10 @@ import { errorMessage, isCode, NotSupportedError } from '../../lib/errors.js';
 import type { KindInfo } from '../../lib/kinds/registry.js';
 import { formatBytes, parseQuantity } from '../../lib/kinds/quantity.js';
 import type { Instance, StoragePool, Volume, VolumeStatus } from '../../lib/kinds/types.js';
-import type { Store } from '../../lib/store/types.js';
 import type { ImageInfo } from '../instances/images/types.js';
-import type { StorageDriverRegistry } from './drivers/registry.js';
 import type { PoolSpec, StorageDriver, VolumeRequest, VolumeSource } from './drivers/types.js';
 import { toPoolSpec } from './pool-plan.js';
+import { storageRequeue, type StorageReconcilerOptions, type StorageRequeue } from './storage-reconciler.js';
 import {
   decideHolder,
   parseSnapshotSource,
@@ -41,30 +38,19 @@ export interface ImageSource {
 }
 
 /** VolumeReconcilerOptions wire the reconciler for one member. */
-export interface VolumeReconcilerOptions {
-  store: Store;
+export interface VolumeReconcilerOptions extends StorageReconcilerOptions {
   volumeKind: KindInfo;
   volumes: Informer<Volume>;
   pools: Informer<StoragePool>;
   instances: Informer<Instance>;
-  drivers: StorageDriverRegistry;
-  events: EventRecorder;
-  clock: Clock;
-  memberName: string;
   images?: ImageSource;
-  slowRetryMs?: number;
-  resyncMs?: number;
 }
 
 /** VolumeReconciler drives the volumes this member holds; see the file comment. */
 export class VolumeReconciler implements Reconciler {
-  private readonly o: VolumeReconcilerOptions;
-  private readonly slow: Result;
-  private readonly resync: Result;
-  constructor(opts: VolumeReconcilerOptions) {
-    this.o = opts;
-    this.slow = { requeueAfter: opts.slowRetryMs ?? 30_000 };
-    this.resync = { requeueAfter: opts.resyncMs ?? 60_000 };
+  private readonly requeue: StorageRequeue;
+  constructor(private readonly o: VolumeReconcilerOptions) {
+    this.requeue = storageRequeue(o);
   }
 
   async reconcile(req: Request, _ctx: ReconcileContext): Promise<Result> {
@@ -86,7 +72,11 @@ export class VolumeReconciler implements Reconciler {
     });
     if (holder.action === 'wait') {
       if (!cached.status?.member && !isBeingDeleted(cached)) await this.waiting(cached, holder);
-      return isBeingDeleted(cached) && !cached.status?.member ? this.dropUnheld(cached, users) : cached.status?.member ? {} : this.slow;
+      return isBeingDeleted(cached) && !cached.status?.member
+        ? this.dropUnheld(cached, users)
+        : cached.status?.member
+          ? {}
+          : this.requeue.slow;
     }
     let vol = cached;
     if (holder.action === 'claim') {
@@ -182,7 +172,7 @@ export class VolumeReconciler implements Reconciler {
       );
       s.conditions = removeCondition(s.conditions, 'InUse');
     });
-    return this.resync;
+    return this.requeue.resync;
   }
 
   private async restore(
@@ -252,7 +242,7 @@ export class VolumeReconciler implements Reconciler {
       s.conditions = setCondition(s.conditions, { type: 'InUse', status: 'True', reason: 'UsedByInstance', message }, this.o.clock.now());
     });
     void this.o.events.warning(vol, 'VolumeInUse', message);
-    return this.slow;
+    return this.requeue.slow;
   }
 
   private async fail(vol: Volume, phase: NonNullable<VolumeStatus['phase']>, message: string): Promise<Result> {
@@ -265,7 +255,7 @@ export class VolumeReconciler implements Reconciler {
         this.o.clock.now(),
       );
     });
-    return this.slow;
+    return this.requeue.slow;
   }
 
   /** writeStatus applies `change` to the latest status and writes it when it changed (a conflict re-reads, four writes at most). */

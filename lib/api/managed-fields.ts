@@ -142,16 +142,7 @@ export function recordUpdate(opts: {
     // a create: the writer owns every field it set (the hot path, kept cheap)
     const fieldsV1 = fieldSetOf(opts.after as Record<string, unknown>, { status });
     if (Object.keys(fieldsV1).length === 0) return [];
-    const entry: ManagedFieldsEntry = {
-      manager: opts.manager,
-      operation: 'Update',
-      apiVersion: opts.after.apiVersion,
-      time: opts.time,
-      fieldsType: 'FieldsV1',
-      fieldsV1,
-    };
-    if (opts.subresource) entry.subresource = opts.subresource;
-    return [entry];
+    return [updateEntry(opts, fieldsV1)];
   }
   const changed = changedLeaves(opts.before as Record<string, unknown> | undefined, opts.after as Record<string, unknown>, { status });
   const existing = opts.before?.metadata.managedFields ?? [];
@@ -169,16 +160,24 @@ export function recordUpdate(opts: {
   }
   const all = [...mine, ...changed];
   if (all.length > 0) {
-    const entry: ManagedFieldsEntry = {
-      manager: opts.manager,
-      operation: 'Update',
-      apiVersion: opts.after.apiVersion,
-      time: opts.time,
-      fieldsType: 'FieldsV1',
-      fieldsV1: fieldSetFromLeaves(all),
-    };
-    if (opts.subresource) entry.subresource = opts.subresource;
-    entries.push(entry);
+    entries.push(updateEntry(opts, fieldSetFromLeaves(all)));
   }
   return entries;
+}
+
+/** updateEntry is the writer's Update entry owning `fieldsV1` (on the status subresource when the write was). */
+function updateEntry(
+  opts: { after: KubeObject; manager: string; time: string; subresource?: 'status' },
+  fieldsV1: FieldSet,
+): ManagedFieldsEntry {
+  const entry: ManagedFieldsEntry = {
+    manager: opts.manager,
+    operation: 'Update',
+    apiVersion: opts.after.apiVersion,
+    time: opts.time,
+    fieldsType: 'FieldsV1',
+    fieldsV1,
+  };
+  if (opts.subresource) entry.subresource = opts.subresource;
+  return entry;
 }

@@ -219,12 +219,9 @@ interface Charging {
 
 /** QuotaAdmission enforces ResourceQuotas at admission; see the file comment. */
 export class QuotaAdmission {
-  private readonly o: QuotaAdmissionOptions;
   private informer: Informer<ResourceQuota> | undefined;
 
-  constructor(opts: QuotaAdmissionOptions) {
-    this.o = opts;
-  }
+  constructor(private readonly o: QuotaAdmissionOptions) {}
 
   /** start begins caching the ResourceQuotas; until the cache has synced, charge lists them from the store. */
   start(): void {

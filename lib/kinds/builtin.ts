@@ -46,22 +46,34 @@ const SUBJECT: JsonSchema = {
   },
 };
 
-function kind(k: Omit<KindInfo, 'listKind' | 'apiVersion' | 'categories'> & { categories?: string[] }): KindInfo {
+/**
+ * v1Kind declares a served v1 kind of `group` ('' for core): the singular is
+ * the kind in lower case, the list kind and apiVersion follow from the rest;
+ * no short names, categories or status subresource unless given.
+ */
+function v1Kind(
+  group: string,
+  k: Pick<KindInfo, 'kind' | 'plural' | 'namespaced' | 'schema' | 'printerColumns'> & Partial<Pick<KindInfo, 'shortNames' | 'hasStatus'>>,
+): KindInfo {
   return {
+    group,
+    version: 'v1',
+    singular: k.kind.toLowerCase(),
+    shortNames: [],
     categories: [],
+    hasStatus: false,
     ...k,
     listKind: `${k.kind}List`,
-    apiVersion: k.group === '' ? k.version : `${k.group}/${k.version}`,
+    apiVersion: group === '' ? 'v1' : `${group}/v1`,
   };
 }
 
+const CREATED_AT = [{ name: 'Created At', type: 'date' as const, jsonPath: '.metadata.creationTimestamp' }];
+
 /** EVENT_KIND is core v1 Event, which `describe` reads. Its schema keeps unknown fields. */
-export const EVENT_KIND: KindInfo = kind({
-  group: '',
-  version: 'v1',
+export const EVENT_KIND: KindInfo = v1Kind('', {
   kind: 'Event',
   plural: 'events',
-  singular: 'event',
   shortNames: ['ev'],
   namespaced: true,
   schema: OPEN,
@@ -72,16 +84,12 @@ export const EVENT_KIND: KindInfo = kind({
     { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
     { name: 'Message', type: 'string', jsonPath: '.message' },
   ],
-  hasStatus: false,
 });
 
 /** NAMESPACE_KIND is core v1 Namespace: a tenant. Deleting one deletes everything in it (controllers/namespaces). */
-export const NAMESPACE_KIND: KindInfo = kind({
-  group: '',
-  version: 'v1',
+export const NAMESPACE_KIND: KindInfo = v1Kind('', {
   kind: 'Namespace',
   plural: 'namespaces',
-  singular: 'namespace',
   shortNames: ['ns'],
   namespaced: false,
   schema: objectSchema({
@@ -96,12 +104,9 @@ export const NAMESPACE_KIND: KindInfo = kind({
 });
 
 /** RESOURCE_QUOTA_KIND is core v1 ResourceQuota: `hard` limits per namespace, `used` kept by controllers/namespaces. */
-export const RESOURCE_QUOTA_KIND: KindInfo = kind({
-  group: '',
-  version: 'v1',
+export const RESOURCE_QUOTA_KIND: KindInfo = v1Kind('', {
   kind: 'ResourceQuota',
   plural: 'resourcequotas',
-  singular: 'resourcequota',
   shortNames: ['quota'],
   namespaced: true,
   schema: objectSchema({
@@ -136,31 +141,21 @@ const CLUSTER_ROLE_SCHEMA = objectSchema({
 const BINDING_SCHEMA = objectSchema({ roleRef: ROLE_REF, subjects: { type: 'array', items: SUBJECT } }, ['roleRef']);
 
 /** ROLE_KIND is rbac.authorization.k8s.io/v1 Role. */
-export const ROLE_KIND: KindInfo = kind({
-  group: RBAC_GROUP,
-  version: 'v1',
+export const ROLE_KIND: KindInfo = v1Kind(RBAC_GROUP, {
   kind: 'Role',
   plural: 'roles',
-  singular: 'role',
-  shortNames: [],
   namespaced: true,
   schema: ROLE_SCHEMA,
-  printerColumns: [{ name: 'Created At', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
-  hasStatus: false,
+  printerColumns: CREATED_AT,
 });
 
 /** CLUSTER_ROLE_KIND is rbac.authorization.k8s.io/v1 ClusterRole. */
-export const CLUSTER_ROLE_KIND: KindInfo = kind({
-  group: RBAC_GROUP,
-  version: 'v1',
+export const CLUSTER_ROLE_KIND: KindInfo = v1Kind(RBAC_GROUP, {
   kind: 'ClusterRole',
   plural: 'clusterroles',
-  singular: 'clusterrole',
-  shortNames: [],
   namespaced: false,
   schema: CLUSTER_ROLE_SCHEMA,
-  printerColumns: [{ name: 'Created At', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
-  hasStatus: false,
+  printerColumns: CREATED_AT,
 });
 
 const BINDING_COLUMNS = [
@@ -171,47 +166,26 @@ const BINDING_COLUMNS = [
 ];
 
 /** ROLE_BINDING_KIND is rbac.authorization.k8s.io/v1 RoleBinding. */
-export const ROLE_BINDING_KIND: KindInfo = kind({
-  group: RBAC_GROUP,
-  version: 'v1',
+export const ROLE_BINDING_KIND: KindInfo = v1Kind(RBAC_GROUP, {
   kind: 'RoleBinding',
   plural: 'rolebindings',
-  singular: 'rolebinding',
-  shortNames: [],
   namespaced: true,
   schema: BINDING_SCHEMA,
   printerColumns: BINDING_COLUMNS,
-  hasStatus: false,
 });
 
 /** CLUSTER_ROLE_BINDING_KIND is rbac.authorization.k8s.io/v1 ClusterRoleBinding. */
-export const CLUSTER_ROLE_BINDING_KIND: KindInfo = kind({
-  group: RBAC_GROUP,
-  version: 'v1',
+export const CLUSTER_ROLE_BINDING_KIND: KindInfo = v1Kind(RBAC_GROUP, {
   kind: 'ClusterRoleBinding',
   plural: 'clusterrolebindings',
-  singular: 'clusterrolebinding',
-  shortNames: [],
   namespaced: false,
   schema: BINDING_SCHEMA,
   printerColumns: BINDING_COLUMNS,
-  hasStatus: false,
 });
 
 function review(group: string, kindName: string, plural: string): KindInfo {
   return {
-    ...kind({
-      group,
-      version: 'v1',
-      kind: kindName,
-      plural,
-      singular: plural.replace(/s$/, ''),
-      shortNames: [],
-      namespaced: false,
-      schema: OPEN,
-      printerColumns: [],
-      hasStatus: false,
-    }),
+    ...v1Kind(group, { kind: kindName, plural, namespaced: false, schema: OPEN, printerColumns: [] }),
     verbs: ['create'],
     virtual: true,
   };

@@ -34,7 +34,14 @@ export interface CertificateRequest {
   subject?: { cn: string; o?: string[] };
 }
 
-const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/**
+ * newKeyArgs are the `openssl req` arguments that make a new unencrypted
+ * ECDSA P-256 key at `keyPath` and write the request (or, with -x509, the
+ * certificate) to `outPath`: the one key type of the cluster.
+ */
+export function newKeyArgs(keyPath: string, outPath: string): string[] {
+  return ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', outPath];
+}
 
 /** ensureCa creates the cluster CA in `dir` unless it exists; returns its paths. */
 export async function ensureCa(dir: string): Promise<CertificatePaths> {
@@ -46,11 +53,7 @@ export async function ensureCa(dir: string): Promise<CertificatePaths> {
       'openssl',
       'req',
       '-x509',
-      ...CURVE,
-      '-keyout',
-      paths.key,
-      '-out',
-      paths.cert,
+      ...newKeyArgs(paths.key, paths.cert),
       '-days',
       '3650',
       '-subj',
@@ -85,7 +88,7 @@ export async function ensureCertificate(dir: string, req: CertificateRequest): P
     const ext = join(work, 'ext.cnf');
     await writeFile(ext, extensionsFor(req.usage, req.sans));
     const subject = subjectOf(req.subject?.cn ?? req.name, req.subject?.o ?? []);
-    await run(['openssl', 'req', ...CURVE, '-keyout', paths.key, '-out', csr, '-subj', subject], { timeoutMs: 30_000 });
+    await run(['openssl', 'req', ...newKeyArgs(paths.key, csr), '-subj', subject], { timeoutMs: 30_000 });
     await chmod(paths.key, 0o600);
     await signCsrFile(ca, { csr, ext, out: paths.cert, days: 825 });
   } finally {
@@ -210,7 +213,7 @@ export async function makeKeyAndCsr(keyPath: string, cn: string): Promise<string
   const work = await mkdtemp(join(tmpdir(), 'cloudlet-key-'));
   try {
     const csrPath = join(work, 'req.csr');
-    await run(['openssl', 'req', '-new', ...CURVE, '-keyout', keyPath, '-out', csrPath, '-subj', `/CN=${cn}`], { timeoutMs: 30_000 });
+    await run(['openssl', 'req', '-new', ...newKeyArgs(keyPath, csrPath), '-subj', `/CN=${cn}`], { timeoutMs: 30_000 });
     await chmod(keyPath, 0o600);
     return await readFile(csrPath, 'utf8');
   } finally {

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { UnavailableError, errorMessage } from '../errors.js';
+import { stringFieldOr } from '../json.js';
 import { realClock, sleep, type Clock } from '../controller/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Lease, Store } from './types.js';
@@ -71,13 +72,7 @@ async function acquire(o: MutexOptions): Promise<Held> {
 }
 
 function holderOf(value: string): string {
-  try {
-    const parsed = JSON.parse(value) as { holder?: unknown };
-    if (typeof parsed.holder === 'string') return parsed.holder;
-  } catch {
-    // not ours: show it raw
-  }
-  return value.slice(0, 80);
+  return stringFieldOr(value, 'holder', 80);
 }
 
 /**

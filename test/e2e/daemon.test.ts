@@ -11,6 +11,7 @@ import { request } from 'node:https';
 import { parse as parseYaml } from 'yaml';
 import { startDaemon, processAlive, type TestDaemon } from './helpers/daemon.js';
 import { eventually } from '../helpers/poll.js';
+import { readText } from '../../lib/http-text.js';
 
 interface Kubeconfig {
   clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
@@ -21,14 +22,8 @@ async function httpsGet(d: TestDaemon, path: string, token?: string): Promise<{ 
   const kc = parseYaml(await readFile(d.kubeconfig, 'utf8')) as Kubeconfig;
   const ca = Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64');
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: d.port, path, ca, headers: token ? { authorization: `Bearer ${token}` } : {} },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
+    const req = request({ host: '127.0.0.1', port: d.port, path, ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) =>
+      readText(res).then(({ status, text }) => resolve({ status, body: text }), reject),
     );
     req.on('error', reject);
     req.end();

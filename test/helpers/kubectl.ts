@@ -9,6 +9,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newKeyArgs } from '../../lib/pki/pki.js';
 
 /** KUBECTL is the kubectl binary the e2e tests run. */
 export const KUBECTL = '/usr/bin/kubectl';
@@ -76,15 +77,7 @@ export function makeTestCertificate(dir: string, commonName: string): { key: Buf
       [
         'req',
         '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
+        ...newKeyArgs(join(dir, 'key.pem'), join(dir, 'cert.pem')),
         '-days',
         '1',
         '-subj',

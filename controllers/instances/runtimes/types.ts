@@ -3,7 +3,7 @@
  * container runtime. The agent passes plain specs in and gets plain
  * observations back; drivers never touch the store. Every verb is idempotent.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { AttachedOptions } from '../../../lib/host/exec.js';
 
 /** RuntimeInfo is a runtime's capability object; callers branch on these flags, never on `name`. */
 export interface RuntimeInfo {
@@ -105,14 +105,8 @@ export interface Limits {
   processes?: number;
 }
 
-/** ExecStdio connects exec to streams; defaults to this process's stdio. */
-export interface ExecStdio {
-  stdin?: Readable | 'inherit' | 'ignore';
-  stdout?: Writable | 'inherit';
-  stderr?: Writable | 'inherit';
-  env?: Record<string, string>;
-  timeoutMs?: number;
-}
+/** ExecStdio connects exec to streams (defaults to this process's stdio), with its environment and timeout: spawnAttached's options but the working directory. */
+export type ExecStdio = Omit<AttachedOptions, 'cwd'>;
 
 /** StopOptions: a clean shutdown for `timeoutSeconds`, then a forced kill. */
 export interface StopOptions {

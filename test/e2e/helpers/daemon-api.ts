@@ -11,6 +11,7 @@ import { request } from 'node:https';
 import { parse as parseYaml } from 'yaml';
 import type { KubectlRunner } from '../../helpers/kubectl.js';
 import type { TestDaemon } from './daemon.js';
+import { readText } from '../../../lib/http-text.js';
 
 interface Kubeconfig {
   clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
@@ -35,12 +36,9 @@ export async function daemonApi(d: TestDaemon): Promise<DaemonApi> {
   const ca = Buffer.from(cluster['certificate-authority-data'], 'base64');
   const get = (path: string): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: server.hostname, port: server.port, path, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request({ host: server.hostname, port: server.port, path, ca, headers: { authorization: `Bearer ${token}` } }, (res) =>
+        readText(res).then(({ status, text }) => resolve({ status, body: text }), reject),
+      );
       req.on('error', reject);
       req.end();
     });

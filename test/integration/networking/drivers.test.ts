@@ -58,15 +58,8 @@ describe('bridge and vxlan drivers in network namespaces', function () {
     await driver.ensure(plan);
     expect(await driver.observe(plan)).to.deep.equal({ exists: true, ready: true, problems: [] });
 
-    const web = await lab.endpoint({
-      member: m1,
-      bridge: plan.names.bridge,
-      suffix: 'w',
-      cidr: '10.42.0.2/24',
-      gateway: '10.42.0.1',
-      mtu: plan.mtu,
-    });
-    await lab.endpoint({ member: m1, bridge: plan.names.bridge, suffix: 'd', cidr: '10.42.0.3/24', gateway: '10.42.0.1', mtu: plan.mtu });
+    const web = await lab.endpointOn(m1, plan, { suffix: 'w', cidr: '10.42.0.2/24', gateway: '10.42.0.1' });
+    await lab.endpointOn(m1, plan, { suffix: 'd', cidr: '10.42.0.3/24', gateway: '10.42.0.1' });
     expect(await lab.ping(web, '10.42.0.3')).to.equal(true);
     expect(await lab.resolve(web, 'db', '10.42.0.1')).to.equal('10.42.0.3');
     expect(await lab.ping(web, '10.98.0.2')).to.equal(true);
@@ -152,15 +145,8 @@ describe('bridge and vxlan drivers in network namespaces', function () {
     built.push({ driver: d1, plan: p1 }, { driver: d2, plan: p2 });
     await d1.ensure(p1);
     await d2.ensure(p2);
-    const left = await lab.endpoint({
-      member: m1,
-      bridge: p1.names.bridge,
-      suffix: 'l',
-      cidr: '10.43.0.2/24',
-      gateway: '10.43.0.1',
-      mtu: p1.mtu,
-    });
-    await lab.endpoint({ member: m2, bridge: p2.names.bridge, suffix: 'r', cidr: '10.43.0.3/24', gateway: '10.43.0.1', mtu: p2.mtu });
+    const left = await lab.endpointOn(m1, p1, { suffix: 'l', cidr: '10.43.0.2/24', gateway: '10.43.0.1' });
+    await lab.endpointOn(m2, p2, { suffix: 'r', cidr: '10.43.0.3/24', gateway: '10.43.0.1' });
     // m1 does not know m2 yet: its observation says so and traffic cannot cross.
     expect((await d1.observe({ ...p1, underlay: { local: '10.97.0.1', peers: ['10.97.0.2'] } })).problems).to.deep.equal([
       `vxlan device ${p1.names.overlay} does not reach 10.97.0.2`,

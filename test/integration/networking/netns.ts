@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { run, spawnAttached, type HostRunner } from '../../../lib/host/exec.js';
 import { which } from '../../../lib/host/which.js';
+import type { NetworkPlan } from '../../../controllers/networking/drivers/types.js';
 
 /**
  * MEMBER_SHELL enters a private mount namespace in which /sys shows the
@@ -84,6 +85,11 @@ export class NetnsLab {
     await run(['ip', '-n', ep, 'link', 'set', 'eth0', 'mtu', String(opts.mtu)]);
     await run(['ip', '-n', ep, 'route', 'add', 'default', 'via', opts.gateway]);
     return ep;
+  }
+
+  /** endpointOn makes an endpoint on `plan`'s bridge in `member`, with the plan's instance MTU. */
+  endpointOn(member: string, plan: NetworkPlan, opts: { suffix: string; cidr: string; gateway: string }): Promise<string> {
+    return this.endpoint({ member, bridge: plan.names.bridge, mtu: plan.mtu, ...opts });
   }
 
   /** ping sends `count` pings from a namespace and says whether any answer came back. */

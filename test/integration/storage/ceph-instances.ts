@@ -32,7 +32,6 @@ import { CopyRootfsProvider } from '../../../controllers/instances/images/rootfs
 import { InstanceAgent } from '../../../controllers/instances/instance-agent.js';
 import { LxcRuntime } from '../../../controllers/instances/runtimes/lxc.js';
 import { CephDriver } from '../../../controllers/storage/drivers/ceph.js';
-import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import type { PoolSpec } from '../../../controllers/storage/drivers/types.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
@@ -94,16 +93,9 @@ export function describeInstancesOnCeph(cluster: () => CephCluster): void {
       const name = `m-${who}`;
       const dataDir = dirs[who];
       const informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-      const storage = new StorageAgent({
-        store,
-        kinds,
-        informers,
-        logger,
-        metrics,
-        clock: realClock,
-        memberName: name,
-        drivers: new StorageDriverRegistry({ dataDir, memberName: name }),
-        events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: name }),
+      const host = { store, kinds, informers, logger, metrics, clock: realClock, memberName: name, dataDir };
+      const storage = StorageAgent.onHost({
+        ...host,
         slowRetryMs: 500,
         resyncMs: 2000,
       });

@@ -25,7 +25,6 @@ import { CopyRootfsProvider } from '../../../controllers/instances/images/rootfs
 import { InstanceAgent } from '../../../controllers/instances/instance-agent.js';
 import { LxcRuntime } from '../../../controllers/instances/runtimes/lxc.js';
 import { isSubvolume } from '../../../controllers/storage/drivers/btrfs-host.js';
-import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { preflight } from '../lxc/helpers.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
@@ -61,16 +60,9 @@ describe('instances with a CoW rootfs and a quota volume (real btrfs, real LXC)'
     await chmod(dataDir, 0o711);
     await store.create(k.member, { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-    storage = new StorageAgent({
-      store,
-      kinds,
-      informers,
-      logger,
-      metrics,
-      clock: realClock,
-      memberName: 'm1',
-      drivers: new StorageDriverRegistry({ dataDir }),
-      events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: 'm1' }),
+    const host = { store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1', dataDir };
+    storage = StorageAgent.onHost({
+      ...host,
       slowRetryMs: 500,
       resyncMs: 2000,
     });

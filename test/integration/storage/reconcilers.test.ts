@@ -10,7 +10,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../../../lib/controller/clock.js';
-import { EventRecorder } from '../../../lib/controller/events.js';
 import { SharedInformerFactory } from '../../../lib/controller/shared-informer-factory.js';
 import { KindRegistry } from '../../../lib/kinds/registry.js';
 import type { StoragePool, Volume } from '../../../lib/kinds/types.js';
@@ -18,7 +17,6 @@ import { silentLogger } from '../../../lib/log/logger.js';
 import { createMetrics } from '../../../lib/metrics/metrics.js';
 import { EtcdStore } from '../../../lib/store/etcd-store.js';
 import type { KubeObject } from '../../../lib/store/types.js';
-import { StorageDriverRegistry } from '../../../controllers/storage/drivers/registry.js';
 import { StorageAgent } from '../../../controllers/storage/storage-agent.js';
 import { startTestEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { forceCleanup, loopsUnder, mountsUnder, requireBtrfs } from './helpers.js';
@@ -52,16 +50,9 @@ describe('storage agent over real etcd and real btrfs', function () {
     const metrics = createMetrics();
     await store.create(kinds.resolve('members'), { apiVersion: api, kind: 'Member', metadata: { name: 'm1' }, spec: {} } as KubeObject);
     informers = new SharedInformerFactory({ store, logger, resyncPeriodMs: 0 });
-    agent = new StorageAgent({
-      store,
-      kinds,
-      informers,
-      logger,
-      metrics,
-      clock: realClock,
-      memberName: 'm1',
-      drivers: new StorageDriverRegistry({ dataDir }),
-      events: new EventRecorder({ store, logger, metrics, component: 'storage-agent', host: 'm1' }),
+    const host = { store, kinds, informers, logger, metrics, clock: realClock, memberName: 'm1', dataDir };
+    agent = StorageAgent.onHost({
+      ...host,
       slowRetryMs: 500,
       resyncMs: 1000,
     });

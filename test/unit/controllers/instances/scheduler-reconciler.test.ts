@@ -3,8 +3,6 @@ import { AllocationReconciler, allocatedTo } from '../../../../controllers/insta
 import { SchedulerReconciler } from '../../../../controllers/instances/scheduler-reconciler.js';
 import { Controller } from '../../../../lib/controller/controller.js';
 import { EventRecorder } from '../../../../lib/controller/events.js';
-import { enqueueMapped, enqueueObject } from '../../../../lib/controller/handlers.js';
-import { requestFor } from '../../../../lib/controller/reconciler.js';
 import type { Instance, Member } from '../../../../lib/kinds/types.js';
 import { createMember, type Harness, INSTANCE, instanceObj, makeHarness, member, MEMBER } from './harness.js';
 
@@ -12,34 +10,27 @@ async function startScheduler(h: Harness, concurrency = 1): Promise<Controller[]
   const members = h.informers.forKind<Member>(MEMBER);
   const instances = h.informers.forKind<Instance>(INSTANCE);
   const events = new EventRecorder({ store: h.store, logger: h.logger, metrics: h.metrics, component: 'scheduler', clock: h.clock });
-  const scheduler = new Controller({
-    name: 'scheduler',
-    reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }),
-    logger: h.logger,
-    metrics: h.metrics,
-    clock: h.clock,
-    concurrency,
-  })
-    .watches(
-      instances,
-      enqueueMapped<Instance>((i) => (SchedulerReconciler.needsScheduling(i) ? [requestFor(i)] : [])),
-    )
-    .watches(
-      members,
-      enqueueMapped<Member>(() => instances.list(SchedulerReconciler.needsScheduling).map(requestFor)),
-    );
-  const allocation = new Controller({
-    name: 'allocation',
-    reconciler: new AllocationReconciler({ store: h.store, memberKind: MEMBER, members, instances }),
-    logger: h.logger,
-    metrics: h.metrics,
-    clock: h.clock,
-  })
-    .watches(members, enqueueObject<Member>())
-    .watches(
-      instances,
-      enqueueMapped<Instance>((i) => (i.status?.member ? [{ name: i.status.member }] : [])),
-    );
+  const scheduler = SchedulerReconciler.watch(
+    new Controller({
+      name: 'scheduler',
+      reconciler: new SchedulerReconciler({ store: h.store, instanceKind: INSTANCE, members, instances, events, clock: h.clock }),
+      logger: h.logger,
+      metrics: h.metrics,
+      clock: h.clock,
+      concurrency,
+    }),
+    { instances, members },
+  );
+  const allocation = AllocationReconciler.watch(
+    new Controller({
+      name: 'allocation',
+      reconciler: new AllocationReconciler({ store: h.store, memberKind: MEMBER, members, instances }),
+      logger: h.logger,
+      metrics: h.metrics,
+      clock: h.clock,
+    }),
+    { members, instances },
+  );
   h.informers.start();
   await Promise.all([scheduler.start(), allocation.start()]);
   return [scheduler, allocation];

@@ -11,7 +11,7 @@ import { createMetrics } from '../../../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../../../lib/store/memory-store.js';
 import type { KubeObject } from '../../../../lib/store/types.js';
 import { BaseStorageDriver } from '../../../../controllers/storage/drivers/base.js';
-import { StorageDriverRegistry } from '../../../../controllers/storage/drivers/registry.js';
+import { STORAGE_DRIVER_INFO, StorageDriverRegistry } from '../../../../controllers/storage/drivers/registry.js';
 import type {
   PoolObservation,
   PoolSpec,
@@ -26,15 +26,7 @@ import { eventually } from '../../../helpers/poll.js';
 
 /** FakeDriver keeps pools and volumes in maps; `failPool` makes ensurePool throw that message. */
 export class FakeDriver extends BaseStorageDriver {
-  readonly info: StorageDriverInfo = {
-    name: 'btrfs',
-    shared: false,
-    snapshots: true,
-    cowClone: true,
-    quota: true,
-    resize: true,
-    minPoolBytes: 0,
-  };
+  readonly info: StorageDriverInfo = { ...STORAGE_DRIVER_INFO.btrfs, minPoolBytes: 0 };
   pools = new Set<string>();
   volumes = new Map<string, { size: number; snaps: Set<string>; restoredFrom?: string }>();
   failPool: string | undefined;

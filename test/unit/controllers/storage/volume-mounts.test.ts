@@ -8,7 +8,7 @@ import type { Instance, Member, MemberStatus, StoragePool, Volume } from '../../
 import { silentLogger } from '../../../../lib/log/logger.js';
 import { createMetrics } from '../../../../lib/metrics/metrics.js';
 import { MemoryStore } from '../../../../lib/store/memory-store.js';
-import { StorageDriverRegistry } from '../../../../controllers/storage/drivers/registry.js';
+import { STORAGE_DRIVER_INFO, StorageDriverRegistry } from '../../../../controllers/storage/drivers/registry.js';
 import type { MountOptions, PoolSpec, StorageDriverInfo } from '../../../../controllers/storage/drivers/types.js';
 import { memoryMountRecords, mergeVolumes, type MountRecords, volumesToRelease } from '../../../../controllers/storage/mount-records.js';
 import { VolumeMounter } from '../../../../controllers/storage/volume-mounts.js';
@@ -19,15 +19,7 @@ const api = 'cloudlet.dev/v1alpha1';
 
 /** SharedFakeDriver is a shared driver whose volumes carry one holder each, like RBD locks. */
 class SharedFakeDriver extends FakeDriver {
-  override readonly info: StorageDriverInfo = {
-    name: 'ceph',
-    shared: true,
-    snapshots: true,
-    cowClone: false,
-    quota: true,
-    resize: true,
-    minPoolBytes: 0,
-  };
+  override readonly info: StorageDriverInfo = { ...STORAGE_DRIVER_INFO.ceph };
   holders = new Map<string, string>();
   mounted = new Set<string>();
   failUnmount: string | undefined;

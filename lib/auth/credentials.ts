@@ -179,6 +179,11 @@ export class Credentials {
   }
 }
 
+/** NEGATIVE_TTL_MS: how long an unknown token id is answered from memory before etcd is asked again. */
+const NEGATIVE_TTL_MS = 5_000;
+/** NEGATIVE_MAX bounds the remembered unknown ids (the memory cannot be grown without limit by made-up tokens). */
+const NEGATIVE_MAX = 4096;
+
 /** CredentialCacheOptions wire a cache. */
 export interface CredentialCacheOptions {
   raw: RawKV;
@@ -192,6 +197,7 @@ export class CredentialCache {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly revoked = new Set<string>();
   private readonly adminHashes = new Set<string>();
+  private readonly missing = new Map<string, number>();
   private readonly sources: RawPrefixSource[];
   private readonly now: () => Date;
   private readonly raw: RawKV;
@@ -257,9 +263,22 @@ export class CredentialCache {
     return record;
   }
 
+  /**
+   * lookup reads a token the cache does not hold yet. An id found missing is
+   * remembered for NEGATIVE_TTL_MS (at most NEGATIVE_MAX ids), so requests
+   * with made-up tokens cannot turn into one etcd read each.
+   */
   private async lookup(id: string): Promise<TokenRecord | undefined> {
+    const now = this.now().getTime();
+    const missUntil = this.missing.get(id);
+    if (missUntil !== undefined && missUntil > now) return undefined;
     const e = await this.raw.get(AUTH_TOKEN_PREFIX + id);
-    return e ? parseJsonRecord<TokenRecord>(e.value) : undefined;
+    const record = e ? parseJsonRecord<TokenRecord>(e.value) : undefined;
+    if (!record) {
+      if (this.missing.size >= NEGATIVE_MAX) this.missing.clear();
+      this.missing.set(id, now + NEGATIVE_TTL_MS);
+    }
+    return record;
   }
 
   /** isAdminToken tells whether `token` is a bootstrap admin token published in etcd. */

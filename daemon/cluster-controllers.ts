@@ -16,6 +16,7 @@ import { MembershipReconciler } from '../controllers/membership/membership-recon
 import { HEARTBEAT_PREFIX } from '../controllers/membership/member-agent.js';
 import { SchedulerReconciler } from '../controllers/instances/scheduler-reconciler.js';
 import { AllocationReconciler } from '../controllers/instances/allocation.js';
+import { IdmapReclaimer, RECLAIM_KEY } from '../controllers/instances/security/idmap-reclaimer.js';
 import { FAILOVER_KEY, FailoverReconciler } from '../controllers/membership/failover-reconciler.js';
 import { STORAGE_DRIVER_INFO } from '../controllers/storage/drivers/registry.js';
 import type { StoragePool, Volume } from '../lib/kinds/types.js';
@@ -99,7 +100,21 @@ export class ClusterControllers {
       }),
       { members, instances },
     );
-    return [scheduler, allocation, this.failoverController(members, instances)];
+    return [scheduler, allocation, this.failoverController(members, instances), this.idmapReclaimer(instances)];
+  }
+
+  /** idmapReclaimer gives back the private id ranges of instances gone without releasing them (one key: at start and on every instance delete). */
+  private idmapReclaimer(instances: Informer<Instance>): Controller {
+    const { store, logger, metrics, clock } = this.o;
+    const controller = new Controller({
+      name: 'idmap-reclaimer',
+      reconciler: new IdmapReclaimer({ raw: store.raw, instances, logger }),
+      logger,
+      metrics,
+      clock,
+    }).watches(instances, { onAdd: () => undefined, onUpdate: () => undefined, onDelete: (_obj, q) => q.add(RECLAIM_KEY) });
+    controller.add(RECLAIM_KEY);
+    return controller;
   }
 
   /** failoverController moves instances off lost, fenced and evacuated members (one cluster-wide key, on every change). */

@@ -36,8 +36,14 @@ export class PhaseTracker {
     return `/apis/cloudlet.dev/v1alpha1/namespaces/${this.namespace}/instances`;
   }
 
-  /** start lists the namespace to learn the current resourceVersion and watches from there. */
+  /** start makes the namespace (the API refuses objects in a missing one), lists it to learn the current resourceVersion and watches from there. */
   async start(): Promise<void> {
+    await this.api.must(
+      'POST',
+      '/api/v1/namespaces',
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } },
+      [201, 409],
+    );
     const list = await this.api.must<{ metadata: { resourceVersion: string } }>('GET', this.collection, undefined, [200]);
     this.handle = this.api.watch(this.collection, list.metadata.resourceVersion, (ev) => this.onEvent(ev));
   }

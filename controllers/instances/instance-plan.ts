@@ -8,6 +8,7 @@
  * its act step; nothing here touches the store, the host or the clock.
  */
 import { setCondition } from '../../lib/controller/conditions.js';
+import { deepEqual } from '../../lib/json.js';
 import { formatBytes } from '../../lib/kinds/quantity.js';
 import type { CloudletErrorCode } from '../../lib/errors.js';
 import type { Instance, InstanceStatus } from '../../lib/kinds/types.js';
@@ -194,6 +195,21 @@ export function planInstance(input: PlanInput): Plan {
   // STARTING, STOPPING, FROZEN, ABORTING: a transition in progress; look again shortly.
   if (obs.state !== 'STOPPED') return plan(facts.pre, { requeueAfterMs: 500 });
   return planStopped(facts);
+}
+
+/**
+ * planAfterStart plans the step after a start in the same reconcile: the
+ * runtime's start resolved with `input.observation` of the container, and
+ * `input.instance` is the instance as written by the plan that started it.
+ * When the container runs and all that is left is to say so (Running, with
+ * the Started Event), that plan is returned, so Running is written as soon
+ * as the start returns rather than by another reconcile; otherwise
+ * undefined, and the next reconcile looks again.
+ */
+export function planAfterStart(input: PlanInput): Plan | undefined {
+  if (!input.observation.exists || input.observation.state !== 'RUNNING') return undefined;
+  const next = planInstance(input);
+  return next.actions.length === 0 && next.status?.phase === 'Running' ? next : undefined;
 }
 
 /** planOnAnotherMember: not ours (never or no longer), so a copy left here from an earlier placement must go. */
@@ -396,6 +412,48 @@ function planRestart(f: Facts, limitsAction: PlanAction[]): Plan {
     ],
     requeueAfterMs: STEP_MS,
   });
+}
+
+/** FAILOVER_STATUS_KEYS are the status fields the failover controller owns; the agent copies them through. */
+const FAILOVER_STATUS_KEYS = ['recoverable', 'recoverableReason'] as const;
+
+/**
+ * sameButFailoverFields tells whether `latest`, a newer copy of the
+ * instance `from`, differs from it only in what the failover controller
+ * owns (status.recoverable and recoverableReason, which it writes once an
+ * instance is placed) and its resourceVersion: then a plan made from `from`
+ * still holds.
+ */
+export function sameButFailoverFields(from: Instance, latest: Instance): boolean {
+  const rest = (o: Instance): unknown => {
+    const { resourceVersion: _rv, ...metadata } = o.metadata;
+    const status: Record<string, unknown> = { ...o.status };
+    for (const k of FAILOVER_STATUS_KEYS) delete status[k];
+    return { ...o, metadata, status };
+  };
+  return deepEqual(rest(from), rest(latest));
+}
+
+/** withFailoverFields returns `status` with the failover controller's fields as `latest` has them (never computed by the agent). */
+export function withFailoverFields(status: InstanceStatus, latest: Instance): InstanceStatus {
+  const next: InstanceStatus = { ...status };
+  for (const k of FAILOVER_STATUS_KEYS) delete next[k];
+  const old = latest.status ?? {};
+  if (old.recoverable !== undefined) next.recoverable = old.recoverable;
+  if (old.recoverableReason !== undefined) next.recoverableReason = old.recoverableReason;
+  return next;
+}
+
+/**
+ * rebaseStatus carries a status planned from `from` over to `latest`, a
+ * newer copy of the same instance, when the two differ only in the failover
+ * controller's fields (sameButFailoverFields): the planned status with those
+ * fields taken from `latest`. Anything else changed (spec, metadata, any
+ * other status field) gives undefined: the plan was made on stale data and
+ * must be made again.
+ */
+export function rebaseStatus(input: { planned: InstanceStatus; from: Instance; latest: Instance }): InstanceStatus | undefined {
+  return sameButFailoverFields(input.from, input.latest) ? withFailoverFields(input.planned, input.latest) : undefined;
 }
 
 /** CreateBlocked is how a failed container creation shows in status: see createBlocked. */

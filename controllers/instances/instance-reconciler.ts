@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../../lib/controller/clock.js';
 import type { EventRecorder } from '../../lib/controller/events.js';
-import { addFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
+import { addFinalizer, hasFinalizer, removeFinalizer } from '../../lib/controller/finalizers.js';
 import { requestFor, type Reconciler, type ReconcileContext, type Request, type Result } from '../../lib/controller/reconciler.js';
 import { updateStatus } from '../../lib/controller/status.js';
 import { CloudletError, ConflictError, errorMessage, isCode, TerminalError, UnavailableError } from '../../lib/errors.js';
@@ -26,18 +26,29 @@ import type { Store } from '../../lib/store/types.js';
 import type { ImageBuilds } from './image-builds.js';
 import type { RootfsProvider } from './images/rootfs.js';
 import type { ImageInfo } from './images/types.js';
-import { createBlocked, INSTANCE_FINALIZER, needsImage, type ImageState, type Plan } from './instance-plan.js';
+import {
+  createBlocked,
+  INSTANCE_FINALIZER,
+  needsImage,
+  planAfterStart,
+  rebaseStatus,
+  sameButFailoverFields,
+  STEP_MS,
+  withFailoverFields,
+  type ImageState,
+  type Plan,
+} from './instance-plan.js';
 import type { RestartBackoffTracker } from './restart-backoff.js';
 import { containerNameFor, hostnameFor } from './runtimes/naming.js';
 import type { FencedInstances } from './fenced-instances.js';
 import type { InstanceLocks } from './instance-lock.js';
 import { decidePlacement, PlacementGuard, type PlacementVerdict } from './placement-guard.js';
-import { planReconcile, type FoundInstance, type Observed, type ReconcilePlan } from './reconcile-plan.js';
+import { planAfterDefine, planReconcile, type FoundInstance, type Observed, type ReconcilePlan } from './reconcile-plan.js';
 import type { ContainerSpec, MountSpec, NicSpec, Observation, Runtime } from './runtimes/types.js';
 import { requestsOf } from './scheduler.js';
 import { DEFAULT_SUBID_RANGE, sharedIdmap, type IdMap, type SubidRange } from './security/idmap.js';
 import type { IdmapAllocator } from './security/idmap-allocator.js';
-import { containerSecurity, decideSecurity, securityRecord } from './security/security-plan.js';
+import { containerSecurity, decideSecurity, securityRecord, type SecurityRecord } from './security/security-plan.js';
 
 /** DEFAULT_PROCESS_LIMIT is an instance's process and thread limit when spec.limits.processes is empty. */
 export const DEFAULT_PROCESS_LIMIT = 2000;
@@ -142,7 +153,9 @@ export class InstanceReconciler implements Reconciler {
     if (!assignedHere) this.guard.forgetFencing(namespace, req.name);
     else placement = decidePlacement(await this.guard.placementFacts(instance, containerName, container));
     const proceed = placement.kind === 'proceed';
-    if (assignedHere && proceed) instance = await this.recordSecurity(instance, container.exists);
+    const read = instance;
+    const security = assignedHere && proceed ? await this.recordSecurity(read, container.exists) : undefined;
+    if (security) instance = security.instance;
     const image = proceed ? await this.observeImage(instance, container) : {};
     const now = this.o.clock.now();
     const key = instance.metadata.uid ?? `${req.namespace}/${req.name}`;
@@ -159,6 +172,7 @@ export class InstanceReconciler implements Reconciler {
       restart,
       liveResize: runtime.info.liveResize,
       now,
+      ...(security?.unsaved ? { unsavedSecurity: security.unsaved, read: security.read } : {}),
     };
   }
 
@@ -195,19 +209,64 @@ export class InstanceReconciler implements Reconciler {
 
   /** actOnInstance takes or keeps the instance lock the plan needs, applies the plan, then keeps the backoff and records the Events. */
   private async actOnInstance(seen: FoundInstance, plan: Plan, lock: 'take' | 'keep' | 'none'): Promise<Result> {
-    const { instance, containerName, restart, now } = seen;
+    const { containerName, restart, now } = seen;
+    let { instance } = seen;
+    // The isolation record rides on the plan's first status write when there is one, else it is written on its own first.
+    const security = seen.unsavedSecurity;
+    let stored = seen.read ?? instance;
+    if (security && !carriesSecurity(plan, lock)) {
+      instance = await this.writeStatus(instance, security.status, stored);
+      stored = instance;
+      if (security.event) void this.o.events.event(instance, security.event.type, security.event.reason, security.event.message);
+    }
     if (lock === 'take') {
       const verdict = await this.guard.lockForStart(instance);
       if (!verdict.proceed) return { requeueAfter: verdict.requeueAfter };
     } else if (lock === 'keep') {
       await this.guard.keepLock(instance);
     }
-    const aborted = await this.apply({ instance, plan, containerName, info: seen.imageInfo });
-    if (aborted) return { requeueAfter: 100 };
+    const applied = await this.apply({ instance, stored, plan, containerName, info: seen.imageInfo });
+    if (applied.aborted) return { requeueAfter: 100 };
+    if (security?.event && carriesSecurity(plan, lock))
+      void this.o.events.event(applied.cur, security.event.type, security.event.reason, security.event.message);
     if (plan.crashed) this.o.backoff.crashed(restart.key, { now, ranForMs: restart.ranForMs });
     if (plan.actions.includes('removeFinalizer')) this.o.backoff.forget(restart.key);
     for (const ev of plan.events) void this.o.events.event(instance, ev.type, ev.reason, ev.message);
+    if (applied.started) return this.afterStart(seen, applied.cur, applied.started);
+    // A container just made is started in the same reconcile when that is all that is left to do; when the
+    // instance changed meanwhile (another controller wrote it), the next reconcile plans again on fresh data.
+    const next = planAfterDefine(seen, plan, applied.cur, this.o.clock.now());
+    if (next?.kind === 'instance') return this.actOnInstance(next.seen, next.plan, next.lock).catch(lookAgainOnConflict);
     return plan.requeueAfterMs ? { requeueAfter: plan.requeueAfterMs } : {};
+  }
+
+  /**
+   * afterStart reports a container the plan just started as Running at once,
+   * from what the start itself observed (planAfterStart), instead of in a
+   * reconcile one step later; when that is not all that is left, or the
+   * write meets a newer instance, the next reconcile looks again.
+   */
+  private async afterStart(seen: FoundInstance, cur: Instance, started: Observation): Promise<Result> {
+    this.o.observed?.(seen.containerName, started);
+    const next = planAfterStart({
+      instance: cur,
+      memberName: seen.memberName,
+      containerName: seen.containerName,
+      observation: started,
+      hasFinalizer: hasFinalizer(cur, INSTANCE_FINALIZER),
+      liveResize: seen.liveResize,
+      restartWaitMs: 0,
+      restartDelayMs: seen.restart.delayMs,
+      now: this.o.clock.now(),
+    });
+    if (!next?.status) return { requeueAfter: STEP_MS };
+    try {
+      cur = await this.writeStatus(cur, next.status);
+    } catch (err) {
+      return lookAgainOnConflict(err);
+    }
+    for (const ev of next.events) void this.o.events.event(cur, ev.type, ev.reason, ev.message);
+    return next.requeueAfterMs ? { requeueAfter: next.requeueAfterMs } : {};
   }
 
   /** imageBuilds is the background image builds tracker, when the runtime needs images. */
@@ -220,14 +279,27 @@ export class InstanceReconciler implements Reconciler {
     return this.o.builds;
   }
 
-  /** apply carries out the plan; it returns true when it stopped early because the placement changed. */
-  private async apply(opts: { instance: Instance; plan: Plan; containerName: string; info: ImageInfo | undefined }): Promise<boolean> {
+  /**
+   * apply carries out the plan; `aborted` when it stopped early because the
+   * placement changed, else the instance as last written (`cur`) and what a
+   * start observed of the container it started (`started`).
+   */
+  private async apply(opts: {
+    instance: Instance;
+    /** stored: `instance` as stored (without an isolation record the plan's status carries) */
+    stored: Instance;
+    plan: Plan;
+    containerName: string;
+    info: ImageInfo | undefined;
+  }): Promise<Applied> {
     const { plan, containerName } = opts;
     const { store, instanceKind, runtime } = this.o;
     let cur = opts.instance;
-    if (plan.actions.includes('addFinalizer')) cur = await store.update<Instance>(instanceKind, addFinalizer(cur, INSTANCE_FINALIZER));
-    if (plan.status && plan.statusWhen === 'before') cur = await this.writeStatus(cur, plan.status);
+    let stored = opts.stored;
+    if (plan.actions.includes('addFinalizer')) cur = stored = await this.addFinalizer(stored);
+    if (plan.status && plan.statusWhen === 'before') cur = await this.writeStatus(cur, plan.status, stored);
     let rootfsPath = runtime.info.simulated ? SIMULATED_ROOTFS : undefined;
+    let started: Observation | undefined;
     for (const action of plan.actions) {
       switch (action) {
         case 'ensureRootfs':
@@ -252,10 +324,10 @@ export class InstanceReconciler implements Reconciler {
         case 'start':
           // A Stopped instance gave its shared volumes back: mount them again (a no-op when mounted).
           await this.mountVolumes(cur, containerName);
-          if (await this.placementChanged(cur)) return true;
-          if (!(await this.guard.mayStart(cur))) return true;
+          if (await this.placementChanged(cur)) return { aborted: true };
+          if (!(await this.guard.mayStart(cur))) return { aborted: true };
           try {
-            await runtime.start(containerName);
+            started = await runtime.start(containerName);
           } catch (err) {
             // A spec the host refuses (a volume path the instance pointed outside its rootfs) is shown, not retried blindly.
             if (isCode(err, 'Invalid')) throw await this.createBlocked(cur, containerName, err);
@@ -290,8 +362,8 @@ export class InstanceReconciler implements Reconciler {
           return unreachable(action);
       }
     }
-    if (plan.status && plan.statusWhen === 'after') await this.writeStatus(cur, plan.status);
-    return false;
+    if (plan.status && plan.statusWhen === 'after') cur = await this.writeStatus(cur, plan.status);
+    return { aborted: false, cur, ...(started ? { started } : {}) };
   }
 
   /**
@@ -308,10 +380,41 @@ export class InstanceReconciler implements Reconciler {
     return blocked.terminal ? new TerminalError(blocked.status.message ?? error.message, { cause: err }) : err;
   }
 
-  /** writeStatus writes a status planned from `cur`; one attempt: a conflict throws and the runner plans again on fresh data. */
-  private async writeStatus(cur: Instance, status: InstanceStatus): Promise<Instance> {
+  /**
+   * writeStatus writes a status planned from `cur` (stored as `from`). A conflict is retried
+   * once, and only when the newer copy differs from `from` in nothing but the
+   * failover controller's status.recoverable fields (rebaseStatus), which it
+   * writes at a random moment soon after an instance is placed; any other
+   * change throws the ConflictError, and the runner plans again on fresh data.
+   * Those fields are always written as the copy being updated has them.
+   */
+  private async writeStatus(cur: Instance, status: InstanceStatus, from: Instance = cur): Promise<Instance> {
     const key = { name: cur.metadata.name, namespace: cur.metadata.namespace };
-    return (await updateStatus<Instance>(this.o.store, this.o.instanceKind, key, () => status, { latest: cur, attempts: 1 })) ?? cur;
+    const mutate = (latest: Instance): InstanceStatus => {
+      if (latest === cur) return withFailoverFields(status, cur);
+      const rebased = rebaseStatus({ planned: status, from, latest });
+      if (!rebased) throw new ConflictError(`instance ${cur.metadata.name} changed since this reconcile read it`);
+      return rebased;
+    };
+    return (await updateStatus<Instance>(this.o.store, this.o.instanceKind, key, mutate, { latest: cur, attempts: 2 })) ?? cur;
+  }
+
+  /**
+   * addFinalizer adds the agent's finalizer to `cur`. Like writeStatus, a
+   * conflict is retried once, on the newer copy, only when that copy differs
+   * from `cur` in nothing but the failover controller's status fields.
+   */
+  private async addFinalizer(cur: Instance): Promise<Instance> {
+    // `cur` is the instance as stored: the comparison below must not see an unsaved isolation record.
+    const { store, instanceKind } = this.o;
+    try {
+      return await store.update<Instance>(instanceKind, addFinalizer(cur, INSTANCE_FINALIZER));
+    } catch (err) {
+      if (!isCode(err, 'Conflict')) throw err;
+      const latest = await store.get<Instance>(instanceKind, cur.metadata.name, cur.metadata.namespace);
+      if (!sameButFailoverFields(cur, latest)) throw err;
+      return store.update<Instance>(instanceKind, addFinalizer(latest, INSTANCE_FINALIZER));
+    }
   }
 
   /** placementChanged re-reads the instance: starting is allowed only while it is still ours at the same epoch. */
@@ -342,14 +445,20 @@ export class InstanceReconciler implements Reconciler {
   }
 
   /**
-   * recordSecurity records, once, how the instance is isolated (see
+   * recordSecurity decides, once, how the instance is isolated (see
    * security/security-plan.ts): privileged or not, and the id map —
-   * allocated cluster-wide for a private one — before anything is created,
-   * so every member that runs the instance later uses the same map.
+   * allocated cluster-wide for a private one. It returns the instance with
+   * the record in its status and the record itself (`unsaved`), which the
+   * act step writes before anything is created — with the plan's first
+   * status write when there is one — so every member that runs the instance
+   * later uses the same map.
    */
-  private async recordSecurity(cur: Instance, containerExists: boolean): Promise<Instance> {
+  private async recordSecurity(
+    cur: Instance,
+    containerExists: boolean,
+  ): Promise<{ instance: Instance; unsaved?: SecurityRecord; read?: Instance }> {
     const decision = decideSecurity({ instance: cur, containerExists });
-    if (!decision.record) return cur;
+    if (!decision.record) return { instance: cur };
     let idmap: IdMap | undefined;
     try {
       if (decision.map === 'shared') idmap = sharedIdmap(this.o.subids ?? DEFAULT_SUBID_RANGE);
@@ -361,9 +470,7 @@ export class InstanceReconciler implements Reconciler {
       throw await this.createBlocked(cur, this.containerNameOf(requestFor(cur)), err);
     }
     const rec = securityRecord({ instance: cur, reason: decision.reason, idmap, now: this.o.clock.now() });
-    const written = await this.writeStatus(cur, rec.status);
-    if (rec.event) void this.o.events.event(written, rec.event.type, rec.event.reason, rec.event.message);
-    return written;
+    return { instance: { ...cur, status: rec.status }, unsaved: rec, read: cur };
   }
 
   private async containerSpec(
@@ -408,6 +515,25 @@ export class InstanceReconciler implements Reconciler {
     await this.guard.removed(containerName);
   }
 }
+
+/**
+ * carriesSecurity tells whether an unsaved isolation record goes out with
+ * the plan's own first status write: one written before any action, with no
+ * instance lock to take first (a lock held elsewhere writes its own status
+ * and stops there).
+ */
+function carriesSecurity(plan: Plan, lock: 'take' | 'keep' | 'none'): boolean {
+  return plan.status !== undefined && plan.statusWhen === 'before' && lock !== 'take';
+}
+
+/** lookAgainOnConflict turns a ConflictError of a follow-up step into a quiet look again (STEP_MS); anything else is rethrown. */
+function lookAgainOnConflict(err: unknown): Result {
+  if (isCode(err, 'Conflict')) return { requeueAfter: STEP_MS };
+  throw err;
+}
+
+/** Applied is how apply ended: stopped early, or done with the instance as last written and what a start observed. */
+type Applied = { aborted: true } | { aborted: false; cur: Instance; started?: Observation };
 
 function unreachable(action: never): never {
   throw new Error(`unknown plan action ${String(action)}`);

@@ -14,6 +14,7 @@ import { INSTANCE_FINALIZER, planInstance, STEP_MS, type ImageState, type Plan }
 import { FENCED_RECHECK_MS, type PlacementVerdict } from './placement-guard.js';
 import type { RestartFacts } from './restart-backoff.js';
 import type { Observation } from './runtimes/types.js';
+import type { SecurityRecord } from './security/security-plan.js';
 
 /** FoundInstance is what the observe step found of an instance that is in the store. */
 export interface FoundInstance {
@@ -35,6 +36,10 @@ export interface FoundInstance {
   /** liveResize: the runtime changes limits of a running container without a restart */
   liveResize: boolean;
   now: number;
+  /** unsavedSecurity: the isolation record observe made (already in `instance.status`), not yet written */
+  unsavedSecurity?: SecurityRecord;
+  /** read: the instance as stored, without the unsaved record (set with unsavedSecurity) */
+  read?: Instance;
 }
 
 /** Observed is what the observe step found: the instance is gone from the store, or found. */
@@ -88,6 +93,23 @@ export function planReconcile(seen: Observed): ReconcilePlan {
     now: seen.now,
   });
   return { kind: 'instance', seen, plan, lock: lockFor(seen, plan) };
+}
+
+/**
+ * planAfterDefine plans, in the same reconcile, the step after a plan that
+ * made the container (it was absent, and `define` succeeded): it now
+ * exists, stopped, so when all the next reconcile would do is start it
+ * (planning from the instance as written, `instance`) that plan is returned
+ * — the same decision without another store read and lxc-info. The start
+ * still looks at the container itself before it touches the rootfs
+ * (LxcRuntime.start). Otherwise undefined, and the next reconcile decides.
+ */
+export function planAfterDefine(seen: FoundInstance, done: Plan, instance: Instance, now: number): ReconcilePlan | undefined {
+  if (seen.container.exists || !done.actions.includes('define') || done.actions.includes('start')) return undefined;
+  const { image: _image, imageInfo: _info, unsavedSecurity: _security, read: _read, ...rest } = seen;
+  const next = planReconcile({ ...rest, instance, container: { exists: true, state: 'STOPPED' }, now });
+  if (next.kind !== 'instance' || next.plan.actions.length !== 1 || next.plan.actions[0] !== 'start') return undefined;
+  return next;
 }
 
 /** lockFor: a start here takes the instance lock first; a running copy here keeps it bound to the current lease. */

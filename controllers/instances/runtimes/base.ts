@@ -16,7 +16,7 @@ export abstract class BaseRuntime implements Runtime {
   async ensureCreated(_spec: ContainerSpec): Promise<EnsureResult> {
     return this.unsupported('ensureCreated');
   }
-  async start(_name: string): Promise<void> {
+  async start(_name: string): Promise<Observation> {
     return this.unsupported('start');
   }
   async stop(_name: string, _opts?: StopOptions): Promise<void> {

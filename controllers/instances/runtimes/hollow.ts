@@ -63,14 +63,16 @@ export class HollowRuntime extends BaseRuntime {
     return { created: true, configChanged: false };
   }
 
-  /** start marks the container running with a fresh simulated pid; running already is success. */
-  override async start(name: string): Promise<void> {
+  /** start marks the container running with a fresh simulated pid and resolves with its observation; running already is success. */
+  override async start(name: string): Promise<Observation> {
     const c = this.get(name);
-    if (c.running) return;
-    await this.delay(this.opts.delays?.start);
-    c.running = true;
-    c.pid = this.nextPid++;
-    c.startedAt = this.now().toISOString();
+    if (!c.running) {
+      await this.delay(this.opts.delays?.start);
+      c.running = true;
+      c.pid = this.nextPid++;
+      c.startedAt = this.now().toISOString();
+    }
+    return this.observe(name);
   }
 
   /** stop marks the container stopped; stopped or absent is success. */

@@ -58,6 +58,14 @@ export function parseLxcInfo(text: string): { state: ContainerState; pid?: numbe
   return pid === undefined || !Number.isFinite(pid) ? { state, addresses } : { state, pid, addresses };
 }
 
+/**
+ * needsWait tells whether start must still wait (lxc-wait) for a container
+ * seen in `state` right after `lxc-start -d` returned: only RUNNING is there.
+ */
+export function needsWait(state: ContainerState): boolean {
+  return state !== 'RUNNING';
+}
+
 /** LxcRuntime is the real container runtime (see the file comment). */
 export class LxcRuntime extends BaseRuntime {
   readonly info: RuntimeInfo = { name: 'lxc', liveResize: true, console: true, exec: true, simulated: false };
@@ -128,11 +136,22 @@ export class LxcRuntime extends BaseRuntime {
    */
   override async ensureCreated(spec: ContainerSpec): Promise<EnsureResult> {
     this.checkName(spec.containerName);
-    if (!(await isDirectory(spec.rootfsPath))) throw new NotFoundError(`root filesystem ${spec.rootfsPath} does not exist`);
     const dir = this.dir(spec.containerName);
     // While the container runs, its root may race any walk of its rootfs (swap a directory for a symlink between
     // our lstat and our mkdir): then nothing in the rootfs is touched, and start() resolves the mounts before the next boot.
     const live = (await pathExists(join(dir, 'config'))) && (await this.observe(spec.containerName)).state !== 'STOPPED';
+    return this.define(spec, live);
+  }
+
+  /**
+   * define is ensureCreated once the container's liveness is known: `live`
+   * (it exists and is not STOPPED) leaves the rootfs alone and checks mount
+   * paths by the rules only; otherwise mount targets are resolved (and made)
+   * inside the rootfs.
+   */
+  private async define(spec: ContainerSpec, live: boolean): Promise<EnsureResult> {
+    if (!(await isDirectory(spec.rootfsPath))) throw new NotFoundError(`root filesystem ${spec.rootfsPath} does not exist`);
+    const dir = this.dir(spec.containerName);
     // The rootfs is the instance's: mount targets are resolved inside it (never along a symlink out) and made here.
     const mounts = live ? checkMountPaths(spec.mounts) : await resolveMountTargets(spec.rootfsPath, spec.mounts);
     // The mapped root must be able to walk to its rootfs and its volumes (LXC mounts them as that root): an ACL on
@@ -158,7 +177,8 @@ export class LxcRuntime extends BaseRuntime {
       }
       const old = await readFileIfExists(join(dir, 'config'));
       if (old !== config) await writeFileAtomic(join(dir, 'config'), config);
-      await writeFileAtomic(join(dir, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+      const specText = `${JSON.stringify(spec, null, 2)}\n`;
+      if ((await readFileIfExists(join(dir, SPEC_FILE))) !== specText) await writeFileAtomic(join(dir, SPEC_FILE), specText);
       const etc = live ? undefined : await resolveInRoot(spec.rootfsPath, '/etc');
       if (etc && (await isDirectory(etc.hostPath))) {
         // systemd sets the hostname from /etc/hostname at boot, over the one LXC gave it.
@@ -182,19 +202,25 @@ export class LxcRuntime extends BaseRuntime {
   }
 
   /**
-   * start boots the container and waits until LXC reports it RUNNING;
-   * running already is success. The definition is written again first: the
-   * instance may have changed its rootfs since (a mount path replaced by a
-   * symlink), so mount targets are resolved anew — a ValidationError names a
-   * target that now points outside the rootfs, and nothing starts.
+   * start boots the container and resolves with what it then sees of it
+   * (RUNNING, its init pid and start time); running already is success. The
+   * definition is written again first, from the state this start observed
+   * (one lxc-info): the instance may have changed its rootfs since (a mount
+   * path replaced by a symlink), so mount targets are resolved anew before
+   * every lxc-start — a ValidationError names a target that now points
+   * outside the rootfs, and nothing starts. `lxc-start -d` returns once the
+   * container runs; lxc-wait is run only when the look after it finds it
+   * still on its way.
    */
-  override async start(name: string): Promise<void> {
+  override async start(name: string): Promise<Observation> {
     this.checkName(name);
     const obs = await this.requireExists(name);
-    if (obs.state === 'RUNNING') return;
-    await this.ensureCreated(await this.storedSpec(name));
+    if (obs.state === 'RUNNING') return obs;
+    await this.define(await this.storedSpec(name), obs.state !== 'STOPPED');
     try {
       await this.runner.run(this.lxc('lxc-start', name, ['-d']), { timeoutMs: 60_000 });
+      const started = await this.observe(name);
+      if (!needsWait(started.state)) return started;
       await this.runner.run(this.lxc('lxc-wait', name, ['-s', 'RUNNING', '-t', '30']), { timeoutMs: 40_000 });
     } catch (err) {
       if (!(err instanceof HostCommandError)) throw err;
@@ -207,6 +233,7 @@ export class LxcRuntime extends BaseRuntime {
         cause: err,
       });
     }
+    return this.observe(name);
   }
 
   /** stop asks init to shut down cleanly (lxc.signal.halt), then kills after the timeout; stopped or absent is success. */

@@ -124,7 +124,8 @@ export interface StopOptions {
 export interface Runtime {
   readonly info: RuntimeInfo;
   ensureCreated(spec: ContainerSpec): Promise<EnsureResult>;
-  start(name: string): Promise<void>;
+  /** start boots the container and resolves with what it then observes of it (RUNNING, init pid and start time) */
+  start(name: string): Promise<Observation>;
   stop(name: string, opts?: StopOptions): Promise<void>;
   /** delete stops and removes the container definition and its logs (not the rootfs) */
   delete(name: string): Promise<void>;

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import {
   createBlocked,
   INSTANCE_FINALIZER,
+  planAfterStart,
   planInstance,
+  rebaseStatus,
+  withFailoverFields,
   needsImage,
   type PlanInput,
   type PlanAction,
@@ -345,6 +348,73 @@ describe('planInstance', () => {
     const first = planInstance(input(inst({ status: { phase: 'Starting' } }), running));
     const again = planInstance(input({ ...inst(), status: first.status }, running));
     expect(again.status).to.deep.equal(first.status);
+  });
+});
+
+describe('planAfterStart', () => {
+  const starting = (ready: string, extra: Partial<InstanceStatus> = {}) =>
+    inst({ status: { phase: 'Starting', message: 'starting', ...extra }, ready });
+
+  it('reports a container its start left RUNNING as Running at once, with the Started Event and no requeue', () => {
+    const p = planAfterStart(input(starting('Starting'), running));
+    expect(p?.actions).to.deep.equal([]);
+    expect(p?.status?.phase).to.equal('Running');
+    expect(p?.status?.startedAt).to.equal(STARTED);
+    expect(p?.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');
+    expect(p?.events.map((e) => e.reason)).to.deep.equal(['Started']);
+    expect(p?.requeueAfterMs).to.equal(undefined);
+  });
+
+  it('says nothing new about a restart after an exit (its Restarted Event was recorded with the start)', () => {
+    const p = planAfterStart(input(starting('Restarting', { restartCount: 1 }), running));
+    expect(p?.status?.phase).to.equal('Running');
+    expect(p?.events).to.deep.equal([]);
+  });
+
+  it('leaves a container that is not RUNNING after its start to the next reconcile', () => {
+    expect(planAfterStart(input(starting('Starting'), { exists: true, state: 'STARTING' }))).to.equal(undefined);
+    expect(planAfterStart(input(starting('Starting'), stopped))).to.equal(undefined);
+    expect(planAfterStart(input(starting('Starting'), absent))).to.equal(undefined);
+  });
+
+  it('leaves more than a status write to the next reconcile (a spec changed meanwhile, spec.state Stopped, no finalizer)', () => {
+    expect(planAfterStart(input(inst({ generation: 2, status: { phase: 'Starting' }, ready: 'Starting' }), running))).to.equal(undefined);
+    expect(planAfterStart(input(inst({ spec: { state: 'Stopped' }, status: { phase: 'Starting' } }), running))).to.equal(undefined);
+    expect(planAfterStart(input(starting('Starting'), running, { hasFinalizer: false }))).to.equal(undefined);
+  });
+});
+
+describe('rebaseStatus', () => {
+  const from = inst({ status: { phase: 'Creating', message: 'creating' }, ready: 'Creating' });
+  from.metadata.resourceVersion = '10';
+  const planned: InstanceStatus = { ...from.status, phase: 'Starting', message: 'starting' };
+  const newer = (patch: Partial<InstanceStatus>, meta: Partial<Instance['metadata']> = {}): Instance => ({
+    ...from,
+    metadata: { ...from.metadata, resourceVersion: '11', ...meta },
+    status: { ...from.status, ...patch },
+  });
+
+  it('carries the plan over a copy that only gained the failover controller’s recoverable fields', () => {
+    const latest = newer({ recoverable: false, recoverableReason: 'NoTarget' });
+    expect(rebaseStatus({ planned, from, latest })).to.deep.equal({ ...planned, recoverable: false, recoverableReason: 'NoTarget' });
+  });
+
+  it('writes the failover controller’s fields as the copy being updated has them, never as planned', () => {
+    const latest = newer({ recoverable: true, recoverableReason: 'Recoverable' });
+    expect(withFailoverFields({ ...planned, recoverable: false }, latest)).to.deep.equal({
+      ...planned,
+      recoverable: true,
+      recoverableReason: 'Recoverable',
+    });
+    expect(withFailoverFields({ ...planned, recoverable: false, recoverableReason: 'x' }, from)).to.deep.equal(planned);
+  });
+
+  it('refuses a copy where anything else changed: status, spec or metadata', () => {
+    expect(rebaseStatus({ planned, from, latest: newer({ phase: 'Deleting' }) })).to.equal(undefined);
+    expect(rebaseStatus({ planned, from, latest: newer({ recoverable: true, member: 'm2' }) })).to.equal(undefined);
+    expect(rebaseStatus({ planned, from, latest: newer({}, { generation: 2 }) })).to.equal(undefined);
+    expect(rebaseStatus({ planned, from, latest: newer({}, { deletionTimestamp: '2025-05-01T12:00:01Z' }) })).to.equal(undefined);
+    expect(rebaseStatus({ planned, from, latest: { ...newer({}), spec: { ...from.spec, image: 'debian' } } })).to.equal(undefined);
   });
 });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { INSTANCE_FINALIZER } from '../../../../controllers/instances/instance-plan.js';
+import { INSTANCE_FINALIZER, type Plan } from '../../../../controllers/instances/instance-plan.js';
 import { FENCED_RECHECK_MS } from '../../../../controllers/instances/placement-guard.js';
-import { planReconcile, type FoundInstance } from '../../../../controllers/instances/reconcile-plan.js';
+import { planAfterDefine, planReconcile, type FoundInstance } from '../../../../controllers/instances/reconcile-plan.js';
 import type { Observation } from '../../../../controllers/instances/runtimes/types.js';
 import type { Instance } from '../../../../lib/kinds/types.js';
 import { instanceObj } from './harness.js';
@@ -12,7 +12,7 @@ const running: Observation = { exists: true, state: 'RUNNING', pid: 42, initStar
 const stopped: Observation = { exists: true, state: 'STOPPED' };
 
 function instance(
-  opts: { member?: string; phase?: 'Running' | 'Stopped'; state?: 'Running' | 'Stopped'; deleting?: boolean } = {},
+  opts: { member?: string; phase?: 'Running' | 'Stopped' | 'Creating'; state?: 'Running' | 'Stopped'; deleting?: boolean } = {},
 ): Instance {
   const base = instanceObj('web', { recovery: 'failover', ...(opts.state ? { state: opts.state } : {}) });
   const deleting = opts.deleting ? { deletionTimestamp: '2025-05-01T11:59:00Z' } : {};
@@ -101,5 +101,39 @@ describe('planReconcile', () => {
     expect(p.seen).to.equal(seen);
     expect(p.plan.actions).to.deep.equal(['deleteContainer', 'deleteRootfs', 'removeFinalizer']);
     expect(p.lock).to.equal('none');
+  });
+});
+
+describe('planAfterDefine', () => {
+  const absent: Observation = { exists: false, state: 'STOPPED' };
+  const created: Plan = { actions: ['addFinalizer', 'ensureRootfs', 'define'], statusWhen: 'before', events: [], requeueAfterMs: 1 };
+  const later = NOW + 500;
+
+  it('starts a container just made, taking the lock, planned from the instance as written and a stopped container', () => {
+    const seen = found(instance({ phase: 'Scheduled' as 'Creating' }), absent, { image: { kind: 'ready' } });
+    const written = instance({ phase: 'Creating' });
+    const p = planAfterDefine(seen, created, written, later);
+    expect(p?.kind).to.equal('instance');
+    if (p?.kind !== 'instance') return;
+    expect(p.plan.actions).to.deep.equal(['start']);
+    expect(p.plan.status?.phase).to.equal('Starting');
+    expect(p.lock).to.equal('take');
+    expect(p.seen.instance).to.equal(written);
+    expect(p.seen.container).to.deep.equal({ exists: true, state: 'STOPPED' });
+    expect(p.seen.now).to.equal(later);
+    expect(p.seen.image).to.equal(undefined);
+  });
+
+  it('leaves everything else to the next reconcile', () => {
+    const written = instance({ phase: 'Creating' });
+    // the container existed before (a redefine), the plan made nothing, or it started already
+    expect(planAfterDefine(found(written, stopped), created, written, later)).to.equal(undefined);
+    expect(planAfterDefine(found(written, absent), { ...created, actions: ['addFinalizer'] }, written, later)).to.equal(undefined);
+    expect(planAfterDefine(found(written, absent), { ...created, actions: ['define', 'start'] }, written, later)).to.equal(undefined);
+    // spec.state Stopped: the next step is a status write, not a start
+    const stay = instance({ phase: 'Creating', state: 'Stopped' });
+    expect(planAfterDefine(found(stay, absent), created, stay, later)).to.equal(undefined);
+    // a fenced instance is not started
+    expect(planAfterDefine(found(written, absent, { placement: { kind: 'fenced' } }), created, written, later)).to.equal(undefined);
   });
 });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LxcRuntime, parseLxcInfo } from '../../../../../controllers/instances/runtimes/lxc.js';
+import { LxcRuntime, needsWait, parseLxcInfo } from '../../../../../controllers/instances/runtimes/lxc.js';
 import { containerNameFor } from '../../../../../controllers/instances/runtimes/naming.js';
 import type { AttachedOptions, HostRunner, RunOptions, RunResult } from '../../../../../lib/host/exec.js';
 import { UnavailableError, ValidationError } from '../../../../../lib/errors.js';
@@ -79,6 +79,42 @@ describe('LxcRuntime (fake host)', () => {
     await rt.start(name);
     expect(runner.tools().filter((t) => t === 'lxc-start')).to.have.length(1);
     for (const c of runner.calls) expect(c.slice(1, 5)).to.deep.equal(['-P', join(dataDir, 'lxc'), '-n', name]);
+  });
+
+  it('starts with one lxc-info before lxc-start and one after, and returns what it saw (no lxc-wait when RUNNING)', async () => {
+    await rt.ensureCreated(spec());
+    runner.calls = [];
+    const obs = await rt.start(name);
+    expect(runner.tools()).to.deep.equal(['lxc-info', 'lxc-start', 'lxc-info']);
+    expect(obs).to.include({ exists: true, state: 'RUNNING', pid: 4242 });
+  });
+
+  it('waits with lxc-wait only when the container is not RUNNING yet after lxc-start', async () => {
+    await rt.ensureCreated(spec());
+    const run = runner.run.bind(runner);
+    runner.run = async (argv, opts) => {
+      const r = await run(argv, opts);
+      if (argv[0] === 'lxc-start') runner.state = 'STARTING';
+      if (argv[0] === 'lxc-wait') runner.state = 'RUNNING';
+      return r;
+    };
+    runner.calls = [];
+    expect(await rt.start(name)).to.include({ state: 'RUNNING' });
+    expect(runner.tools()).to.deep.equal(['lxc-info', 'lxc-start', 'lxc-info', 'lxc-wait', 'lxc-info']);
+    expect(needsWait('RUNNING')).to.equal(false);
+    expect(needsWait('STARTING')).to.equal(true);
+  });
+
+  it('resolves mount targets inside the rootfs before every lxc-start and refuses one that climbs out', async () => {
+    const vol = join(dataDir, 'vol');
+    await mkdir(vol, { recursive: true });
+    await rt.ensureCreated({ ...spec(), mounts: [{ source: vol, path: '/data' }] });
+    await rm(join(dataDir, 'rootfs', 'data'), { recursive: true, force: true });
+    await symlink('../../..', join(dataDir, 'rootfs', 'data'));
+    runner.calls = [];
+    const err = await rt.start(name).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ValidationError);
+    expect(runner.tools()).to.not.include('lxc-start');
   });
 
   it('does nothing to stop a stopped container or delete an absent one', async () => {

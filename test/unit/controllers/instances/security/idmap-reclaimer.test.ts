@@ -9,7 +9,12 @@ import { IdmapAllocator, idmapKey } from '../../../../../controllers/instances/s
 import { IdmapReclaimer, orphanedClaims } from '../../../../../controllers/instances/security/idmap-reclaimer.js';
 import { waitFor } from '../../../../helpers/poll.js';
 
-const entry = (hostId: number, owner: string, revision: string): RawEntry => ({ key: idmapKey(hostId), value: owner, revision, lease: '0' });
+const entry = (hostId: number, owner: string, revision: string): RawEntry => ({
+  key: idmapKey(hostId),
+  value: owner,
+  revision,
+  lease: '0',
+});
 
 describe('IdmapReclaimer', () => {
   it('picks the claims whose owner the cache does not hold, only up to the revision the cache has seen', () => {

@@ -4,6 +4,7 @@
  * then watch from that version and check every event; relist when the
  * server says the version is too old (410) or closes the stream.
  */
+import { isTransportFailure } from './transport.js';
 import { GoneError, TimeoutError } from '../../lib/errors.js';
 import { isJsonMap, type JsonMap } from '../../lib/json.js';
 import type { ApiClient } from './api-client.js';
@@ -50,7 +51,15 @@ export async function waitForObject(
   const timedOut = (): TimeoutError => new TimeoutError(`timed out waiting for the condition on ${targetText(target)}`);
   try {
     while (!outer.signal.aborted) {
-      const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: unknown[] }>({ path, query: { fieldSelector } });
+      let list: { metadata?: { resourceVersion?: string }; items?: unknown[] };
+      try {
+        list = await client.request<{ metadata?: { resourceVersion?: string }; items?: unknown[] }>({ path, query: { fieldSelector } });
+      } catch (err) {
+        // No answer (a connection refused or timed out while the member is busy): try again until the deadline.
+        if (!isTransportFailure(err) || outer.signal.aborted) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       let current = (list.items ?? []).find(mine) as JsonMap | undefined;
       if (opts.until(current)) return current;
       const inner = new AbortController();
@@ -69,8 +78,8 @@ export async function waitForObject(
           },
         );
       } catch (err) {
-        // 410 Gone: our version was compacted away; relist and go on.
-        if (!(err instanceof GoneError)) throw err;
+        // 410 Gone: our version was compacted away; relist and go on. A watch that lost its connection: the same.
+        if (!(err instanceof GoneError) && !isTransportFailure(err)) throw err;
       }
       if (met) return current;
       if (!outer.signal.aborted) await new Promise((r) => setTimeout(r, 100));

@@ -32,6 +32,7 @@ import { completeNamespace, DEFAULT_NAMESPACE, newNamespace } from '../kinds/nam
 import type { KindInfo, KindRegistry } from '../kinds/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { KubeObject, Store } from '../store/types.js';
+import { deepEqual } from '../json.js';
 import { parseResourceList, QuotaAdmission } from './quota.js';
 
 /** UNDELETABLE_NAMESPACES cannot be deleted: `default` is where objects go without -n. */
@@ -176,7 +177,7 @@ export class Admission {
     for (const f of fields) {
       const value = f.value(obj);
       if (!f.reaches(value)) continue;
-      if (previous !== undefined && JSON.stringify(f.value(previous)) === JSON.stringify(value)) continue;
+      if (previous !== undefined && deepEqual(f.value(previous), value)) continue;
       decision ??= this.o.authz.authorize(user, HOST_ACCESS);
       if (!decision.allowed) {
         const what = `${kind.plural}.${kind.group} "${obj.metadata.name}"`;

@@ -1,17 +1,18 @@
 /**
  * Authorization of API requests: Kubernetes RBAC (lib/auth/rbac.ts) over the
  * Role, ClusterRole and binding objects the API itself serves. RbacCache
- * follows the four kinds with informers and rebuilds the evaluator's index
- * when one of them changed, on the next request — so a request costs an
- * index lookup, never an etcd read, and a new binding takes effect as soon
- * as this API server's watch delivers it.
+ * follows the four kinds with informers whose events upsert into and delete
+ * from the evaluator's index in place — so a request costs an index lookup,
+ * never an etcd read or a rebuild, and a new binding takes effect as soon as
+ * this API server's watch delivers it.
  */
 import { Informer } from '../controller/informer.js';
 import type { UserInfo } from '../auth/identity.js';
-import { RbacAuthorizer, type Decision, type RequestAttributes, type SubjectRules } from '../auth/rbac.js';
+import { RbacAuthorizer, RbacIndex, type Decision, type RequestAttributes, type SubjectRules } from '../auth/rbac.js';
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../auth/rbac.js';
 import { checkBindingEscalation, checkRoleEscalation, type BindingWrite, type RoleWrite } from '../auth/rbac-escalation.js';
 import { CLUSTER_ROLE_BINDING_KIND, CLUSTER_ROLE_KIND, ROLE_BINDING_KIND, ROLE_KIND } from '../kinds/builtin.js';
+import type { KindInfo } from '../kinds/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { KubeObject, Store } from '../store/types.js';
@@ -42,23 +43,37 @@ export function requestAttributes(route: Route, verb: string, path: string, meth
 /** RbacCache: see the file comment. */
 export class RbacCache implements Authorizer {
   private readonly informers: Array<Informer<KubeObject>>;
-  private authorizer: RbacAuthorizer | undefined;
+  /** the evaluator over one index that the informers' events update in place (RbacIndex upserts and deletes) */
+  private readonly authorizer = new RbacAuthorizer(RbacIndex.from({}));
 
   constructor(opts: { store: Store; logger: Logger; metrics?: Metrics }) {
-    this.informers = [ROLE_KIND, CLUSTER_ROLE_KIND, ROLE_BINDING_KIND, CLUSTER_ROLE_BINDING_KIND].map(
-      (kind) =>
-        new Informer<KubeObject>({
-          store: opts.store,
-          kind,
-          logger: opts.logger,
-          resyncPeriodMs: 0,
-          ...(opts.metrics ? { metrics: opts.metrics } : {}),
-        }),
-    );
-    const dirty = (): void => {
-      this.authorizer = undefined;
-    };
-    for (const inf of this.informers) inf.addEventHandler({ onAdd: dirty, onUpdate: (a, b) => a !== b && dirty(), onDelete: dirty });
+    const index = this.authorizer.index;
+    const ns = (o: KubeObject): string => o.metadata.namespace ?? '';
+    const feeds: Array<[KindInfo, (o: KubeObject) => void, (o: KubeObject) => void]> = [
+      [ROLE_KIND, (o) => index.upsertRole(o as unknown as Role), (o) => index.deleteRole(ns(o), o.metadata.name)],
+      [CLUSTER_ROLE_KIND, (o) => index.upsertClusterRole(o as unknown as ClusterRole), (o) => index.deleteClusterRole(o.metadata.name)],
+      [
+        ROLE_BINDING_KIND,
+        (o) => index.upsertRoleBinding(o as unknown as RoleBinding),
+        (o) => index.deleteRoleBinding(ns(o), o.metadata.name),
+      ],
+      [
+        CLUSTER_ROLE_BINDING_KIND,
+        (o) => index.upsertClusterRoleBinding(o as unknown as ClusterRoleBinding),
+        (o) => index.deleteClusterRoleBinding(o.metadata.name),
+      ],
+    ];
+    this.informers = feeds.map(([kind, upsert, remove]) => {
+      const inf = new Informer<KubeObject>({
+        store: opts.store,
+        kind,
+        logger: opts.logger,
+        resyncPeriodMs: 0,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      });
+      inf.addEventHandler({ onAdd: upsert, onUpdate: (_old, obj) => upsert(obj), onDelete: remove });
+      return inf;
+    });
   }
 
   /** start begins following the RBAC kinds and resolves once all four caches have synced. */
@@ -72,37 +87,19 @@ export class RbacCache implements Authorizer {
     await Promise.all(this.informers.map((inf) => inf.stop()));
   }
 
-  private current(): RbacAuthorizer {
-    if (!this.authorizer) {
-      const [roles, clusterRoles, roleBindings, clusterRoleBindings] = this.informers.map((inf) => inf.listShared()) as [
-        readonly KubeObject[],
-        readonly KubeObject[],
-        readonly KubeObject[],
-        readonly KubeObject[],
-      ];
-      this.authorizer = RbacAuthorizer.fromObjects({
-        roles: roles as unknown as Role[],
-        clusterRoles: clusterRoles as unknown as ClusterRole[],
-        roleBindings: roleBindings as unknown as RoleBinding[],
-        clusterRoleBindings: clusterRoleBindings as unknown as ClusterRoleBinding[],
-      });
-    }
-    return this.authorizer;
-  }
-
   authorize(user: UserInfo, attrs: RequestAttributes): Decision {
-    return this.current().authorize(user, attrs);
+    return this.authorizer.authorize(user, attrs);
   }
 
   rulesFor(user: UserInfo, namespace?: string): SubjectRules {
-    return this.current().rulesFor(user, namespace);
+    return this.authorizer.rulesFor(user, namespace);
   }
 
   checkRoleWrite(user: UserInfo, role: RoleWrite): Decision {
-    return checkRoleEscalation(this.current(), user, role);
+    return checkRoleEscalation(this.authorizer, user, role);
   }
 
   checkBindingWrite(user: UserInfo, binding: BindingWrite): Decision {
-    return checkBindingEscalation(this.current(), user, binding);
+    return checkBindingEscalation(this.authorizer, user, binding);
   }
 }
